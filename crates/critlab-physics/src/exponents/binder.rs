@@ -1,0 +1,1 @@
+//! Binder-cumulant crossings (in progress).
