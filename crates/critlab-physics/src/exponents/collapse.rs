@@ -260,18 +260,19 @@ fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, a
         .collect()
 }
 
-/// Fewest points that must enter S for a parameter set to count (`max(6, 3k)` for k fitted
-/// parameters); below it S = +∞. Without this floor the optimiser can shrink the overlap of
-/// the sizes (or the points inside `x_window`) to a handful and make S arbitrarily small.
-fn min_points_used(k: usize) -> usize {
-    (3 * k).max(6)
+/// Fewest points that must enter S for a parameter set to count: `max(6, 3k, ⌈N/5⌉)` for k
+/// fitted parameters and N points; below it S = +∞. Without this floor the optimiser can
+/// shrink the overlap of the sizes (or the points inside `x_window`) to a handful and make S
+/// arbitrarily small.
+fn min_points_used(k: usize, n_points: usize) -> usize {
+    (3 * k).max(6).max(n_points.div_ceil(5))
 }
 
 fn objective(data: &CollapseData, layout: Layout, window: Option<(f64, f64)>, p: &[f64]) -> Quality {
     match scale(data, p[0], p[1], layout.zeta(p), layout.corrections, layout.amplitude(p).unwrap_or(0.0)) {
         Some(curves) => {
             let q = quality(&curves, window);
-            if q.n_used < min_points_used(layout.n()) {
+            if q.n_used < min_points_used(layout.n(), data.n_points()) {
                 Quality { s: f64::INFINITY, n_used: q.n_used }
             } else {
                 q
