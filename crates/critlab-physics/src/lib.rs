@@ -8,6 +8,7 @@ pub mod exponents;
 pub mod optimize;
 pub mod relations;
 pub mod report;
+pub mod scaling_forms;
 pub mod stats;
 pub mod table;
 pub mod validation;
