@@ -6,6 +6,7 @@ pub mod error;
 pub mod estimate;
 pub mod exponents;
 pub mod optimize;
+pub mod plot;
 pub mod relations;
 pub mod report;
 pub mod scaling_forms;

@@ -3,10 +3,14 @@
 use crate::exponents::collapse::CollapseResult;
 
 /// Format `value ± err` with the error rounded to two significant digits and the value to the
-/// same decimal place, e.g. `0.59274 ± 0.00031`; exact values (err 0) are printed as is.
+/// same decimal place, e.g. `0.59274 ± 0.00031` (scientific notation for very large or very
+/// small errors); exact values (err 0) are printed as is.
 pub fn format_estimate(value: f64, err: f64) -> String {
     if !(err > 0.0) || !err.is_finite() || !value.is_finite() {
         return format!("{value}");
+    }
+    if !(1e-4..1e6).contains(&err) || value.abs() >= 1e6 {
+        return format!("{value:.3e} ± {err:.2e}");
     }
     let digits = (1 - err.log10().floor() as i32).clamp(0, 12) as usize;
     format!("{value:.digits$} ± {err:.digits$}")
@@ -41,6 +45,93 @@ pub fn collapse_summary(r: &CollapseResult) -> String {
     s.push_str(&format!("  quality S = {}  (≈ 1 is a good collapse)\n", format_estimate(r.quality, r.quality_err)));
     for n in &r.notes {
         s.push_str(&format!("  note: {n}\n"));
+    }
+    s
+}
+
+/// Terminal summary of a divergence fit.
+pub fn divergence_summary(r: &crate::exponents::divergence::DivergenceResult) -> String {
+    let mut s = String::from("power-law divergence  y = A |x - x_c|^(-kappa)\n");
+    s.push_str(&format!("  {} points, side {:?}, {} bootstrap samples, chi2/dof = {:.3}\n", r.n_points, r.side, r.bootstrap_samples, r.chi2_dof));
+    s.push_str("  parameter  estimate                    bootstrap   curvature\n");
+    for (name, v, e, p) in [("x_c", r.x_c, r.x_c_err, &r.errors.x_c), ("kappa", r.kappa, r.kappa_err, &r.errors.kappa), ("A", r.amplitude, r.amplitude_err, &r.errors.amplitude)] {
+        s.push_str(&format!("  {name:<9}  {:<26}  {:<10}  {:<10}\n", format_estimate(v, e), opt(p.bootstrap), opt(p.curvature)));
+    }
+    s.push_str(&format!(
+        "  AIC power law {:.2}, quadratic {:.2}, exponential {}\n  verdict: {}\n",
+        r.aic_power_law,
+        r.aic_quadratic,
+        r.aic_exponential.map_or("—".into(), |v| format!("{v:.2}")),
+        r.verdict
+    ));
+    s
+}
+
+/// Terminal summary of a Binder-crossing analysis.
+pub fn binder_summary(r: &crate::exponents::binder::BinderResult) -> String {
+    let mut s = String::from("Binder-type crossings\n");
+    for c in &r.crossings {
+        s.push_str(&format!("  L = {} x {}: x = {}  (y = {:.4}, {} sign change(s))\n", c.size_a, c.size_b, format_estimate(c.x, c.x_err), c.y, c.n_sign_changes));
+    }
+    for (a, b) in &r.pairs_without_crossing {
+        s.push_str(&format!("  L = {a} x {b}: no crossing\n"));
+    }
+    match (r.x_c, r.x_c_err) {
+        (Some(x), Some(e)) => s.push_str(&format!("  x_c = {}   ({})\n", format_estimate(x, e), r.message)),
+        _ => s.push_str(&format!("  {}\n", r.message)),
+    }
+    s
+}
+
+/// Terminal summary of a relations report.
+pub fn relations_summary(r: &crate::relations::RelationsReport) -> String {
+    let mut s = String::from("scaling relations (residual 0 when the relation holds; verdict at 2 sigma)\n");
+    for t in &r.relations {
+        match (t.residual, t.residual_err) {
+            (Some(v), Some(e)) => s.push_str(&format!(
+                "  {:<13} {:<28} residual {:<22} 95% [{:.4}, {:.4}]  {:?}\n",
+                t.name,
+                t.formula,
+                format_estimate(v, e),
+                t.interval_95.map_or(0.0, |i| i.0),
+                t.interval_95.map_or(0.0, |i| i.1),
+                t.verdict
+            )),
+            _ => s.push_str(&format!("  {:<13} {:<28} not testable: missing {}\n", t.name, t.formula, t.missing.join(", "))),
+        }
+    }
+    s.push_str(&format!("  {} consistent, {} violated, {} not testable\n", r.consistent, r.violated, r.not_testable));
+    s
+}
+
+/// Terminal summary of the scaling-form ranking.
+pub fn scaling_forms_summary(r: &crate::scaling_forms::FormsReport) -> String {
+    let mut s = format!("scaling forms ({} points, {} variable(s), {}-fold CV)\n", r.n_points, r.variables, r.folds);
+    s.push_str("  form          k   AIC         dAIC      BIC         CV rmse     ranks(AIC,BIC,CV)\n");
+    for f in &r.fits {
+        s.push_str(&format!(
+            "  {:<12}  {:<2}  {:<10.2}  {:<8.2}  {:<10.2}  {:<10}  {},{},{}\n",
+            format!("{:?}", f.form),
+            f.k,
+            f.aic,
+            f.delta_aic,
+            f.bic,
+            f.cv_rmse.map_or("—".into(), |v| format!("{v:.3e}")),
+            f.rank_aic,
+            f.rank_bic,
+            f.rank_cv.map_or("—".into(), |v| v.to_string())
+        ));
+    }
+    let w = &r.fits[0];
+    s.push_str(&format!("  winner: {:?}  {}\n", w.form, w.formula));
+    for p in &w.params {
+        s.push_str(&format!("    {:<3} = {}\n", p.name, p.err.map_or(format!("{}", p.value), |e| format_estimate(p.value, e))));
+    }
+    for k in &r.skipped {
+        s.push_str(&format!("  skipped {:?}: {}\n", k.form, k.reason));
+    }
+    if !r.criteria_agree {
+        s.push_str("  note: AIC, BIC and cross-validation do not all pick the same form\n");
     }
     s
 }

@@ -9,7 +9,10 @@
 //!
 //! * **Optimiser**: multi-start Nelder–Mead — the user's guess plus `starts − 1` seeded random
 //!   starts around it (x_c within ±25% of the x range, ν within a factor 2, ζ within ±0.5·max(1,|ζ₀|)).
-//!   The best minimum wins; `starts_converged` counts how many starts reached it (S within 1%).
+//!   Every start runs a coarse search (60 evaluations per parameter); the two best are polished
+//!   to full tolerance and the better wins. Above 20 000 points the search runs on a thinned
+//!   copy (every k-th point of each curve) and only a final polish sees all points. `starts_converged` counts the starts whose coarse
+//!   search ended within 5% of the final S.
 //! * **Errors, two ways**:
 //!   - *curvature* (pyfssa): covariance 2·S_min·H⁻¹ with H the Hessian of S at the minimum,
 //!     i.e. the region where S rises by S_min (≈ 1 for a good collapse) — see
@@ -34,7 +37,7 @@
 //! * **Window**: `x_window` counts only points whose *scaled* X lies inside it (pyfssa's
 //!   `x_bounds`).
 
-use super::quality::{quality, Quality, ScaledCurve};
+use super::quality::{quality_views, CurveView, Quality, ScaledCurve};
 use crate::data::CollapseData;
 use crate::error::{PhysicsError, Result};
 use crate::optimize::curvature::{curvature_errors, CurvatureMethod};
@@ -176,7 +179,7 @@ pub struct CollapseResult {
     pub sizes: Vec<f64>,
     /// Nelder–Mead starts made.
     pub starts: usize,
-    /// Starts that reached the best minimum (S within 1%).
+    /// Starts whose coarse search ended within 5% of the best S.
     pub starts_converged: usize,
     /// Bootstrap replicates that gave a finite fit.
     pub bootstrap_samples: usize,
@@ -224,9 +227,10 @@ impl Layout {
     }
 }
 
-/// Scale data with parameters `(x_c, ν, ζ)` and an optional correction; `None` if the
-/// parameters are outside their domain (ν ≤ 0, negative amplitude factor).
-fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amp: f64) -> Option<Vec<ScaledCurve>> {
+/// The scaling of each curve for parameters `(x_c, ν, ζ)` and an optional correction, as
+/// (s_x, x₀, s_y) with X = s_x (x − x₀), Y = s_y y; `None` if the parameters are outside their
+/// domain (ν ≤ 0, non-positive amplitude factor).
+fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amp: f64) -> Option<Vec<(f64, f64, f64)>> {
     if !(nu > 1e-3) || !x_c.is_finite() || !zeta.is_finite() {
         return None;
     }
@@ -248,16 +252,25 @@ fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, a
                 }
                 Corrections::Shift { omega } => xc += amp * l.powf(-1.0 / nu - omega),
             }
-            if !(sx.is_finite() && sy.is_finite() && sy > 0.0) {
-                return None;
-            }
-            Some(ScaledCurve {
+            (sx.is_finite() && sy.is_finite() && sy > 0.0 && sx > 0.0 && xc.is_finite()).then_some((sx, xc, sy))
+        })
+        .collect()
+}
+
+/// Scaled copies of the curves (for plots and scaling-function fits).
+fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amp: f64) -> Option<Vec<ScaledCurve>> {
+    let sc = scalings(data, x_c, nu, zeta, corr, amp)?;
+    Some(
+        data.curves
+            .iter()
+            .zip(sc)
+            .map(|(c, (sx, xc, sy))| ScaledCurve {
                 x: c.x.iter().map(|x| sx * (x - xc)).collect(),
                 y: c.y.iter().map(|y| sy * y).collect(),
                 dy: c.dy.iter().map(|d| sy * d).collect(),
             })
-        })
-        .collect()
+            .collect(),
+    )
 }
 
 /// Fewest points that must enter S for a parameter set to count: `max(6, 3k, ⌈N/5⌉)` for k
@@ -268,10 +281,50 @@ fn min_points_used(k: usize, n_points: usize) -> usize {
     (3 * k).max(6).max(n_points.div_ceil(5))
 }
 
-fn objective(data: &CollapseData, layout: Layout, window: Option<(f64, f64)>, p: &[f64]) -> Quality {
-    match scale(data, p[0], p[1], layout.zeta(p), layout.corrections, layout.amplitude(p).unwrap_or(0.0)) {
-        Some(curves) => {
-            let q = quality(&curves, window);
+/// Above this many points the multi-start search runs on a thinned copy of the data.
+const THIN_TO: usize = 20_000;
+
+/// Every k-th point of each curve so that at most `target` points remain; `None` when the data
+/// are small enough already.
+fn thinned(data: &CollapseData, target: usize) -> Option<CollapseData> {
+    let n = data.n_points();
+    if n <= target {
+        return None;
+    }
+    let k = n.div_ceil(target);
+    let pick = |v: &Vec<f64>| v.iter().step_by(k).copied().collect::<Vec<f64>>();
+    Some(CollapseData {
+        curves: data.curves.iter().map(|c| crate::data::SizeCurve { size: c.size, x: pick(&c.x), y: pick(&c.y), dy: pick(&c.dy) }).collect(),
+        has_dy: data.has_dy,
+        labels: data.labels.clone(),
+    })
+}
+
+/// Data with the weights 1/dy² precomputed.
+#[derive(Clone)]
+struct Prepared {
+    curves: CollapseData,
+    weights: Vec<Vec<f64>>,
+}
+
+impl Prepared {
+    fn new(data: &CollapseData) -> Self {
+        Self { weights: data.curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect(), curves: data.clone() }
+    }
+}
+
+fn objective(prep: &Prepared, layout: Layout, window: Option<(f64, f64)>, p: &[f64]) -> Quality {
+    let data = &prep.curves;
+    match scalings(data, p[0], p[1], layout.zeta(p), layout.corrections, layout.amplitude(p).unwrap_or(0.0)) {
+        Some(sc) => {
+            let views: Vec<CurveView> = data
+                .curves
+                .iter()
+                .zip(sc)
+                .zip(&prep.weights)
+                .map(|((c, (sx, x0, sy)), w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx, x0, sy })
+                .collect();
+            let q = quality_views(&views, window);
             if q.n_used < min_points_used(layout.n(), data.n_points()) {
                 Quality { s: f64::INFINITY, n_used: q.n_used }
             } else {
@@ -286,7 +339,7 @@ fn objective(data: &CollapseData, layout: Layout, window: Option<(f64, f64)>, p:
 /// hypothesis, e.g. exact exponents, with the fitted minimum).
 pub fn quality_at(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, x_window: Option<(f64, f64)>) -> Quality {
     let layout = Layout { fixed_zeta: Some(zeta), corrections: Corrections::None };
-    objective(data, layout, x_window, &[x_c, nu])
+    objective(&Prepared::new(data), layout, x_window, &[x_c, nu])
 }
 
 /// The data scaled with the fitted parameters, one curve per size (for plots and for fitting
@@ -363,7 +416,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
         p0.push(0.0);
         steps.push(0.2);
     }
-    let f = |p: &[f64]| objective(&data, layout, opts.x_window, p).s;
+    let prep = Prepared::new(&data);
+    let f = |p: &[f64]| objective(&prep, layout, opts.x_window, p).s;
 
     // 1. multi-start Nelder–Mead
     let starts: Vec<Vec<f64>> = (0..opts.starts)
@@ -384,9 +438,26 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
             p
         })
         .collect();
-    let nm = NelderMeadOptions { max_evals: 600 * n, ..Default::default() };
-    let minima: Vec<_> = starts.par_iter().map(|s| minimize(f, s, &steps, nm)).collect();
-    let best = minima.iter().min_by(|a, b| a.f.total_cmp(&b.f)).expect("at least one start").clone();
+    // coarse search from every start, then polish the two best to full tolerance; on large
+    // data the search runs on a thinned copy (every k-th point, ≤ THIN_TO points) and only the
+    // final polish uses all points.
+    let thin = thinned(&data, THIN_TO);
+    let prep_thin = thin.as_ref().map(Prepared::new);
+    let search = prep_thin.as_ref().unwrap_or(&prep);
+    let fs = |p: &[f64]| objective(search, layout, opts.x_window, p).s;
+    let coarse_opts = NelderMeadOptions { max_evals: 60 * n, f_tol: 1e-4, x_tol: 1e-2, restarts: 0 };
+    let mut minima: Vec<_> = starts.par_iter().map(|s| minimize(fs, s, &steps, coarse_opts)).collect();
+    minima.sort_by(|a, b| a.f.total_cmp(&b.f));
+    let polish = NelderMeadOptions { max_evals: 400 * n, ..Default::default() };
+    let polished: Vec<_> = minima.iter().take(2).collect::<Vec<_>>().par_iter().map(|m| minimize(fs, &m.x, &steps, polish)).collect();
+    let mut best = polished.into_iter().min_by(|a, b| a.f.total_cmp(&b.f)).expect("at least one start");
+    if thin.is_some() {
+        let fine: Vec<f64> = steps.iter().map(|s| 0.1 * s).collect();
+        best = minimize(f, &best.x, &fine, NelderMeadOptions { max_evals: 200 * n, f_tol: 1e-8, x_tol: 1e-3, restarts: 0 });
+        for m in &mut minima {
+            m.f = f(&m.x);
+        }
+    }
     let s_min = best.f;
     let mut notes = Vec::new();
     if !s_min.is_finite() {
@@ -395,8 +466,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
             reason: "no parameters put curves of different sizes over a common scaled range (S infinite from every start)".into(),
         });
     }
-    let starts_converged = minima.iter().filter(|m| m.f <= s_min + 0.01 * s_min.abs() + 1e-12).count();
-    let used = objective(&data, layout, opts.x_window, &best.x).n_used;
+    let starts_converged = minima.iter().filter(|m| m.f <= s_min + 0.05 * s_min.abs() + 1e-12).count();
+    let used = objective(&prep, layout, opts.x_window, &best.x).n_used;
 
     // 2. curvature errors (pyfssa: S rises by S_min); zero S (noiseless data) uses rise 1e-12.
     let curv = curvature_errors(f, &best.x, s_min, &steps.iter().map(|s| s * 0.1).collect::<Vec<_>>(), s_min.max(1e-12));
@@ -408,8 +479,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
         .into_par_iter()
         .filter_map(|b| {
             let mut r = stats::rng(opts.seed, b as u64);
-            let mut d = data.clone();
-            for c in &mut d.curves {
+            let mut d = prep.clone();
+            for c in &mut d.curves.curves {
                 for (y, dy) in c.y.iter_mut().zip(&c.dy) {
                     *y += noise_scale * dy * stats::standard_normal(&mut r);
                 }

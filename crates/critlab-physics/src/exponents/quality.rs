@@ -41,67 +41,96 @@ pub struct Quality {
     pub n_used: usize,
 }
 
-/// Contribution of one curve `i`: (Σ residual², count).
-fn curve_terms(curves: &[ScaledCurve], i: usize, window: Option<(f64, f64)>) -> (f64, usize) {
-    let c = &curves[i];
-    let n = c.x.len();
-    // per point: Σw, Σw u, Σw y, Σw u², Σw u y with u = X' − X_ij
-    let mut acc = vec![[0.0f64; 5]; n];
-    let mut has = vec![false; n];
-    for (k, o) in curves.iter().enumerate() {
-        if k == i || o.x.len() < 2 {
-            continue;
-        }
-        let mut p = 0usize;
-        for j in 0..n {
-            let xj = c.x[j];
-            while p + 1 < o.x.len() && o.x[p + 1] <= xj {
-                p += 1;
-            }
-            if p + 1 >= o.x.len() || o.x[p] > xj {
-                continue;
-            }
-            for q in [p, p + 1] {
-                let w = 1.0 / (o.dy[q] * o.dy[q]);
-                let u = o.x[q] - xj;
-                let a = &mut acc[j];
-                a[0] += w;
-                a[1] += w * u;
-                a[2] += w * o.y[q];
-                a[3] += w * u * u;
-                a[4] += w * u * o.y[q];
-            }
-            has[j] = true;
-        }
+/// An unscaled curve seen through the affine scaling X = s_x (x − x₀), Y = s_y y,
+/// dY = s_y dy, so that S can be evaluated without materialising scaled copies (for 10⁵
+/// points the copies, not the arithmetic, dominated the cost).
+#[derive(Debug, Clone, Copy)]
+pub struct CurveView<'a> {
+    /// Raw abscissa, ascending.
+    pub x: &'a [f64],
+    /// Raw ordinate.
+    pub y: &'a [f64],
+    /// Raw uncertainty.
+    pub dy: &'a [f64],
+    /// Raw weights 1/dy², precomputed once per fit (divisions dominated the inner loop).
+    pub w: &'a [f64],
+    /// Scale of x (> 0), L^{1/ν}.
+    pub sx: f64,
+    /// Shift of x, x_c (possibly size dependent).
+    pub x0: f64,
+    /// Scale of y and dy (> 0), L^{−ζ/ν}.
+    pub sy: f64,
+}
+
+impl CurveView<'_> {
+    #[inline]
+    fn sx_at(&self, j: usize) -> f64 {
+        self.sx * (self.x[j] - self.x0)
     }
+}
+
+/// Contribution of one curve `i`: (Σ residual², count). Merge walk with one pointer per other
+/// curve, no allocation beyond the pointers.
+fn curve_terms(curves: &[CurveView], i: usize, window: Option<(f64, f64)>) -> (f64, usize) {
+    let c = &curves[i];
+    let mut ptr = vec![0usize; curves.len()];
     let mut sum = 0.0;
     let mut count = 0usize;
-    for j in 0..n {
-        if !has[j] {
+    for j in 0..c.x.len() {
+        let xj = c.sx_at(j);
+        // Σw, Σw u, Σw y, Σw u², Σw u y with u = X' − X_ij
+        let (mut k0, mut k1, mut ky, mut k2, mut kuy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut has = false;
+        for (k, o) in curves.iter().enumerate() {
+            if k == i || o.x.len() < 2 {
+                continue;
+            }
+            let p = &mut ptr[k];
+            while *p + 1 < o.x.len() && o.sx_at(*p + 1) <= xj {
+                *p += 1;
+            }
+            if *p + 1 >= o.x.len() || o.sx_at(*p) > xj {
+                continue;
+            }
+            let inv_sy2 = 1.0 / (o.sy * o.sy);
+            for q in [*p, *p + 1] {
+                let w = o.w[q] * inv_sy2;
+                let u = o.sx_at(q) - xj;
+                let yq = o.sy * o.y[q];
+                k0 += w;
+                k1 += w * u;
+                ky += w * yq;
+                k2 += w * u * u;
+                kuy += w * u * yq;
+            }
+            has = true;
+        }
+        if !has {
             continue;
         }
         if let Some((lo, hi)) = window {
-            if c.x[j] < lo || c.x[j] > hi {
+            if xj < lo || xj > hi {
                 continue;
             }
         }
-        let [k, kx, ky, kxx, kxy] = acc[j];
-        let delta = k * kxx - kx * kx;
+        let delta = k0 * k2 - k1 * k1;
         if !(delta > 1e-300) {
             continue;
         }
-        let b = (kxx * ky - kx * kxy) / delta; // intercept at u = 0, i.e. at X_ij
-        let b_var = kxx / delta;
-        let r = c.y[j] - b;
-        sum += r * r / (c.dy[j] * c.dy[j] + b_var);
+        let b = (k2 * ky - k1 * kuy) / delta; // intercept at u = 0, i.e. at X_ij
+        let b_var = k2 / delta;
+        let e = c.sy * c.dy[j];
+        let r = c.sy * c.y[j] - b;
+        sum += r * r / (e * e + b_var);
         count += 1;
     }
     (sum, count)
 }
 
-/// The quality S of scaled curves, optionally counting only points with X in `window`
-/// (pyfssa's `x_bounds`; neighbours may lie outside it). Parallel over curves for large data.
-pub fn quality(curves: &[ScaledCurve], window: Option<(f64, f64)>) -> Quality {
+/// The quality S of curves seen through their scalings, optionally counting only points with
+/// X in `window` (pyfssa's `x_bounds`; neighbours may lie outside it). Parallel over curves
+/// for large data.
+pub fn quality_views(curves: &[CurveView], window: Option<(f64, f64)>) -> Quality {
     let n_total: usize = curves.iter().map(|c| c.x.len()).sum();
     let terms: Vec<(f64, usize)> = if n_total > 20_000 {
         (0..curves.len()).into_par_iter().map(|i| curve_terms(curves, i, window)).collect()
@@ -111,6 +140,14 @@ pub fn quality(curves: &[ScaledCurve], window: Option<(f64, f64)>) -> Quality {
     let (sum, n_used) = terms.iter().fold((0.0, 0usize), |(s, n), (a, b)| (s + a, n + b));
     let s = if n_used == 0 { f64::INFINITY } else { sum / n_used as f64 };
     Quality { s: if s.is_finite() { s } else { f64::INFINITY }, n_used }
+}
+
+/// The quality S of already scaled curves (see [`quality_views`]).
+pub fn quality(curves: &[ScaledCurve], window: Option<(f64, f64)>) -> Quality {
+    let w: Vec<Vec<f64>> = curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect();
+    let views: Vec<CurveView> =
+        curves.iter().zip(&w).map(|(c, w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx: 1.0, x0: 0.0, sy: 1.0 }).collect();
+    quality_views(&views, window)
 }
 
 #[cfg(test)]
