@@ -1,0 +1,37 @@
+//! One file per subcommand.
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub mod export;
+pub mod runs;
+pub mod train;
+
+/// critlab: train neural networks while measuring them like a physical system, and analyse
+/// the runs like a statistical physicist.
+#[derive(Debug, Parser)]
+#[command(name = "critlab", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train one run while measuring it, storing every observable.
+    Train(train::TrainCmd),
+    /// List or show stored runs.
+    #[command(subcommand)]
+    Runs(runs::RunsCmd),
+    /// Export stored metrics as CSV, JSON Lines or Parquet.
+    Export(export::ExportCmd),
+}
+
+/// Dispatches a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Train(cmd) => train::run(cmd),
+        Command::Runs(cmd) => runs::run(cmd),
+        Command::Export(cmd) => export::run(cmd),
+    }
+}

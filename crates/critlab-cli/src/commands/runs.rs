@@ -1,0 +1,135 @@
+//! `critlab runs list` and `critlab runs show ID`.
+use crate::args::StoreArg;
+use crate::table;
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use critlab_store::{RunId, Store};
+use serde_json::Value;
+use std::process::ExitCode;
+
+/// Inspect stored runs.
+#[derive(Debug, Subcommand)]
+pub enum RunsCmd {
+    /// List runs as a table.
+    List(ListCmd),
+    /// Show one run: its spec, status and last value of every metric.
+    Show(ShowCmd),
+}
+
+/// `runs list`.
+#[derive(Debug, Args)]
+pub struct ListCmd {
+    #[command(flatten)]
+    store: StoreArg,
+    /// Only runs of this sweep
+    #[arg(long)]
+    sweep: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// `runs show`.
+#[derive(Debug, Args)]
+pub struct ShowCmd {
+    /// Run id
+    id: RunId,
+    #[command(flatten)]
+    store: StoreArg,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `runs` subcommand.
+pub fn run(cmd: RunsCmd) -> Result<ExitCode> {
+    match cmd {
+        RunsCmd::List(c) => list(c),
+        RunsCmd::Show(c) => show(c),
+    }
+}
+
+fn spec_field(spec: &Value, key: &str) -> String {
+    match spec.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => table::num(n.as_f64()),
+        Some(v) => v.to_string(),
+        None => "-".into(),
+    }
+}
+
+fn list(cmd: ListCmd) -> Result<ExitCode> {
+    let store = Store::open(&cmd.store.store)?;
+    let runs = store.runs(cmd.sweep.as_deref())?;
+    if cmd.json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        println!("no runs in {}", cmd.store.store.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = ["id", "status", "task", "model", "p", "width", "optimizer", "lr", "weight-decay", "train-frac", "seed", "steps", "last step", "wall s", "sweep"];
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.status.to_string(),
+                spec_field(&r.spec, "task"),
+                spec_field(&r.spec, "model"),
+                spec_field(&r.spec, "p"),
+                spec_field(&r.spec, "width"),
+                spec_field(&r.spec, "optimizer"),
+                spec_field(&r.spec, "lr"),
+                spec_field(&r.spec, "weight-decay"),
+                spec_field(&r.spec, "train-frac"),
+                r.seed.to_string(),
+                spec_field(&r.spec, "steps"),
+                r.last_step.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                table::num(r.wall_seconds),
+                r.sweep.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    print!("{}", table::render(&header, &rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(cmd: ShowCmd) -> Result<ExitCode> {
+    let store = Store::open(&cmd.store.store)?;
+    let run = store.run(cmd.id)?;
+    let mut last = serde_json::Map::new();
+    for name in store.metric_names(cmd.id)? {
+        let series = store.series(cmd.id, &name)?;
+        if let Some((step, v)) = series.last() {
+            last.insert(name, serde_json::json!({ "step": step, "value": Value::from(*v), "points": series.len() }));
+        }
+    }
+    if cmd.json {
+        let mut obj = serde_json::to_value(&run)?;
+        obj["last_metrics"] = Value::Object(last);
+        println!("{}", serde_json::to_string_pretty(&obj)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("run {}  status {}{}", run.id, run.status, run.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
+    println!("spec hash {}  seed {}  critlab {}  backend {}", run.spec_hash, run.seed, run.critlab_version, run.backend);
+    println!("created {}  finished {}  wall {} s", run.created_at, run.finished_at.as_deref().unwrap_or("-"), table::num(run.wall_seconds));
+    if let Some(s) = &run.sweep {
+        println!("sweep {s}");
+    }
+    let spec_rows: Vec<Vec<String>> = run
+        .spec
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| vec![k.clone(), match v { Value::String(s) => s.clone(), v => v.to_string() }]).collect())
+        .unwrap_or_default();
+    println!();
+    print!("{}", table::render(&["setting", "value"], &spec_rows));
+    let metric_rows: Vec<Vec<String>> = last
+        .iter()
+        .map(|(k, v)| vec![k.clone(), v["step"].to_string(), table::num(v["value"].as_f64()), v["points"].to_string()])
+        .collect();
+    println!();
+    print!("{}", table::render(&["metric", "last step", "value", "points"], &metric_rows));
+    Ok(ExitCode::SUCCESS)
+}

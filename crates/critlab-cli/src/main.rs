@@ -1,0 +1,28 @@
+//! The `critlab` binary: parses arguments, calls the library crates, maps the outcome to an
+//! exit status (0 success, 1 finished with failures, 2 could not do the job) and prints the
+//! error chain.
+use clap::Parser;
+use std::process::ExitCode;
+
+mod args;
+mod commands;
+mod table;
+
+/// The allocator decides the speed of burn's CPU backend (DESIGN.md): mimalloc keeps freed
+/// pages instead of returning every large temporary to the kernel.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = commands::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Shared types of critlab: the run specification every other crate reads, its validation,
+//! the estimate type every analysis returns, and the phases a run can end in.
+//!
+//! THEORY.md (in the project's `shared/` folder) fixes the meaning of every quantity; the
+//! field docs below name the symbol each hyperparameter stands for there.
+#![warn(missing_docs)]
+
+pub mod estimate;
+pub mod phase;
+pub mod spec;
+
+pub use estimate::Estimate;
+pub use phase::{Phase, RunStatus};
+pub use spec::{
+    Activation, BatchSize, InputEncoding, LossKind, ModelKind, OptimizerKind, RunSpec, SpecError,
+    TaskKind, ValidRunSpec, WeightDecayMode,
+};
+
+/// The version of critlab stored with every run.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,118 @@
+use super::*;
+use critlab_core::RunSpec;
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("t.db")).unwrap();
+    (dir, store)
+}
+
+fn rows(run: RunId, steps: std::ops::Range<i64>) -> Vec<MetricRow> {
+    steps
+        .flat_map(|s| {
+            [("train_loss", 1.0 / (s + 1) as f64), ("test_acc", s as f64 / 10.0)]
+                .map(|(n, v)| MetricRow { run, step: s, name: n.into(), value: v })
+        })
+        .collect()
+}
+
+#[test]
+fn runs_and_metrics_round_trip_through_the_writer() {
+    let (_dir, store) = temp_store();
+    let spec = RunSpec::default();
+    let id = store.create_run(&spec, Some("sw"), "flex").unwrap();
+    let mut w = store.writer().unwrap();
+    w.metrics(rows(id, 0..5)).unwrap();
+    w.metrics(vec![MetricRow { run: id, step: 5, name: "train_loss".into(), value: f64::NAN }]).unwrap();
+    w.finish(id, RunStatus::Diverged, Some("train_loss is NaN at step 5".into()), 1.5).unwrap();
+    w.close().unwrap();
+    let run = store.run(id).unwrap();
+    assert_eq!(run.status, RunStatus::Diverged);
+    assert_eq!(run.spec_hash, spec.hash());
+    assert_eq!(run.sweep.as_deref(), Some("sw"));
+    assert_eq!(run.last_step, Some(5));
+    let s = store.series(id, "train_loss").unwrap();
+    assert_eq!(s.len(), 6);
+    assert!(s[5].1.is_nan());
+    assert_eq!(store.metric_names(id).unwrap(), vec!["test_acc", "train_loss"]);
+    assert_eq!(store.runs(Some("sw")).unwrap().len(), 1);
+    assert_eq!(store.runs(Some("other")).unwrap().len(), 0);
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.db");
+    let junk = vec![0x42u8; 8192];
+    std::fs::write(&path, &junk).unwrap();
+    let err = Store::open(&path).err().expect("garbage must not open").to_string();
+    assert!(err.contains("garbage.db"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), junk);
+}
+
+#[test]
+fn a_foreign_sqlite_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE x (a)").unwrap();
+    let err = Store::open(&path).err().unwrap().to_string();
+    assert!(err.contains("not a critlab store"), "{err}");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let err = Store::open(&path).err().unwrap().to_string();
+    assert!(err.contains("newer critlab"), "{err}");
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_remigrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let id = {
+        let store = Store::open(&path).unwrap();
+        let id = store.create_run(&RunSpec::default(), None, "flex").unwrap();
+        let mut w = store.writer().unwrap();
+        w.metrics(rows(id, 0..3)).unwrap();
+        w.close().unwrap();
+        id
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.metrics(id).unwrap().len(), 6);
+    assert_eq!(store.run(id).unwrap().status, RunStatus::Running);
+}
+
+#[test]
+fn exports_agree_across_formats() {
+    let (dir, store) = temp_store();
+    let a = store.create_run(&RunSpec::default(), None, "flex").unwrap();
+    let b = store.create_run(&RunSpec::default(), None, "flex").unwrap();
+    let mut w = store.writer().unwrap();
+    w.metrics(rows(a, 0..3)).unwrap();
+    w.metrics(rows(b, 0..2)).unwrap();
+    w.close().unwrap();
+    let table = export::wide_table(&store, None).unwrap();
+    assert_eq!(table.columns, vec!["test_acc", "train_loss"]);
+    assert_eq!(table.rows.len(), 5);
+    let mut csv = Vec::new();
+    export::write_csv(&table, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().next().unwrap(), "run_id,step,test_acc,train_loss");
+    assert_eq!(csv.lines().nth(2).unwrap(), format!("{a},1,0.1,0.5"));
+    let mut jsonl = Vec::new();
+    export::write_jsonl(&table, &mut jsonl).unwrap();
+    let first: serde_json::Value = serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(first["train_loss"], 1.0);
+    let only_b = export::wide_table(&store, Some(&[b])).unwrap();
+    assert_eq!(only_b.rows.len(), 2);
+    let pq = dir.path().join("m.parquet");
+    export::write(&table, export::Format::Parquet, &pq).unwrap();
+    let bytes = std::fs::read(&pq).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    assert_eq!(&bytes[bytes.len() - 4..], b"PAR1");
+    assert!(export::wide_table(&store, Some(&[999])).is_err());
+}

@@ -1,0 +1,28 @@
+//! critlab's instrumented trainer.
+//!
+//! * [`tasks`]: generated tasks (modular arithmetic, sparse parity, teacher–student).
+//! * [`models`]: replica-batched MLP and the one-layer transformer of Nanda et al. 2023.
+//! * [`optim`]: SGD with momentum, Adam, AdamW with per-replica η and λ.
+//! * [`probes`]: the observables of THEORY.md, one per file.
+//! * [`trainer`]: the loop that ties them together for R replicas at once.
+//!
+//! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]).
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod loss;
+pub mod models;
+pub mod optim;
+pub mod probes;
+pub mod tasks;
+pub mod trainer;
+
+pub use trainer::{group_key, train, Observer, Outcome, TrainError};
+
+/// The device critlab trains on: burn's pure-Rust `flex` CPU backend.
+pub fn cpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}
+
+/// Name of the backend, stored with every run.
+pub const BACKEND: &str = "burn-flex";

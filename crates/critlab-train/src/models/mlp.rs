@@ -1,0 +1,95 @@
+//! Multilayer perceptron: `depth` hidden layers of `width` units, then a linear read-out.
+use super::{Forward, InputShape, Model, ParamSpec};
+use crate::batch::Batch;
+use burn::tensor::{activation, Tensor};
+use critlab_core::{Activation, InputEncoding, ValidRunSpec};
+
+/// The MLP. Token inputs enter one-hot (as a lookup into the first layer's rows: the rows
+/// `[0, vocab)` belong to position 0, `[vocab, 2·vocab)` to position 1, …) or through a
+/// learned embedding shared by the positions.
+pub struct Mlp {
+    params: Vec<ParamSpec>,
+    input: InputShape,
+    encoding: InputEncoding,
+    activation: Activation,
+    depth: usize,
+    bias: bool,
+}
+
+impl Mlp {
+    /// The MLP of a spec.
+    pub fn new(spec: &ValidRunSpec, input: InputShape, outputs: usize) -> Self {
+        let mut params = Vec::new();
+        let encoding = spec.input;
+        let fan_in = match (input, encoding) {
+            (InputShape::Tokens { vocab, positions }, InputEncoding::OneHot) => vocab * positions,
+            (InputShape::Tokens { vocab, positions }, InputEncoding::Embedding) => {
+                params.push(ParamSpec::embedding("embed", vocab, spec.embed_dim));
+                spec.embed_dim * positions
+            }
+            (InputShape::Dense(d), _) => d,
+        };
+        let mut fan = fan_in;
+        for l in 0..spec.depth {
+            let name = format!("layer{l}");
+            params.push(ParamSpec::linear(&name, fan, spec.width));
+            if spec.bias {
+                params.push(ParamSpec::bias(&name, fan, spec.width));
+            }
+            fan = spec.width;
+        }
+        params.push(ParamSpec::linear("readout", fan, outputs));
+        if spec.bias {
+            params.push(ParamSpec::bias("readout", fan, outputs));
+        }
+        Self { params, input, encoding, activation: spec.activation, depth: spec.depth, bias: spec.bias }
+    }
+
+    fn act(&self, x: Tensor<3>) -> Tensor<3> {
+        match self.activation {
+            Activation::Relu => activation::relu(x),
+            Activation::Quadratic => x.square(),
+            Activation::Gelu => activation::gelu(x),
+            Activation::Tanh => x.tanh(),
+            Activation::Linear => x,
+        }
+    }
+}
+
+impl Model for Mlp {
+    fn params(&self) -> &[ParamSpec] {
+        &self.params
+    }
+
+    fn forward(&self, params: &[Tensor<3>], batch: &Batch) -> Forward {
+        let mut it = params.iter();
+        let mut next = || it.next().expect("parameter list matches the model");
+        let first = match (self.input, self.encoding) {
+            (InputShape::Tokens { vocab, positions }, InputEncoding::OneHot) => {
+                let w = next();
+                (0..positions).map(|p| batch.lookup(w, p, p * vocab)).reduce(|a, b| a + b).expect("≥ 1 position")
+            }
+            (InputShape::Tokens { positions, .. }, InputEncoding::Embedding) => {
+                let e = next();
+                let x = Tensor::cat((0..positions).map(|p| batch.lookup(e, p, 0)).collect(), 2);
+                x.matmul(next().clone())
+            }
+            (InputShape::Dense(_), _) => batch.dense.clone().expect("dense inputs").matmul(next().clone()),
+        };
+        let mut h = first;
+        for l in 0..self.depth {
+            if l > 0 {
+                h = h.matmul(next().clone());
+            }
+            if self.bias {
+                h = h + next().clone();
+            }
+            h = self.act(h);
+        }
+        let mut logits = h.clone().matmul(next().clone());
+        if self.bias {
+            logits = logits + next().clone();
+        }
+        Forward { logits, hidden: h }
+    }
+}

@@ -1,0 +1,240 @@
+//! Probes: the observables measured every `eval-every` steps (THEORY.md §2 and §5).
+//!
+//! The trainer computes a [`Measurements`] record once per eval step (the expensive tensor
+//! work: forward passes, gradients, host copies of weights and representations); each probe
+//! is one observable, in its own file, that turns the record into stored values. Adding an
+//! observable means adding a file here and a line to [`default_probes`]; the training loop is
+//! not touched. Probes may keep state (the action integrates the Lagrangian).
+mod accuracy;
+mod explained_variance;
+mod grad_norm;
+mod kinetic;
+mod lagrangian;
+mod losses;
+mod noise;
+mod potential_info;
+mod rank;
+mod weight_norm;
+
+pub use rank::{effective_rank, singular_values};
+
+/// What kind of quantity an observable is (for plots and reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A loss.
+    Loss,
+    /// An accuracy or other order parameter.
+    OrderParameter,
+    /// An energy-like term of the learning Lagrangian.
+    Energy,
+    /// A gradient or noise statistic.
+    Noise,
+    /// A norm.
+    Norm,
+    /// An effective rank.
+    Rank,
+}
+
+/// A host copy of one matrix, row-major.
+#[derive(Debug, Clone)]
+pub struct HostMatrix {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// Raw quantities of one replica at one eval step, from which every probe is computed.
+#[derive(Debug, Clone)]
+pub struct Measurements {
+    /// Optimizer step t (metrics describe θ_t, the parameters before update t).
+    pub step: usize,
+    /// Learning rate η at this step (warmup applied).
+    pub lr: f64,
+    /// Batch size B.
+    pub batch: usize,
+    /// Training-set size N_train.
+    pub n_train: usize,
+    /// Small batch of the two-batch noise estimator.
+    pub noise_batch: usize,
+    /// Training loss on the full training set.
+    pub train_loss: f64,
+    /// Training accuracy (classification).
+    pub train_acc: Option<f64>,
+    /// Test loss (the training loss function on the test set).
+    pub test_loss: f64,
+    /// Test accuracy (classification).
+    pub test_acc: Option<f64>,
+    /// Test cross-entropy (classification) for the explained variance.
+    pub test_cross_entropy: Option<f64>,
+    /// Label entropy H(Y) in nats (classification).
+    pub label_entropy: f64,
+    /// Test R² (regression).
+    pub test_r2: Option<f64>,
+    /// ‖G‖², the squared norm of the full training-set gradient.
+    pub grad_sq: f64,
+    /// ‖G_small‖², the squared norm of a small-batch gradient (two-batch estimator).
+    pub small_grad_sq: f64,
+    /// ‖θ_{t+1} − θ_t‖², when update t happens (not at the final step).
+    pub displacement_sq: Option<f64>,
+    /// ‖θ_t‖².
+    pub weight_sq: f64,
+    /// Weight matrices (name, matrix), biases excluded.
+    pub weights: Vec<(String, HostMatrix)>,
+    /// Hidden representation on up to `repr-samples` test inputs, `[samples, hidden]`.
+    pub hidden: HostMatrix,
+}
+
+impl Measurements {
+    /// Kinetic term K = ½ η² ‖G‖² (the seed's form, full training-set gradient).
+    pub fn kinetic(&self) -> f64 {
+        0.5 * self.lr * self.lr * self.grad_sq
+    }
+
+    /// tr Σ by the two-batch estimator of McCandlish et al. 2018, with the finite-population
+    /// correction for batches drawn without replacement from the N_train examples:
+    /// E‖G_b‖² = ‖G‖² + tr Σ · (N − b)/(b (N − 1)), so
+    /// tr Σ ≈ (‖G_b‖² − ‖G‖²) · b (N − 1)/(N − b). One draw per eval step: unbiased, noisy,
+    /// and can be negative.
+    pub fn noise_trace(&self) -> f64 {
+        let (b, n) = (self.noise_batch as f64, self.n_train as f64);
+        (self.small_grad_sq - self.grad_sq) * b * (n - 1.0) / (n - b)
+    }
+
+    /// Noise potential U = tr Σ / B (the seed's α/B with α = tr Σ measured).
+    pub fn potential_noise(&self) -> f64 {
+        self.noise_trace() / self.batch as f64
+    }
+
+    /// Explained variance V: 1 − CE_test/H(Y) clipped to [0, 1] for classification, test R²
+    /// for regression.
+    pub fn explained_variance(&self) -> f64 {
+        match (self.test_cross_entropy, self.test_r2) {
+            (Some(ce), _) if self.label_entropy > 0.0 => (1.0 - ce / self.label_entropy).clamp(0.0, 1.0),
+            (_, Some(r2)) => r2,
+            _ => f64::NAN,
+        }
+    }
+
+    /// Lagrangian L = K − U (THEORY.md §2, noise potential).
+    pub fn lagrangian(&self) -> f64 {
+        self.kinetic() - self.potential_noise()
+    }
+}
+
+/// One observable.
+pub trait Probe: Send {
+    /// Stored name (per-layer variants append `/layer`).
+    fn name(&self) -> &'static str;
+    /// Unit, in words.
+    fn unit(&self) -> &'static str;
+    /// Kind.
+    fn kind(&self) -> Kind;
+    /// Measures replica `replica` and appends (name, value) pairs to `out`.
+    fn measure(&mut self, m: &Measurements, replica: usize, out: &mut Vec<(String, f64)>);
+}
+
+/// The probes recorded by default, in the order of THEORY.md §2.
+pub fn default_probes(replicas: usize) -> Vec<Box<dyn Probe>> {
+    vec![
+        Box::new(losses::TrainLoss),
+        Box::new(accuracy::TrainAcc),
+        Box::new(losses::TestLoss),
+        Box::new(accuracy::TestAcc),
+        Box::new(explained_variance::ExplainedVariance),
+        Box::new(grad_norm::GradNorm),
+        Box::new(kinetic::Kinetic),
+        Box::new(kinetic::KineticDisplacement),
+        Box::new(noise::GradNoiseTrace),
+        Box::new(noise::PotentialNoise),
+        Box::new(potential_info::PotentialInfo),
+        Box::new(lagrangian::Lagrangian),
+        Box::new(lagrangian::Action::new(replicas)),
+        Box::new(noise::NoiseScale),
+        Box::new(weight_norm::WeightNorm),
+        Box::new(rank::WeightEffectiveRank),
+        Box::new(rank::ReprEffectiveRank),
+    ]
+}
+
+/// The names every run stores (per-layer variants aside).
+pub const PROBE_NAMES: &[&str] = &[
+    "train_loss",
+    "train_acc",
+    "test_loss",
+    "test_acc",
+    "explained_variance",
+    "grad_norm",
+    "kinetic",
+    "kinetic_displacement",
+    "grad_noise_trace",
+    "potential_noise",
+    "potential_info",
+    "lagrangian",
+    "action",
+    "noise_scale",
+    "weight_norm",
+    "weight_effective_rank",
+    "repr_effective_rank",
+];
+
+/// Runs every probe on one replica's measurements.
+pub fn measure_all(probes: &mut [Box<dyn Probe>], m: &Measurements, replica: usize) -> Vec<(String, f64)> {
+    let mut out = Vec::with_capacity(probes.len() + m.weights.len());
+    for p in probes.iter_mut() {
+        p.measure(m, replica, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Measurements {
+        Measurements {
+            step: 10,
+            lr: 0.1,
+            batch: 100,
+            n_train: 100,
+            noise_batch: 10,
+            train_loss: 0.5,
+            train_acc: Some(0.9),
+            test_loss: 1.0,
+            test_acc: Some(0.5),
+            test_cross_entropy: Some(1.0),
+            label_entropy: 2.0,
+            test_r2: None,
+            grad_sq: 4.0,
+            small_grad_sq: 5.0,
+            displacement_sq: Some(0.02),
+            weight_sq: 9.0,
+            weights: vec![("w".into(), HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 1.0] })],
+            hidden: HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 0.0] },
+        }
+    }
+
+    #[test]
+    fn every_default_probe_is_named_in_the_list_and_emits() {
+        let mut probes = default_probes(1);
+        let names: Vec<_> = probes.iter().map(|p| p.name()).collect();
+        assert_eq!(names, PROBE_NAMES);
+        let out = measure_all(&mut probes, &sample(), 0);
+        for n in PROBE_NAMES {
+            assert!(out.iter().any(|(k, _)| k == n), "{n} missing");
+        }
+    }
+
+    #[test]
+    fn energies_follow_their_definitions() {
+        let m = sample();
+        assert!((m.kinetic() - 0.5 * 0.01 * 4.0).abs() < 1e-12);
+        // (5 − 4) · 10 · 99 / 90 = 11
+        assert!((m.noise_trace() - 11.0).abs() < 1e-12);
+        assert!((m.potential_noise() - 0.11).abs() < 1e-12);
+        assert!((m.explained_variance() - 0.5).abs() < 1e-12);
+        assert!((m.lagrangian() - (0.02 - 0.11)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,378 @@
+//! The trainer: moves the parameters of R replicas at once and hands measurements to probes.
+//!
+//! Roles are kept apart (STYLE.md): the task and model say what is learned, the trainer how
+//! parameters move, probes what is measured, and the [`Observer`] (the store writer, a
+//! progress bar) what happens to the measurements.
+//!
+//! Step convention: metrics recorded at step t describe θ_t, the parameters before update t;
+//! eval steps are t = 0, e, 2e, … and the final t = τ (after the last update).
+use crate::batch::Batch;
+use crate::loss;
+use crate::models::{self, InputShape, Init, Model, Role};
+use crate::optim::Optimizer;
+use crate::probes::{self, HostMatrix, Measurements};
+use crate::tasks::{Dataset, Inputs, Split};
+use burn::tensor::{Device, Tensor, TensorData};
+use critlab_core::{BatchSize, RunStatus, ValidRunSpec};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Receives what the trainer measures.
+pub trait Observer {
+    /// Measurements of replica `replica` at step `step`.
+    fn record(&mut self, replica: usize, step: usize, values: Vec<(String, f64)>);
+    /// Called after every optimizer step (for progress bars).
+    fn on_step(&mut self, _step: usize) {}
+    /// Whether a replica should stop now (e.g. its transition is complete); the default never
+    /// stops.
+    fn should_stop(&mut self, _replica: usize) -> bool {
+        false
+    }
+}
+
+/// How a replica's training ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `done`, `diverged` or `failed` (interrupted).
+    pub status: RunStatus,
+    /// Why it diverged or stopped.
+    pub reason: Option<String>,
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// Wall-clock seconds of the whole group.
+    pub wall_seconds: f64,
+    /// Seconds of that spent in probes (eval work beyond the training step).
+    pub probe_seconds: f64,
+}
+
+/// Errors that stop a whole replica group before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Replicas that cannot share one batched computation.
+    #[error("run specs cannot train as one replica group: they differ in `{key}`")]
+    Incompatible {
+        /// The first differing key.
+        key: String,
+    },
+    /// No spec given.
+    #[error("no run spec to train")]
+    Empty,
+}
+
+/// The part of a spec that replicas of one group must share: the spec's JSON with the
+/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`) removed.
+pub fn group_key(spec: &ValidRunSpec) -> String {
+    let mut v = serde_json::to_value(spec.spec()).expect("a spec serializes");
+    if let Some(obj) = v.as_object_mut() {
+        for k in PER_REPLICA_KEYS {
+            obj.remove(*k);
+        }
+    }
+    v.to_string()
+}
+
+/// Keys that may differ between the replicas of one group.
+pub const PER_REPLICA_KEYS: &[&str] = &["lr", "weight-decay", "seed", "data-seed"];
+
+fn check_group(specs: &[ValidRunSpec]) -> Result<(), TrainError> {
+    let first = serde_json::to_value(specs.first().ok_or(TrainError::Empty)?.spec()).expect("serializes");
+    for s in &specs[1..] {
+        let other = serde_json::to_value(s.spec()).expect("serializes");
+        for (k, v) in first.as_object().expect("object") {
+            if !PER_REPLICA_KEYS.contains(&k.as_str()) && other.get(k) != Some(v) {
+                return Err(TrainError::Incompatible { key: k.clone() });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Per-replica data: its dataset and split.
+struct ReplicaData {
+    data: Dataset,
+    split: Split,
+}
+
+/// Trains a group of compatible runs as replicas of one batched computation.
+///
+/// A replica whose training loss becomes non-finite is marked `diverged` at that step and
+/// frozen; its batch-mates go on. `stop` is polled every step: when set, unfinished replicas
+/// end as `failed` with reason "interrupted".
+pub fn train(
+    specs: &[ValidRunSpec],
+    device: &Device,
+    observer: &mut dyn Observer,
+    stop: &AtomicBool,
+) -> Result<Vec<Outcome>, TrainError> {
+    check_group(specs)?;
+    let started = Instant::now();
+    let spec = &specs[0];
+    let r = specs.len();
+    let replicas: Vec<ReplicaData> = specs
+        .iter()
+        .map(|s| {
+            let data = Dataset::generate(s);
+            let split = data.split(s.train_frac, s.data_seed());
+            ReplicaData { data, split }
+        })
+        .collect();
+    let data_refs: Vec<&Dataset> = replicas.iter().map(|d| &d.data).collect();
+    let input = match &replicas[0].data.inputs {
+        Inputs::Tokens { vocab, positions, .. } => InputShape::Tokens { vocab: *vocab, positions: *positions },
+        Inputs::Dense { dim, .. } => InputShape::Dense(*dim),
+    };
+    let model = models::build(spec, input, replicas[0].data.outputs());
+    let mut params = init_params(model.as_ref(), specs, device);
+    let mut optimizer = Optimizer::new(specs, params.len(), device);
+    let loss_kind = spec.effective_loss();
+    let regression = spec.task.is_regression();
+
+    let train_idx: Vec<&[usize]> = replicas.iter().map(|d| d.split.train.as_slice()).collect();
+    let test_idx: Vec<&[usize]> = replicas.iter().map(|d| d.split.test.as_slice()).collect();
+    let full_train = Batch::gather(&data_refs, &train_idx, device);
+    let test = Batch::gather(&data_refs, &test_idx, device);
+    let n_train = spec.n_train();
+    let batch_size = spec.batch();
+    let minibatch = matches!(spec.batch_size, BatchSize::Examples(b) if b < n_train);
+    let label_entropy: Vec<f64> = replicas.iter().map(|d| d.data.label_entropy()).collect();
+    let test_variance: Vec<f64> = replicas.iter().map(|d| d.data.target_variance(&d.split.test)).collect();
+    let repr_samples = spec.repr_samples.min(spec.n_test());
+
+    let mut batch_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 1)).collect();
+    let mut noise_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 2)).collect();
+    let mut orders: Vec<Vec<usize>> = vec![Vec::new(); r];
+    let mut cursor = 0usize;
+
+    let mut probes = probes::default_probes(r);
+    let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
+    let mut probe_seconds = 0.0;
+    let steps = spec.steps;
+
+    for t in 0..=steps {
+        let eval = t % spec.eval_every == 0 || t == steps;
+        if stop.load(Ordering::Relaxed) {
+            for s in status.iter_mut().filter(|s| s.is_none()) {
+                *s = Some((RunStatus::Failed, format!("interrupted at step {t}"), t));
+            }
+            break;
+        }
+        // The batch of this step.
+        let step_batch = if minibatch && t < steps {
+            if cursor + batch_size > n_train || orders[0].is_empty() {
+                for (o, (d, rng)) in orders.iter_mut().zip(replicas.iter().zip(batch_rngs.iter_mut())) {
+                    *o = d.split.train.clone();
+                    o.shuffle(rng);
+                }
+                cursor = 0;
+            }
+            let idx: Vec<&[usize]> = orders.iter().map(|o| &o[cursor..cursor + batch_size]).collect();
+            cursor += batch_size;
+            Some(Batch::gather(&data_refs, &idx, device))
+        } else {
+            None
+        };
+        let batch = step_batch.as_ref().unwrap_or(&full_train);
+
+        let (losses, grads, logits) = loss_and_grad(model.as_ref(), &params, batch, loss_kind);
+        let losses_host = host(losses);
+        let mut fresh_divergence = false;
+        for (i, l) in losses_host.iter().enumerate() {
+            if status[i].is_none() && !l.is_finite() {
+                status[i] = Some((RunStatus::Diverged, format!("train_loss is {l} at step {t}"), t));
+                optimizer.freeze(i);
+                fresh_divergence = true;
+            }
+        }
+        if fresh_divergence && status.iter().all(|s| s.is_some()) {
+            break;
+        }
+
+        let mut measured: Option<Vec<Measurements>> = None;
+        if eval {
+            let probe_start = Instant::now();
+            let lr = optimizer.current_lr();
+            // Full training-set loss, accuracy and gradient.
+            let (train_loss, train_acc, grads_full) = if minibatch {
+                let (l, g, logits) = loss_and_grad(model.as_ref(), &params, &full_train, loss_kind);
+                (host(l), loss::accuracy(logits, &full_train).map(host), g)
+            } else {
+                (losses_host.clone(), loss::accuracy(logits, &full_train).map(host), grads.clone())
+            };
+            let grad_sq = sq_norms(&grads_full);
+            // Two-batch noise estimator: one small batch drawn without replacement.
+            let b_small = spec.noise_batch();
+            let small_idx: Vec<Vec<usize>> = replicas
+                .iter()
+                .zip(noise_rngs.iter_mut())
+                .map(|(d, rng)| d.split.train.choose_multiple(rng, b_small).copied().collect())
+                .collect();
+            let small_refs: Vec<&[usize]> = small_idx.iter().map(Vec::as_slice).collect();
+            let small = Batch::gather(&data_refs, &small_refs, device);
+            let (_, g_small, _) = loss_and_grad(model.as_ref(), &params, &small, loss_kind);
+            let small_sq = sq_norms(&g_small);
+            // Test set.
+            let fwd = model.forward(&params, &test);
+            let test_loss = host(loss::per_replica(loss_kind, fwd.logits.clone(), &test));
+            let test_acc = loss::accuracy(fwd.logits.clone(), &test).map(host);
+            let test_ce = test.labels.as_ref().map(|l| host(loss::cross_entropy(fwd.logits.clone(), l.clone())));
+            let test_mse = regression.then(|| host(loss::per_replica(loss_kind, fwd.logits.clone(), &test)));
+            let test_r2 = test_mse.map(|m| loss::r_squared(&m, &test_variance));
+            let weight_sq = sq_norms(&params);
+            let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
+            let weights = weight_matrices(model.as_ref(), &params);
+            measured = Some(
+                (0..r)
+                    .map(|i| Measurements {
+                        step: t,
+                        lr: lr[i],
+                        batch: batch_size,
+                        n_train,
+                        noise_batch: b_small,
+                        train_loss: train_loss[i],
+                        train_acc: train_acc.as_ref().map(|a| a[i]),
+                        test_loss: test_loss[i],
+                        test_acc: test_acc.as_ref().map(|a| a[i]),
+                        test_cross_entropy: test_ce.as_ref().map(|c| c[i]),
+                        label_entropy: label_entropy[i],
+                        test_r2: test_r2.as_ref().map(|v| v[i]),
+                        grad_sq: grad_sq[i],
+                        small_grad_sq: small_sq[i],
+                        displacement_sq: None,
+                        weight_sq: weight_sq[i],
+                        weights: weights.iter().map(|(n, m)| (n.clone(), m[i].clone())).collect(),
+                        hidden: hidden[i].clone(),
+                    })
+                    .collect(),
+            );
+            probe_seconds += probe_start.elapsed().as_secs_f64();
+        }
+
+        let before = measured.as_ref().map(|_| params.clone());
+        if t < steps {
+            optimizer.step(&mut params, grads);
+        }
+        if let Some(mut ms) = measured {
+            let probe_start = Instant::now();
+            if let (Some(before), true) = (before, t < steps) {
+                let diffs: Vec<Tensor<3>> = params.iter().zip(before).map(|(a, b)| a.clone() - b).collect();
+                for (m, d) in ms.iter_mut().zip(sq_norms(&diffs)) {
+                    m.displacement_sq = Some(d);
+                }
+            }
+            for (i, m) in ms.iter().enumerate() {
+                if status[i].is_none() {
+                    observer.record(i, t, probes::measure_all(&mut probes, m, i));
+                }
+            }
+            probe_seconds += probe_start.elapsed().as_secs_f64();
+            for (i, s) in status.iter_mut().enumerate() {
+                if s.is_none() && observer.should_stop(i) {
+                    *s = Some((RunStatus::Done, format!("stopped after the transition at step {t}"), t));
+                    optimizer.freeze(i);
+                }
+            }
+            if status.iter().all(|s| s.is_some()) {
+                break;
+            }
+        }
+        observer.on_step(t);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    Ok(status
+        .into_iter()
+        .map(|s| {
+            let (status, reason, steps) = match s {
+                Some((st, reason, t)) => (st, Some(reason), t),
+                None => (RunStatus::Done, None, steps),
+            };
+            Outcome { status, reason, steps, wall_seconds: wall, probe_seconds }
+        })
+        .collect())
+}
+
+/// An independent random stream of a seed (0: init, 1: batch order, 2: noise batches).
+fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(purpose);
+    rng
+}
+
+/// Initialises every parameter on the host from each replica's seed, then stacks replicas.
+fn init_params(model: &dyn Model, specs: &[ValidRunSpec], device: &Device) -> Vec<Tensor<3>> {
+    let mut rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 0)).collect();
+    model
+        .params()
+        .iter()
+        .map(|p| {
+            let mut values = Vec::with_capacity(specs.len() * p.rows * p.cols);
+            for (rng, s) in rngs.iter_mut().zip(specs) {
+                let scale = s.init_scale;
+                for _ in 0..p.rows * p.cols {
+                    let v = match p.init {
+                        Init::Uniform(b) => rng.gen_range(-b..b),
+                        Init::Normal(sd) => sd * Distribution::<f64>::sample(&StandardNormal, rng),
+                        Init::Zeros => 0.0,
+                    };
+                    values.push((v * scale) as f32);
+                }
+            }
+            Tensor::from_data(TensorData::new(values, [specs.len(), p.rows, p.cols]), device)
+        })
+        .collect()
+}
+
+/// Forward and backward: per-replica losses `[R,1,1]`, gradients (without autodiff) and the
+/// logits (without autodiff).
+fn loss_and_grad(
+    model: &dyn Model,
+    params: &[Tensor<3>],
+    batch: &Batch,
+    kind: critlab_core::LossKind,
+) -> (Tensor<3>, Vec<Tensor<3>>, Tensor<3>) {
+    let tracked: Vec<Tensor<3>> = params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
+    let fwd = model.forward(&tracked, batch);
+    let losses = loss::per_replica(kind, fwd.logits.clone(), batch);
+    let grads = losses.clone().sum().backward();
+    let g = tracked
+        .iter()
+        .map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like()))
+        .collect();
+    (losses.inner(), g, fwd.logits.inner())
+}
+
+/// Per-replica Σ‖t‖² over a list of `[R, a, b]` tensors.
+fn sq_norms(ts: &[Tensor<3>]) -> Vec<f64> {
+    let total = ts
+        .iter()
+        .map(|t| t.clone().square().sum_dims(&[1, 2]))
+        .reduce(|a, b| a + b)
+        .expect("at least one parameter");
+    host(total)
+}
+
+/// A `[R, 1, 1]` (or any) tensor as f64 values on the host.
+fn host(t: Tensor<3>) -> Vec<f64> {
+    t.try_into_vec_as::<f32>().expect("reading a float tensor").into_iter().map(f64::from).collect()
+}
+
+/// A `[R, a, b]` tensor as R host matrices.
+fn host_matrices(t: Tensor<3>) -> Vec<HostMatrix> {
+    let [r, rows, cols] = t.dims();
+    let v = t.try_into_vec_as::<f32>().expect("reading a float tensor");
+    v.chunks(rows * cols).take(r).map(|c| HostMatrix { rows, cols, values: c.to_vec() }).collect()
+}
+
+/// The weight and embedding matrices of every replica, by parameter name.
+fn weight_matrices(model: &dyn Model, params: &[Tensor<3>]) -> Vec<(String, Vec<HostMatrix>)> {
+    model
+        .params()
+        .iter()
+        .zip(params)
+        .filter(|(p, _)| p.role != Role::Bias)
+        .map(|(p, t)| (p.name.clone(), host_matrices(t.clone())))
+        .collect()
+}
