@@ -5,6 +5,14 @@ use crate::error::{PhysicsError, Result};
 use crate::table::Table;
 use serde::{Deserialize, Serialize};
 
+/// Check that every uncertainty in column `name` is > 0, naming the first bad line.
+pub fn require_positive_uncertainties(table: &Table, name: &str, values: &[f64]) -> Result<()> {
+    match values.iter().position(|&e| e <= 0.0) {
+        Some(row) => Err(PhysicsError::NonPositiveUncertainty { line: table.line_of(row), column: name.to_string(), value: values[row] }),
+        None => Ok(()),
+    }
+}
+
 /// Names of the columns that hold finite-size data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FssColumns {
@@ -57,11 +65,7 @@ impl CollapseData {
             }
         }
         if let (Some(dy), Some(name)) = (&dy, &cols.dy) {
-            for (row, &e) in dy.iter().enumerate() {
-                if e <= 0.0 {
-                    return Err(PhysicsError::NonPositiveUncertainty { line: table.line_of(row), column: name.clone(), value: e });
-                }
-            }
+            require_positive_uncertainties(table, name, dy)?;
         }
         let mut data = Self::group(&size, &x, &y, dy.as_deref());
         data.labels = (cols.size.clone(), cols.x.clone(), cols.y.clone());
@@ -167,11 +171,7 @@ impl XyData {
         let y = table.numeric(&cols.y)?;
         let dy = cols.dy.as_deref().map(|c| table.numeric(c)).transpose()?;
         if let (Some(dy), Some(name)) = (&dy, &cols.dy) {
-            for (row, &e) in dy.iter().enumerate() {
-                if e <= 0.0 {
-                    return Err(PhysicsError::NonPositiveUncertainty { line: table.line_of(row), column: name.clone(), value: e });
-                }
-            }
+            require_positive_uncertainties(table, name, dy)?;
         }
         let mut idx: Vec<usize> = (0..x.len()).collect();
         idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));

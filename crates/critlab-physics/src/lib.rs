@@ -1,5 +1,61 @@
 #![warn(missing_docs)]
-//! critlab-physics (work in progress header; full docs below once complete).
+//! # critlab-physics
+//!
+//! The statistical-physics analyses of critlab (THEORY.md §5–7) as pure functions: finite-size
+//! data collapse, power-law divergences, Binder-cumulant crossings, scaling relations and
+//! scaling-function forms. No tensor engine, no database: tables in, `Serialize` results out.
+//! Every estimate carries an uncertainty that is never NaN or negative, every fit reports its
+//! quality, and an analysis that finds nothing says so.
+//!
+//! ## Layout (the folder tree follows the theory)
+//! | module | what |
+//! |---|---|
+//! | [`table`] | CSV tables, columns chosen by name |
+//! | [`data`] | validated inputs: [`CollapseData`] (curves per size L), [`XyData`] |
+//! | [`exponents::collapse`] | A_L(x) = L^{ζ/ν} F(L^{1/ν}(x − x_c)) by data collapse |
+//! | [`exponents::quality`] | the Houdayer–Hartmann quality S |
+//! | [`exponents::divergence`] | y = A \|x − x_c\|^{−κ} with an AIC verdict |
+//! | [`exponents::binder`] | x_c from crossings of Binder-type curves |
+//! | [`relations`] | Widom, Rushbrooke, hyperscaling (and Fisher) with verdicts |
+//! | [`scaling_forms`] | five candidate forms of F ranked by AIC, BIC, cross-validation |
+//! | [`plot`] | SVG figures; [`plot::svg`] the small plotter |
+//! | [`report`] | plain-text summaries for the terminal |
+//! | [`optimize`] | Nelder–Mead, Levenberg–Marquardt, curvature errors |
+//! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
+//!
+//! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms`)
+//! Each command: read the table, build the data by column names, call `fit`, then print
+//! `serde_json::to_string_pretty(&result)` for `--json` or the `report::*_summary`, and write the
+//! `plot::*_svg` string to a file. All option structs implement `Default` and deserialize with
+//! `deny_unknown_fields`.
+//!
+//! ```no_run
+//! use critlab_physics::{collapse, plot, report, CollapseData, FssColumns, Table};
+//! # fn main() -> Result<(), critlab_physics::PhysicsError> {
+//! let table = Table::from_csv_path("runs.csv")?;
+//! let cols = FssColumns { size: "L".into(), x: "p".into(), y: "acc".into(), dy: Some("acc_err".into()) };
+//! let data = CollapseData::from_table(&table, &cols)?;
+//! let opts = collapse::CollapseOptions { x_c_guess: Some(0.6), nu_guess: 1.0, bootstrap: 100, seed: 1, ..Default::default() };
+//! let result = collapse::fit(&data, &opts)?;            // CollapseResult: x_c, x_c_err, nu, nu_err, zeta, zeta_err, quality, ...
+//! println!("{}", report::collapse_summary(&result));      // or serde_json::to_string_pretty(&result)
+//! std::fs::write("collapse.svg", plot::collapse_svg(&data, &result)).ok();
+//! # Ok(()) }
+//! ```
+//!
+//! | analysis | input | call | result | text | figure |
+//! |---|---|---|---|---|---|
+//! | collapse | `CollapseData::from_table(&t, &FssColumns)` | `collapse::fit(&d, &CollapseOptions)` | `CollapseResult` | `report::collapse_summary` | `plot::collapse_svg(&d, &r)` |
+//! | divergence | `XyData::from_table(&t, &XyColumns)` | `divergence::fit(&d, &DivergenceOptions)` | `DivergenceResult` | `report::divergence_summary` | `plot::divergence_svg(&d, &r)` |
+//! | crossings | `CollapseData` | `binder::fit(&d, &BinderOptions)` | `BinderResult` | `report::binder_summary` | `plot::binder_svg(&d, &r)` |
+//! | relations | `ExponentSet::from_json(&str)` | `relations::test(&set)` | `RelationsReport` | `report::relations_summary` | — |
+//! | scaling forms | `FormData::from_table(&t, &FormColumns)` | `scaling_forms::fit(&d, &FormOptions)` | `FormsReport` | `report::scaling_forms_summary` | `plot::scaling_forms_svg(&d, &r)` |
+//!
+//! Errors are [`PhysicsError`] variants naming the column, the line and what is wrong (exit
+//! status 2 in the CLI). A verdict such as "no divergence" or "no crossing found" is a result
+//! (exit 0), not an error.
+//!
+//! Validation against exactly known answers: `cargo test --release -p critlab-physics`;
+//! the printed comparison: `cargo run --release -p critlab-physics --example validate`.
 
 pub mod data;
 pub mod error;
@@ -17,6 +73,7 @@ pub mod validation;
 pub use data::{CollapseData, FssColumns, SizeCurve, XyColumns, XyData};
 pub use error::{PhysicsError, Result};
 pub use estimate::Estimate;
-pub use exponents::collapse;
+pub use exponents::{binder, collapse, divergence};
 pub use relations::{ExponentSet, ExponentValue, RelationsReport, Verdict};
+pub use scaling_forms::{FormColumns, FormData, FormOptions, FormsReport};
 pub use table::Table;

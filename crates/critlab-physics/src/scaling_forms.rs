@@ -113,9 +113,7 @@ impl FormData {
         let z = cols.z.as_deref().map(|c| table.numeric(c)).transpose()?;
         let sigma = cols.dz.as_deref().map(|c| table.numeric(c)).transpose()?;
         if let (Some(s), Some(name)) = (&sigma, &cols.dz) {
-            if let Some(row) = s.iter().position(|&v| v <= 0.0) {
-                return Err(PhysicsError::NonPositiveUncertainty { line: table.line_of(row), column: name.clone(), value: s[row] });
-            }
+            crate::data::require_positive_uncertainties(table, name, s)?;
         }
         Ok(match z {
             Some(z) => Self {
