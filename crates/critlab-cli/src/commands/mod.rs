@@ -3,6 +3,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+pub mod analyze;
 pub mod export;
 pub mod runs;
 pub mod train;
@@ -25,6 +26,9 @@ enum Command {
     Runs(runs::RunsCmd),
     /// Export stored metrics as CSV, JSON Lines or Parquet.
     Export(export::ExportCmd),
+    /// Analyse runs or tables: phases, exponents, collapse, divergence, relations, ...
+    #[command(subcommand)]
+    Analyze(analyze::AnalyzeCmd),
 }
 
 /// Dispatches a parsed command line.
@@ -33,5 +37,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(cmd) => train::run(cmd),
         Command::Runs(cmd) => runs::run(cmd),
         Command::Export(cmd) => export::run(cmd),
+        Command::Analyze(cmd) => analyze::run(cmd),
     }
 }
