@@ -61,3 +61,30 @@ pub enum Phase {
     /// The loss became non-finite.
     Diverged,
 }
+
+impl Phase {
+    /// Every phase, in the order of THEORY.md §4.
+    pub const ALL: [Phase; 5] = [Phase::Comprehension, Phase::Grokking, Phase::Memorization, Phase::Confusion, Phase::Diverged];
+
+    /// The kebab-case name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Comprehension => "comprehension",
+            Phase::Grokking => "grokking",
+            Phase::Memorization => "memorization",
+            Phase::Confusion => "confusion",
+            Phase::Diverged => "diverged",
+        }
+    }
+
+    /// Parses a name written by [`Phase::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

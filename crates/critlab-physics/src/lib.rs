@@ -21,6 +21,8 @@
 //! | [`plot`] | SVG figures; [`plot::svg`] the small plotter |
 //! | [`report`] | plain-text summaries for the terminal |
 //! | [`optimize`] | Nelder–Mead, Levenberg–Marquardt, curvature errors |
+//! | [`transitions`] | per-run t_mem, t_grok, delay, width and jump (threshold and log-time detectors) |
+//! | [`phases`] | comprehension / grokking / memorization / confusion / diverged, with the reason |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
 //! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms`)
@@ -62,12 +64,14 @@ pub mod error;
 pub mod estimate;
 pub mod exponents;
 pub mod optimize;
+pub mod phases;
 pub mod plot;
 pub mod relations;
 pub mod report;
 pub mod scaling_forms;
 pub mod stats;
 pub mod table;
+pub mod transitions;
 pub mod validation;
 
 pub use data::{CollapseData, FssColumns, SizeCurve, XyColumns, XyData};
