@@ -64,7 +64,7 @@ pub enum TrainError {
 }
 
 /// The part of a spec that replicas of one group must share: the spec's JSON with the
-/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`) removed.
+/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`, `init-scale`) removed.
 pub fn group_key(spec: &ValidRunSpec) -> String {
     let mut v = serde_json::to_value(spec.spec()).expect("a spec serializes");
     if let Some(obj) = v.as_object_mut() {
@@ -76,7 +76,7 @@ pub fn group_key(spec: &ValidRunSpec) -> String {
 }
 
 /// Keys that may differ between the replicas of one group.
-pub const PER_REPLICA_KEYS: &[&str] = &["lr", "weight-decay", "seed", "data-seed"];
+pub const PER_REPLICA_KEYS: &[&str] = &["lr", "weight-decay", "seed", "data-seed", "init-scale"];
 
 fn check_group(specs: &[ValidRunSpec]) -> Result<(), TrainError> {
     let first = serde_json::to_value(specs.first().ok_or(TrainError::Empty)?.spec()).expect("serializes");

@@ -1,0 +1,124 @@
+//! `critlab train`, `runs` and `export` end to end, through the real binary and a real SQLite
+//! store.
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn critlab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_critlab")).current_dir(dir).args(args).output().expect("running critlab")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "critlab failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+const SMALL: &[&str] = &["--p", "11", "--width", "32", "--steps", "60", "--eval-every", "20", "--weight-decay", "0.5"];
+
+fn train(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "--store", "s.db", "--json"];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(extra);
+    critlab(dir, &args)
+}
+
+#[test]
+fn same_spec_and_seed_give_identical_stored_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = json(&train(dir.path(), &["--seed", "3"]));
+    let b = json(&train(dir.path(), &["--seed", "3"]));
+    let c = json(&train(dir.path(), &["--seed", "4"]));
+    assert_eq!(a["spec_hash"], b["spec_hash"]);
+    assert_ne!(a["spec_hash"], c["spec_hash"]);
+    let export = |run: &serde_json::Value| {
+        let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &run["run_id"].to_string()]);
+        assert!(out.status.success());
+        // Drop the run id column: everything else must agree bit for bit.
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split_once(',').unwrap().1.to_string()).collect::<Vec<_>>()
+    };
+    let (ea, eb, ec) = (export(&a), export(&b), export(&c));
+    assert!(ea.len() > 3, "{ea:?}");
+    assert_eq!(ea, eb);
+    assert_ne!(ea, ec);
+    // Every documented observable is stored.
+    let header = &ea[0];
+    for name in critlab_train::probes::PROBE_NAMES {
+        assert!(header.split(',').any(|c| c == *name), "{name} missing from {header}");
+    }
+}
+
+#[test]
+fn a_huge_learning_rate_diverges_and_keeps_what_came_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = critlab(
+        dir.path(),
+        &["train", "--store", "s.db", "--json", "--p", "11", "--width", "32", "--steps", "60", "--eval-every", "1", "--lr", "1e30"],
+    );
+    let summary = json(&out);
+    assert_eq!(summary["status"], "diverged");
+    let reason = summary["reason"].as_str().unwrap();
+    assert!(reason.contains("train_loss"), "{reason}");
+    let run = summary["run_id"].to_string();
+    let show = json(&critlab(dir.path(), &["runs", "show", &run, "--store", "s.db", "--json"]));
+    assert_eq!(show["status"], "diverged");
+    // Measurements of the steps before the divergence are stored.
+    assert!(show["last_metrics"]["train_loss"]["points"].as_u64().unwrap() >= 1, "{show}");
+}
+
+#[test]
+fn a_bad_config_key_is_named_and_exits_2_without_touching_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.toml"), "p = 11\nwieght-decay = 1.0\n").unwrap();
+    let out = critlab(dir.path(), &["train", "--store", "s.db", "--config", "run.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("wieght-decay") && err.contains("line 2") && err.contains("run.toml"), "{err}");
+    assert!(!dir.path().join("s.db").exists());
+
+    let out = critlab(dir.path(), &["train", "--store", "s.db", "--lr=-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`lr`"));
+
+    let out = critlab(dir.path(), &["train", "--store", "s.db", "--p", "11", "--batch-size", "100000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`batch-size`"));
+}
+
+#[test]
+fn a_corrupt_store_is_refused_with_its_name_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.db"), vec![7u8; 4096]).unwrap();
+    let out = train(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("s.db"));
+    assert_eq!(std::fs::read(dir.path().join("s.db")).unwrap(), vec![7u8; 4096]);
+}
+
+#[test]
+fn config_file_and_flags_combine_and_runs_list_shows_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("run.toml"), "p = 11\nwidth = 32\nsteps = 20\neval-every = 10\nlr = 0.002\n").unwrap();
+    let s = json(&critlab(dir.path(), &["train", "--store", "s.db", "--config", "run.toml", "--lr", "0.003", "--json"]));
+    let show = json(&critlab(dir.path(), &["runs", "show", &s["run_id"].to_string(), "--store", "s.db", "--json"]));
+    assert_eq!(show["spec"]["p"], 11);
+    assert_eq!(show["spec"]["lr"], 0.003);
+    let list = critlab(dir.path(), &["runs", "list", "--store", "s.db"]);
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(text.contains("modular-addition") && text.contains("done"), "{text}");
+    let listed = json(&critlab(dir.path(), &["runs", "list", "--store", "s.db", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn exports_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    json(&train(dir.path(), &[]));
+    let jsonl = critlab(dir.path(), &["export", "--store", "s.db", "--format", "jsonl"]);
+    let first: serde_json::Value = serde_json::from_str(String::from_utf8(jsonl.stdout).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(first["step"], 0);
+    assert!(first["train_loss"].as_f64().unwrap() > 0.0);
+    let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "parquet", "-o", "m.parquet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(dir.path().join("m.parquet")).unwrap().starts_with(b"PAR1"));
+    let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "parquet"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,158 @@
+//! The trainer on every task and model, replicas, divergence and reproducibility.
+use critlab_core::{BatchSize, ModelKind, OptimizerKind, RunSpec, RunStatus, TaskKind, ValidRunSpec};
+use critlab_train::{train, Observer};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+
+/// Collects every measurement: replica → name → [(step, value)].
+#[derive(Default)]
+struct Collect(BTreeMap<usize, BTreeMap<String, Vec<(usize, f64)>>>);
+
+impl Observer for Collect {
+    fn record(&mut self, replica: usize, step: usize, values: Vec<(String, f64)>) {
+        for (k, v) in values {
+            self.0.entry(replica).or_default().entry(k).or_default().push((step, v));
+        }
+    }
+}
+
+impl Collect {
+    fn series(&self, r: usize, name: &str) -> Vec<f64> {
+        self.0[&r][name].iter().map(|(_, v)| *v).collect()
+    }
+}
+
+fn spec(f: impl FnOnce(&mut RunSpec)) -> ValidRunSpec {
+    let mut s = RunSpec { p: 11, width: 32, steps: 60, eval_every: 20, ..RunSpec::default() };
+    f(&mut s);
+    s.validate().unwrap()
+}
+
+fn run(specs: &[ValidRunSpec]) -> (Vec<critlab_train::Outcome>, Collect) {
+    let mut c = Collect::default();
+    let out = train(specs, &critlab_train::cpu_device(), &mut c, &AtomicBool::new(false)).unwrap();
+    (out, c)
+}
+
+fn falls(c: &Collect, r: usize, name: &str) -> bool {
+    let s = c.series(r, name);
+    s.last().unwrap() < &(0.7 * s[0])
+}
+
+#[test]
+fn transformer_loss_falls() {
+    let s = spec(|s| {
+        s.model = ModelKind::Transformer;
+        s.d_model = 32;
+        s.heads = 4;
+        s.d_mlp = 64;
+        s.lr = 3e-3;
+    });
+    let (out, c) = run(&[s]);
+    assert_eq!(out[0].status, RunStatus::Done);
+    assert!(falls(&c, 0, "train_loss"), "{:?}", c.series(0, "train_loss"));
+}
+
+#[test]
+fn every_task_trains_and_measures() {
+    for task in [TaskKind::SparseParity, TaskKind::TeacherStudent, TaskKind::ModularDivision, TaskKind::ModularQuadratic] {
+        let s = spec(|s| {
+            s.task = task;
+            s.samples = 400;
+            s.parity_bits = 10;
+            s.input_dim = 8;
+            s.lr = 3e-3;
+            s.steps = 100;
+        });
+        let (out, c) = run(&[s]);
+        assert_eq!(out[0].status, RunStatus::Done, "{task:?}");
+        assert!(falls(&c, 0, "train_loss"), "{task:?}: {:?}", c.series(0, "train_loss"));
+        let v = c.series(0, "explained_variance");
+        assert!(v.iter().all(|x| x.is_finite()), "{task:?}: {v:?}");
+    }
+}
+
+#[test]
+fn minibatch_sgd_with_momentum_and_embeddings() {
+    let s = spec(|s| {
+        s.batch_size = BatchSize::Examples(16);
+        s.optimizer = OptimizerKind::Sgd;
+        s.momentum = 0.9;
+        s.lr = 0.05;
+        s.input = critlab_core::InputEncoding::Embedding;
+        s.embed_dim = 16;
+        s.depth = 2;
+        s.warmup_steps = 10;
+    });
+    let (out, c) = run(&[s]);
+    assert_eq!(out[0].status, RunStatus::Done);
+    assert!(falls(&c, 0, "train_loss"), "{:?}", c.series(0, "train_loss"));
+    // Noise is real for minibatches: the two-batch trace is measured, B = 16.
+    assert!(c.series(0, "potential_noise").iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn replicas_match_runs_trained_alone() {
+    let a = spec(|s| s.seed = 1);
+    let b = spec(|s| {
+        s.seed = 2;
+        s.lr = 3e-3;
+        s.weight_decay = 1.0;
+    });
+    let (_, together) = run(&[a.clone(), b.clone()]);
+    let (_, alone_a) = run(&[a]);
+    let (_, alone_b) = run(&[b]);
+    for (r, alone) in [(0, &alone_a), (1, &alone_b)] {
+        let x = together.series(r, "train_loss");
+        let y = alone.series(0, "train_loss");
+        for (p, q) in x.iter().zip(&y) {
+            assert!((p - q).abs() <= 1e-4 * q.abs().max(1.0), "replica {r}: {x:?} vs {y:?}");
+        }
+    }
+}
+
+#[test]
+fn a_diverging_replica_does_not_stop_its_batch_mates() {
+    let good = spec(|s| s.seed = 1);
+    let bad = spec(|s| {
+        s.optimizer = OptimizerKind::Sgd;
+        s.lr = 1e7;
+        s.seed = 2;
+    });
+    let err = train(&[good.clone(), bad.clone()], &critlab_train::cpu_device(), &mut Collect::default(), &AtomicBool::new(false));
+    // SGD and AdamW cannot share a group: the optimizer is a group setting.
+    assert!(err.unwrap_err().to_string().contains("optimizer"));
+    // Adam moves each parameter by about η per step: η = 1e30 overflows f32 at once.
+    let bad = spec(|s| {
+        s.lr = 1e30;
+        s.seed = 2;
+    });
+    let (out, c) = run(&[good.clone(), bad]);
+    assert_eq!(out[1].status, RunStatus::Diverged, "{:?}", out[1]);
+    assert_eq!(out[0].status, RunStatus::Done);
+    let (_, alone) = run(&[good]);
+    assert_eq!(c.series(0, "train_loss").len(), alone.series(0, "train_loss").len());
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let s = spec(|s| s.seed = 5);
+    let (_, a) = run(&[s.clone()]);
+    let (_, b) = run(&[s]);
+    assert_eq!(a.0, b.0);
+}
+
+#[test]
+fn plain_full_batch_gd_displacement_equals_kinetic() {
+    // THEORY.md §2: K̃ = K for full-batch plain gradient descent.
+    let s = spec(|s| {
+        s.optimizer = OptimizerKind::Sgd;
+        s.lr = 0.1;
+    });
+    let (_, c) = run(&[s]);
+    let k = c.series(0, "kinetic");
+    let kd = c.series(0, "kinetic_displacement");
+    for (a, b) in k.iter().zip(&kd) {
+        assert!((a - b).abs() <= 1e-3 * a.abs(), "{k:?} vs {kd:?}");
+    }
+}
