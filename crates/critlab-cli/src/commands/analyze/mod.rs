@@ -4,11 +4,35 @@ use anyhow::Result;
 use clap::Subcommand;
 use std::process::ExitCode;
 
+mod collapse;
+mod common;
+mod crossing;
+mod divergence;
+mod relations;
+mod scaling_forms;
+
 /// The analyses.
 #[derive(Debug, Subcommand)]
-pub enum AnalyzeCmd {}
+pub enum AnalyzeCmd {
+    /// Data collapse of several sizes: x_c, ν, ζ with errors and the quality S.
+    Collapse(collapse::CollapseCmd),
+    /// Power-law divergence y = A |x − x_c|^(−κ) with an AIC verdict.
+    Divergence(divergence::DivergenceCmd),
+    /// Critical point from crossings of Binder-type curves of different sizes.
+    Crossing(crossing::CrossingCmd),
+    /// Test scaling relations (Widom, Rushbrooke, hyperscaling, Fisher) on an exponent set.
+    Relations(relations::RelationsCmd),
+    /// Rank five forms of the scaling function F by AIC, BIC and held-out error.
+    ScalingForms(scaling_forms::ScalingFormsCmd),
+}
 
 /// Runs an analysis.
 pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        AnalyzeCmd::Collapse(c) => collapse::run(c),
+        AnalyzeCmd::Divergence(c) => divergence::run(c),
+        AnalyzeCmd::Crossing(c) => crossing::run(c),
+        AnalyzeCmd::Relations(c) => relations::run(c),
+        AnalyzeCmd::ScalingForms(c) => scaling_forms::run(c),
+    }
 }

@@ -1,0 +1,75 @@
+//! Flags and output shared by the table analyses: the input table with its columns, `--json`
+//! and `--plot FILE.svg`.
+use anyhow::{Context, Result};
+use clap::Args;
+use critlab_physics::{CollapseData, FssColumns, Table};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// How a result leaves the program: a text summary (default) or JSON on standard output, and
+/// optionally a figure.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print the result as JSON instead of the text summary
+    #[arg(long)]
+    pub json: bool,
+    /// Write the figure to this SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Writes the figure (if asked) and prints the JSON or the summary.
+    pub fn emit<T: Serialize>(&self, result: &T, summary: impl FnOnce() -> String, figure: impl FnOnce() -> String) -> Result<()> {
+        if let Some(path) = &self.plot {
+            std::fs::write(path, figure()).with_context(|| format!("cannot write the plot to {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        print_result(self.json, result, summary)
+    }
+}
+
+/// Prints `result` as pretty JSON or its text summary.
+pub fn print_result<T: Serialize>(json: bool, result: &T, summary: impl FnOnce() -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(result)?);
+    } else {
+        print!("{}", summary());
+    }
+    Ok(())
+}
+
+/// Reads a CSV table; errors name the file.
+pub fn read_table(path: &Path) -> Result<Table> {
+    Table::from_csv_path(path).with_context(|| format!("cannot use {} as a table", path.display()))
+}
+
+/// Finite-size data: a table with one column each for the size L, the control x, the
+/// observable y and optionally its uncertainty dy.
+#[derive(Debug, Args)]
+pub struct FssArgs {
+    /// CSV table (header line, comma or tab separated)
+    #[arg(long, value_name = "FILE.csv")]
+    pub input: PathBuf,
+    /// Column of the system size L (> 0)
+    #[arg(long, value_name = "COL")]
+    pub size: String,
+    /// Column of the control parameter x
+    #[arg(long, value_name = "COL")]
+    pub x: String,
+    /// Column of the observable y
+    #[arg(long, value_name = "COL")]
+    pub y: String,
+    /// Column of the one-sigma uncertainty of y (> 0); without it all points weigh the same
+    #[arg(long, value_name = "COL")]
+    pub dy: Option<String>,
+}
+
+impl FssArgs {
+    /// Reads and validates the finite-size data; errors name the file, the line and the column.
+    pub fn load(&self) -> Result<CollapseData> {
+        let table = read_table(&self.input)?;
+        let cols = FssColumns { size: self.size.clone(), x: self.x.clone(), y: self.y.clone(), dy: self.dy.clone() };
+        CollapseData::from_table(&table, &cols).with_context(|| format!("cannot read finite-size data from {}", self.input.display()))
+    }
+}

@@ -1,0 +1,172 @@
+//! `critlab analyze collapse | divergence | crossing | relations | scaling-forms` end to end,
+//! through the real binary on small tables written by the tests.
+use critlab_physics::validation::reference::SIGMAS;
+use critlab_physics::validation::synthetic;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn critlab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_critlab")).current_dir(dir).args(args).output().expect("running critlab")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "critlab failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Writes `L,x,A,dA` rows of a synthetic collapse with x_c = 0.1, ν = 1.5, ζ = 0.5.
+fn collapse_csv(dir: &Path) -> PathBuf {
+    let d = synthetic::collapse_data(&[8.0, 16.0, 32.0], -0.3, 0.5, 25, 0.1, 1.5, 0.5, 0.01, 5);
+    let mut s = String::from("L,x,A,dA\n");
+    for c in &d.curves {
+        for i in 0..c.x.len() {
+            s.push_str(&format!("{},{},{},{}\n", c.size, c.x[i], c.y[i], c.dy[i]));
+        }
+    }
+    let path = dir.join("fss.csv");
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+const COLLAPSE: &[&str] = &["analyze", "collapse", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "A", "--dy", "dA"];
+
+fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(extra).copied().collect()
+}
+
+#[test]
+fn collapse_recovers_the_exponents_it_was_built_with_and_plots_both_panels() {
+    let dir = tempfile::tempdir().unwrap();
+    collapse_csv(dir.path());
+    let out = critlab(dir.path(), &with(COLLAPSE, &["--x-c", "0.05", "--nu", "1.2", "--zeta", "0.3", "--bootstrap", "40", "--seed", "3", "--json", "--plot", "c.svg"]));
+    let r = json(&out);
+    for (key, truth) in [("x_c", 0.1), ("nu", 1.5), ("zeta", 0.5)] {
+        let (v, e) = (r[key].as_f64().unwrap(), r[format!("{key}_err")].as_f64().unwrap());
+        assert!(e > 0.0 && (v - truth).abs() <= SIGMAS * e, "{key} = {v} ± {e}, truth {truth}");
+    }
+    assert!(r["quality"].as_f64().unwrap() < 3.0, "{r}");
+    let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "not an SVG document");
+    assert!(svg.contains("collapse, S ="), "the collapsed panel is missing");
+    // the text summary names the parameters
+    let text = critlab(dir.path(), &with(COLLAPSE, &["--bootstrap", "0"]));
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("x_c") && text.contains("quality S"), "{text}");
+}
+
+#[test]
+fn a_missing_column_exits_2_naming_the_column_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    collapse_csv(dir.path());
+    let out = critlab(dir.path(), &["analyze", "collapse", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "magnetisation"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("`magnetisation`") && err.contains("fss.csv") && err.contains("L, x, A, dA"), "{err}");
+}
+
+#[test]
+fn bad_tables_exit_2_saying_what_and_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("one size only", "L,x,A,dA\n8,0.1,1,0.1\n8,0.2,2,0.1\n8,0.3,3,0.1\n", &["distinct system sizes", "found 1"]),
+        ("non-positive dy", "L,x,A,dA\n8,0.1,1,0.1\n16,0.2,2,0\n", &["line 3", "`dA`", "must be > 0"]),
+        ("NaN", "L,x,A,dA\n8,0.1,1,0.1\n16,NaN,2,0.1\n", &["line 3", "`x`", "not finite"]),
+        ("text", "L,x,A,dA\n8,0.1,1,0.1\n16,abc,2,0.1\n", &["line 3", "`abc` is not a number"]),
+    ];
+    for (what, csv, needles) in cases {
+        std::fs::write(dir.path().join("fss.csv"), csv).unwrap();
+        let out = critlab(dir.path(), &with(COLLAPSE, &["--bootstrap", "0"]));
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let err = stderr(&out);
+        for n in needles {
+            assert!(err.contains(n), "{what}: `{n}` not in {err}");
+        }
+    }
+    std::fs::write(dir.path().join("xy.csv"), "x,y\n0.1,1\n0.2,2\n").unwrap();
+    let out = critlab(dir.path(), &["analyze", "divergence", "--input", "xy.csv", "--x", "x", "--y", "y"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("points"), "{}", stderr(&out));
+}
+
+#[test]
+fn crossing_finds_the_critical_point_of_the_synthetic_family() {
+    let dir = tempfile::tempdir().unwrap();
+    // ζ = 0: the curves of all sizes cross at x_c = 0.1
+    let d = synthetic::collapse_data(&[8.0, 16.0, 32.0], -0.3, 0.5, 25, 0.1, 1.5, 0.0, 0.005, 9);
+    let mut s = String::from("L,x,U,dU\n");
+    for c in &d.curves {
+        for i in 0..c.x.len() {
+            s.push_str(&format!("{},{},{},{}\n", c.size, c.x[i], c.y[i], c.dy[i]));
+        }
+    }
+    std::fs::write(dir.path().join("u.csv"), s).unwrap();
+    let out = critlab(dir.path(), &["analyze", "crossing", "--input", "u.csv", "--size", "L", "--x", "x", "--y", "U", "--dy", "dU", "--bootstrap", "50", "--json", "--plot", "u.svg"]);
+    let r = json(&out);
+    assert_eq!(r["found"], true, "{r}");
+    let (x, e) = (r["x_c"].as_f64().unwrap(), r["x_c_err"].as_f64().unwrap());
+    assert!((x - 0.1).abs() <= SIGMAS * e, "x_c = {x} ± {e}");
+    assert!(std::fs::read_to_string(dir.path().join("u.svg")).unwrap().starts_with("<svg"));
+}
+
+#[test]
+fn divergence_recovers_kappa_and_reports_both_aics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = synthetic::divergence_data(2.0, 1.0, 1.75, true, 0.01, 0.5, 30, 0.03, 4);
+    let mut s = String::from("x,chi,dchi\n");
+    for i in 0..d.x.len() {
+        s.push_str(&format!("{},{},{}\n", d.x[i], d.y[i], d.dy.as_ref().unwrap()[i]));
+    }
+    std::fs::write(dir.path().join("chi.csv"), s).unwrap();
+    let out = critlab(dir.path(), &["analyze", "divergence", "--input", "chi.csv", "--x", "x", "--y", "chi", "--dy", "dchi", "--side", "above", "--bootstrap", "60", "--json"]);
+    let r = json(&out);
+    let (k, e) = (r["kappa"].as_f64().unwrap(), r["kappa_err"].as_f64().unwrap());
+    assert!((k - 1.75).abs() <= SIGMAS * e, "kappa = {k} ± {e}");
+    assert!(r["x_c_err"].as_f64().unwrap() > 0.0);
+    assert!(r["aic_power_law"].as_f64().unwrap() < r["aic_smooth"].as_f64().unwrap(), "{r}");
+    assert_eq!(r["supported"], true);
+}
+
+#[test]
+fn relations_pass_on_2d_ising_and_fail_on_a_broken_set() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ising.json"), r#"{"alpha": 0, "beta": 0.125, "gamma": 1.75, "delta": 15, "nu": 1, "eta": 0.25, "d": 2}"#).unwrap();
+    let r = json(&critlab(dir.path(), &["analyze", "relations", "--exponents", "ising.json", "--json"]));
+    assert_eq!(r["violated"], 0, "{r}");
+    assert_eq!(r["consistent"], 4, "{r}");
+    std::fs::write(dir.path().join("broken.json"), r#"{"beta": {"value": 0.125, "err": 0.005}, "gamma": {"value": 1.5, "err": 0.02}, "delta": 15, "alpha": 0}"#).unwrap();
+    let out = critlab(dir.path(), &["analyze", "relations", "--exponents", "broken.json"]);
+    assert_eq!(out.status.code(), Some(1), "a violated relation finishes with failures");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Violated") && text.contains("not testable"), "{text}");
+    std::fs::write(dir.path().join("typo.json"), r#"{"betta": 0.125}"#).unwrap();
+    let out = critlab(dir.path(), &["analyze", "relations", "--exponents", "typo.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("betta"), "{}", stderr(&out));
+}
+
+#[test]
+fn scaling_forms_rank_the_master_curve_of_a_collapse_and_a_plain_table() {
+    let dir = tempfile::tempdir().unwrap();
+    collapse_csv(dir.path());
+    let out = critlab(dir.path(), &["analyze", "scaling-forms", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "A", "--dy", "dA", "--x-c", "0.05", "--nu", "1.2", "--zeta", "0.3", "--json", "--plot", "f.svg"]);
+    let r = json(&out);
+    assert_eq!(r["n_points"], 75);
+    let fits = r["fits"].as_array().unwrap();
+    assert!(fits.len() >= 4, "{r}");
+    assert_eq!(fits[0]["rank_aic"], 1);
+    assert!(std::fs::read_to_string(dir.path().join("f.svg")).unwrap().contains("scaling function"));
+    // a plain logistic table: the logistic form wins
+    let mut s = String::from("x,y\n");
+    for i in 0..40 {
+        let x = -4.0 + 0.2 * i as f64;
+        s.push_str(&format!("{x},{}\n", 2.0 / (1.0 + (-1.5 * (x - 0.3f64)).exp()) + 0.002 * ((i * 7919 % 13) as f64 - 6.0)));
+    }
+    std::fs::write(dir.path().join("l.csv"), s).unwrap();
+    let r = json(&critlab(dir.path(), &["analyze", "scaling-forms", "--input", "l.csv", "--x", "x", "--y", "y", "--json"]));
+    assert_eq!(r["winner"], "logistic", "{r}");
+}
