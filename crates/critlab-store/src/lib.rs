@@ -3,6 +3,7 @@
 //! * `runs`: one row per run with its resolved spec (JSON), spec hash, seed, status
 //!   (`running | done | diverged | failed`) with a reason, timings, critlab version and backend.
 //! * `metrics`: `(run_id, step, name, value)`, one row per observable per eval step.
+//! * `transitions`: per-run transitions and phases written back by the analyses.
 //!
 //! Metrics are written by one writer thread ([`Writer`]) fed by a channel, in batched
 //! transactions. A run becomes `done` only in the transaction that commits its last metrics,
@@ -13,9 +14,11 @@
 mod error;
 pub mod export;
 mod schema;
+mod transitions;
 mod writer;
 
 pub use error::StoreError;
+pub use transitions::TransitionRow;
 pub use writer::{MetricRow, Writer};
 
 use critlab_core::{RunSpec, RunStatus};

@@ -30,6 +30,23 @@ const MIGRATIONS: &[&str] = &[
         value REAL,
         PRIMARY KEY (run_id, name, step)
     ) WITHOUT ROWID;",
+    // v2: per-run transitions and phases, written back by `critlab analyze phases`.
+    "CREATE TABLE transitions (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        detector TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        t_mem REAL,
+        t_grok REAL,
+        delay REAL,
+        width REAL,
+        jump REAL,
+        phase TEXT,
+        reason TEXT,
+        note TEXT NOT NULL,
+        options_json TEXT NOT NULL,
+        computed_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, detector, quantity)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build writes.
