@@ -30,6 +30,9 @@ fn main() {
         r.zeta,
         r.quality
     );
+    // the optimum found by the slow exhaustive search before the coarse-to-fine ladder
+    let reference = collapse::quality_at(&d, 0.09991, 1.4995, 0.4998, None).s;
+    println!("S at the fit {:.7} vs S at the reference optimum (0.09991, 1.4995, 0.4998) {reference:.7}", r.quality);
     if std::env::args().any(|a| a == "--bootstrap") {
         let t = Instant::now();
         let r = collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.0), bootstrap: 20, ..Default::default() }).unwrap();

@@ -10,8 +10,10 @@
 //! * **Optimiser**: multi-start Nelder–Mead — the user's guess plus `starts − 1` seeded random
 //!   starts around it (x_c within ±25% of the x range, ν within a factor 2, ζ within ±0.5·max(1,|ζ₀|)).
 //!   Every start runs a coarse search (60 evaluations per parameter); the two best are polished
-//!   to full tolerance and the better wins. Above 20 000 points the search runs on a thinned
-//!   copy (every k-th point of each curve) and only a final polish sees all points. `starts_converged` counts the starts whose coarse
+//!   to full tolerance and the better wins. Above 4 000 points the search runs on a thinned
+//!   copy (every k-th point of each curve), and the optimum is refined coarse to fine: on a
+//!   copy of ≤ 25 000 points, then on all points, with the simplex steps shrinking by 0.3
+//!   per level (10⁵ points: 1.8–4 s → ~0.5 s, docs/physics.md). `starts_converged` counts the starts whose coarse
 //!   search ended within 5% of the final S.
 //! * **Errors, two ways**:
 //!   - *curvature* (pyfssa): covariance 2·S_min·H⁻¹ with H the Hessian of S at the minimum,
@@ -281,8 +283,20 @@ fn min_points_used(k: usize, n_points: usize) -> usize {
     (3 * k).max(6).max(n_points.div_ceil(5))
 }
 
-/// Above this many points the multi-start search runs on a thinned copy of the data.
-const THIN_TO: usize = 20_000;
+/// Thinning ladder for large data: the multi-start search runs on a copy thinned to at most
+/// the first size, the optimum is refined on the next and finally on all points.
+const THIN_LADDER: [usize; 2] = [4_000, 25_000];
+
+/// Factor by which the simplex steps shrink from one level of the ladder to the next.
+const REFINE_STEP: f64 = 0.3;
+
+/// Evaluations per parameter for the refinement on an intermediate level and on all points.
+/// On 10⁵ points S is rough at the scale of single neighbour switches (S jumps by ~10⁻³
+/// between points 10⁻⁴ apart), so longer refinements move the parameters by < 10⁻⁴ while
+/// costing a full evaluation each (measured: 20 vs 40 evaluations per parameter on all
+/// points agree to 2·10⁻⁵ in x_c, ν, ζ).
+const REFINE_EVALS: usize = 60;
+const REFINE_EVALS_ALL: usize = 20;
 
 /// Every k-th point of each curve so that at most `target` points remain; `None` when the data
 /// are small enough already.
@@ -438,12 +452,12 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
             p
         })
         .collect();
-    // coarse search from every start, then polish the two best to full tolerance; on large
-    // data the search runs on a thinned copy (every k-th point, ≤ THIN_TO points) and only the
-    // final polish uses all points.
-    let thin = thinned(&data, THIN_TO);
-    let prep_thin = thin.as_ref().map(Prepared::new);
-    let search = prep_thin.as_ref().unwrap_or(&prep);
+    // coarse search from every start, then polish the two best to full tolerance. On large
+    // data this runs on the coarsest level of a thinning ladder (every k-th point of each
+    // curve, ≤ THIN_LADDER[0] points), and the best point is refined on each finer level down
+    // to all points with shrinking simplex steps (coarse to fine).
+    let ladder: Vec<Prepared> = THIN_LADDER.iter().filter_map(|&t| thinned(&data, t)).map(|d| Prepared::new(&d)).collect();
+    let search = ladder.first().unwrap_or(&prep);
     let fs = |p: &[f64]| objective(search, layout, opts.x_window, p).s;
     let coarse_opts = NelderMeadOptions { max_evals: 60 * n, f_tol: 1e-4, x_tol: 1e-2, restarts: 0 };
     let mut minima: Vec<_> = starts.par_iter().map(|s| minimize(fs, s, &steps, coarse_opts)).collect();
@@ -451,9 +465,14 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
     let polish = NelderMeadOptions { max_evals: 400 * n, ..Default::default() };
     let polished: Vec<_> = minima.iter().take(2).collect::<Vec<_>>().par_iter().map(|m| minimize(fs, &m.x, &steps, polish)).collect();
     let mut best = polished.into_iter().min_by(|a, b| a.f.total_cmp(&b.f)).expect("at least one start");
-    if thin.is_some() {
-        let fine: Vec<f64> = steps.iter().map(|s| 0.1 * s).collect();
-        best = minimize(f, &best.x, &fine, NelderMeadOptions { max_evals: 200 * n, f_tol: 1e-8, x_tol: 1e-3, restarts: 0 });
+    let mut fine = steps.clone();
+    for level in ladder.iter().skip(1).chain((!ladder.is_empty()).then_some(&prep)) {
+        fine.iter_mut().for_each(|s| *s *= REFINE_STEP);
+        let g = |p: &[f64]| objective(level, layout, opts.x_window, p).s;
+        let budget = if std::ptr::eq(level, &prep) { REFINE_EVALS_ALL } else { REFINE_EVALS };
+        best = minimize(g, &best.x, &fine, NelderMeadOptions { max_evals: budget * n, f_tol: 1e-8, x_tol: 1e-3, restarts: 1 });
+    }
+    if !ladder.is_empty() {
         for m in &mut minima {
             m.f = f(&m.x);
         }

@@ -16,8 +16,8 @@
 //!
 //! Deviation from pyfssa: sizes may have different x grids (pyfssa needs a rectangular
 //! array), and the line fit is centred on X_ij, which is numerically stabler. Cost:
-//! O(K · N) per evaluation for K sizes and N points (a merge walk instead of pyfssa's
-//! per-point binary searches).
+//! O(K · N) per evaluation for K sizes and N points (one merge walk per pair of sizes
+//! instead of pyfssa's per-point binary searches).
 
 use rayon::prelude::*;
 
@@ -62,63 +62,62 @@ pub struct CurveView<'a> {
     pub sy: f64,
 }
 
-impl CurveView<'_> {
-    #[inline]
-    fn sx_at(&self, j: usize) -> f64 {
-        self.sx * (self.x[j] - self.x0)
-    }
+/// Σ over the bracketing pairs of the other curves, per point of one curve: Σw, Σw u, Σw Y,
+/// Σw u², Σw u Y with u = X' − X_ij (the normal equations of the local straight line).
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    w: f64,
+    wu: f64,
+    wy: f64,
+    wuu: f64,
+    wuy: f64,
 }
 
-/// Contribution of one curve `i`: (Σ residual², count). Merge walk with one pointer per other
-/// curve, no allocation beyond the pointers.
-fn curve_terms(curves: &[CurveView], i: usize, window: Option<(f64, f64)>) -> (f64, usize) {
+/// Contribution of curve `i`: (Σ residual², count). For every other curve one merge walk over
+/// both ascending abscissae adds the bracketing pair of each point of `i` to that point's
+/// sums (`xs` are the scaled abscissae of all curves, computed once per evaluation); the
+/// points of `i` outside the other curve's range are skipped by binary search.
+fn curve_terms(curves: &[CurveView], xs: &[Vec<f64>], i: usize, window: Option<(f64, f64)>) -> (f64, usize) {
     let c = &curves[i];
-    let mut ptr = vec![0usize; curves.len()];
-    let mut sum = 0.0;
-    let mut count = 0usize;
-    for j in 0..c.x.len() {
-        let xj = c.sx_at(j);
-        // Σw, Σw u, Σw y, Σw u², Σw u y with u = X' − X_ij
-        let (mut k0, mut k1, mut ky, mut k2, mut kuy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        let mut has = false;
-        for (k, o) in curves.iter().enumerate() {
-            if k == i || o.x.len() < 2 {
-                continue;
-            }
-            let p = &mut ptr[k];
-            while *p + 1 < o.x.len() && o.sx_at(*p + 1) <= xj {
-                *p += 1;
-            }
-            if *p + 1 >= o.x.len() || o.sx_at(*p) > xj {
-                continue;
-            }
-            let inv_sy2 = 1.0 / (o.sy * o.sy);
-            for q in [*p, *p + 1] {
-                let w = o.w[q] * inv_sy2;
-                let u = o.sx_at(q) - xj;
-                let yq = o.sy * o.y[q];
-                k0 += w;
-                k1 += w * u;
-                ky += w * yq;
-                k2 += w * u * u;
-                kuy += w * u * yq;
-            }
-            has = true;
-        }
-        if !has {
+    let xi = &xs[i];
+    let mut sums = vec![Sums::default(); xi.len()];
+    for (k, o) in curves.iter().enumerate() {
+        let xk = &xs[k];
+        if k == i || xk.len() < 2 {
             continue;
         }
-        if let Some((lo, hi)) = window {
-            if xj < lo || xj > hi {
-                continue;
+        // points X_ij with X_k0 ≤ X_ij < X_k,last have a bracketing pair in curve k
+        let lo = xi.partition_point(|&v| v < xk[0]);
+        let hi = xi.partition_point(|&v| v < xk[xk.len() - 1]);
+        let (cw, cy) = (1.0 / (o.sy * o.sy), o.sy);
+        let mut p = 0usize;
+        for (j, s) in (lo..hi).zip(&mut sums[lo..hi]) {
+            let x = xi[j];
+            while xk[p + 1] <= x {
+                p += 1;
             }
+            let (u0, u1) = (xk[p] - x, xk[p + 1] - x);
+            let (w0, w1) = (cw * o.w[p], cw * o.w[p + 1]);
+            let (y0, y1) = (cy * o.y[p], cy * o.y[p + 1]);
+            s.w += w0 + w1;
+            s.wu += w0 * u0 + w1 * u1;
+            s.wy += w0 * y0 + w1 * y1;
+            s.wuu += w0 * u0 * u0 + w1 * u1 * u1;
+            s.wuy += w0 * u0 * y0 + w1 * u1 * y1;
         }
-        let delta = k0 * k2 - k1 * k1;
+    }
+    let mut sum = 0.0;
+    let mut count = 0usize;
+    for (j, s) in sums.iter().enumerate() {
+        if s.w == 0.0 || window.is_some_and(|(lo, hi)| xi[j] < lo || xi[j] > hi) {
+            continue;
+        }
+        let delta = s.w * s.wuu - s.wu * s.wu;
         if !(delta > 1e-300) {
             continue;
         }
-        let b = (k2 * ky - k1 * kuy) / delta; // intercept at u = 0, i.e. at X_ij
-        let b_var = k2 / delta;
+        let b = (s.wuu * s.wy - s.wu * s.wuy) / delta; // intercept at u = 0, i.e. at X_ij
+        let b_var = s.wuu / delta;
         let e = c.sy * c.dy[j];
         let r = c.sy * c.y[j] - b;
         sum += r * r / (e * e + b_var);
@@ -132,10 +131,11 @@ fn curve_terms(curves: &[CurveView], i: usize, window: Option<(f64, f64)>) -> (f
 /// for large data.
 pub fn quality_views(curves: &[CurveView], window: Option<(f64, f64)>) -> Quality {
     let n_total: usize = curves.iter().map(|c| c.x.len()).sum();
+    let xs: Vec<Vec<f64>> = curves.iter().map(|c| c.x.iter().map(|x| c.sx * (x - c.x0)).collect()).collect();
     let terms: Vec<(f64, usize)> = if n_total > 20_000 {
-        (0..curves.len()).into_par_iter().map(|i| curve_terms(curves, i, window)).collect()
+        (0..curves.len()).into_par_iter().map(|i| curve_terms(curves, &xs, i, window)).collect()
     } else {
-        (0..curves.len()).map(|i| curve_terms(curves, i, window)).collect()
+        (0..curves.len()).map(|i| curve_terms(curves, &xs, i, window)).collect()
     };
     let (sum, n_used) = terms.iter().fold((0.0, 0usize), |(s, n), (a, b)| (s + a, n + b));
     let s = if n_used == 0 { f64::INFINITY } else { sum / n_used as f64 };
