@@ -61,7 +61,6 @@
 
 pub mod data;
 pub mod error;
-pub mod estimate;
 pub mod exponents;
 pub mod optimize;
 pub mod phases;
@@ -76,7 +75,8 @@ pub mod validation;
 
 pub use data::{CollapseData, FssColumns, SizeCurve, XyColumns, XyData};
 pub use error::{PhysicsError, Result};
-pub use estimate::Estimate;
+/// The value-with-standard-error type shared by all of critlab (one definition, in critlab-core).
+pub use critlab_core::Estimate;
 pub use exponents::{binder, collapse, divergence};
 pub use relations::{ExponentSet, ExponentValue, RelationsReport, Verdict};
 pub use scaling_forms::{FormColumns, FormData, FormOptions, FormsReport};
