@@ -22,6 +22,7 @@
 //! | [`report`] | plain-text summaries for the terminal |
 //! | [`optimize`] | Nelder–Mead, Levenberg–Marquardt, curvature errors |
 //! | [`transitions`] | per-run t_mem, t_grok, delay, width and jump (threshold and log-time detectors) |
+//! | [`phase_diagram`] | classified runs on a grid of two control parameters, majority over seeds, boundaries |
 //! | [`phases`] | comprehension / grokking / memorization / confusion / diverged, with the reason |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
@@ -63,6 +64,7 @@ pub mod data;
 pub mod error;
 pub mod exponents;
 pub mod optimize;
+pub mod phase_diagram;
 pub mod phases;
 pub mod plot;
 pub mod relations;

@@ -2,7 +2,9 @@
 //! inline them in HTML): the collapse (raw and scaled side by side), the divergence (data and
 //! fit, log–log in |x − x_c|), the Binder crossings, and the winning scaling form over the data.
 
+pub mod phase_diagram;
 pub mod svg;
+pub mod transitions;
 
 use crate::data::CollapseData;
 use crate::data::XyData;

@@ -61,7 +61,7 @@ impl Axis {
     }
 }
 
-fn tick_label(v: f64, log: bool) -> String {
+pub(crate) fn tick_label(v: f64, log: bool) -> String {
     if v == 0.0 {
         return "0".into();
     }
@@ -135,7 +135,7 @@ const MR: f64 = 16.0;
 const MT: f64 = 36.0;
 const MB: f64 = 50.0;
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
