@@ -13,11 +13,14 @@
 
 mod error;
 pub mod export;
+mod merge;
+mod resume;
 mod schema;
 mod transitions;
 mod writer;
 
 pub use error::StoreError;
+pub use merge::{MergeReport, UnfinishedRun};
 pub use transitions::TransitionRow;
 pub use writer::{MetricRow, Writer};
 

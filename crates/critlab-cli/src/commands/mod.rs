@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 pub mod analyze;
 pub mod export;
+pub mod merge;
 pub mod runs;
+pub mod sweep;
 pub mod train;
 
 /// critlab: train neural networks while measuring them like a physical system, and analyse
@@ -21,6 +23,11 @@ pub struct Cli {
 enum Command {
     /// Train one run while measuring it, storing every observable.
     Train(train::TrainCmd),
+    /// Plan, run and follow hyperparameter sweeps, locally or on Slurm.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCmd),
+    /// Fold shard stores of a Slurm sweep into the main store (idempotent).
+    Merge(merge::MergeCmd),
     /// List or show stored runs.
     #[command(subcommand)]
     Runs(runs::RunsCmd),
@@ -35,6 +42,8 @@ enum Command {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Train(cmd) => train::run(cmd),
+        Command::Sweep(cmd) => sweep::run(cmd),
+        Command::Merge(cmd) => merge::run(cmd),
         Command::Runs(cmd) => runs::run(cmd),
         Command::Export(cmd) => export::run(cmd),
         Command::Analyze(cmd) => analyze::run(cmd),
