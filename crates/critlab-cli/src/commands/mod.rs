@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 pub mod analyze;
+pub mod bench;
 pub mod export;
 pub mod merge;
 pub mod runs;
@@ -33,6 +34,9 @@ enum Command {
     Runs(runs::RunsCmd),
     /// Export stored metrics as CSV, JSON Lines or Parquet.
     Export(export::ExportCmd),
+    /// Time training steps (compare with bench/pytorch_reference.py).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
     /// Analyse runs or tables: phases, exponents, collapse, divergence, relations, ...
     #[command(subcommand)]
     Analyze(analyze::AnalyzeCmd),
@@ -47,5 +51,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Runs(cmd) => runs::run(cmd),
         Command::Export(cmd) => export::run(cmd),
         Command::Analyze(cmd) => analyze::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }
