@@ -170,3 +170,71 @@ fn scaling_forms_rank_the_master_curve_of_a_collapse_and_a_plain_table() {
     let r = json(&critlab(dir.path(), &["analyze", "scaling-forms", "--input", "l.csv", "--x", "x", "--y", "y", "--json"]));
     assert_eq!(r["winner"], "logistic", "{r}");
 }
+
+/// A sweep over weight decay x with x_c = 0.3: V = (x − 0.3)^0.5 + seed noise above x_c and
+/// 0.02 below, test accuracy jumping to 0.95 at t_grok = 100 (x − 0.3)^−1.2 (never below x_c).
+fn sweep_store(dir: &Path) {
+    use critlab_core::{RunSpec, RunStatus};
+    use critlab_store::{MetricRow, Store};
+    let store = Store::open(dir.join("s.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut noise = 0.37f64;
+    for i in 0..10 {
+        let x = 0.15 + 0.05 * i as f64;
+        let dx: f64 = x - 0.3;
+        for seed in 0..6u64 {
+            let spec = RunSpec { weight_decay: x, seed, ..RunSpec::default() };
+            let id = store.create_run(&spec, Some("wd"), "synthetic").unwrap();
+            noise = (noise * 9301.0 + 0.49297).fract(); // deterministic pseudo-noise in [0, 1)
+            let v_end = if dx > 1e-9 { dx.powf(0.5) + 0.01 * (noise - 0.5) } else { 0.02 };
+            let t_grok = (dx > 1e-9).then(|| 100.0 * dx.powf(-1.2));
+            let mut rows = Vec::new();
+            for step in (0..6000).step_by(10) {
+                let acc = if t_grok.is_some_and(|t| step as f64 >= t) { 0.95 } else { 0.1 };
+                let loss = 2.0 * (-(step as f64) / 800.0).exp() * (1.0 + 0.05 * ((step / 10 % 7) as f64 - 3.0) / 3.0);
+                for (name, v) in [("explained_variance", v_end * (step as f64 / 6000.0).min(1.0)), ("test_acc", acc), ("train_loss", loss)] {
+                    rows.push(MetricRow { run: id, step, name: name.into(), value: v });
+                }
+            }
+            rows.extend(["explained_variance"].map(|n| MetricRow { run: id, step: 6000, name: n.into(), value: v_end }));
+            w.metrics(rows).unwrap();
+            w.finish(id, RunStatus::Done, None, 1.0).unwrap();
+        }
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn exponents_from_a_stored_sweep_recover_beta_and_z_nu_and_feed_the_relations() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_store(dir.path());
+    let r = json(&critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--json"]));
+    let est = |k: &str| (r[k]["value"].as_f64().unwrap_or_else(|| panic!("{k}: {}", r[k])), r[k]["err"].as_f64().unwrap());
+    let (xc, xe) = est("x_c");
+    assert!((xc - 0.3).abs() <= SIGMAS * xe.max(1e-3), "x_c = {xc} ± {xe}");
+    assert_eq!(r["ordered_side"], "above");
+    let (b, be) = est("beta");
+    assert!((b - 0.5).abs() <= SIGMAS * be, "beta = {b} ± {be}");
+    let (zn, ze) = est("z_nu");
+    assert!((zn - 1.2).abs() <= SIGMAS * ze, "z nu = {zn} ± {ze}");
+    for (k, why) in [("nu", "one size"), ("delta", "field"), ("nu_m", "Dim(M)"), ("phi", "crossover")] {
+        assert_eq!(r[k]["status"], "not_determinable", "{k}: {}", r[k]);
+        assert!(r[k]["reason"].as_str().unwrap().contains(why), "{k}: {}", r[k]);
+    }
+    let text = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--x-c", "0.3"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("not determinable from this data"));
+    // relations from the same sweep: beta, gamma, alpha measured; Widom needs delta
+    let out = critlab(dir.path(), &["analyze", "relations", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--json"]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let rel: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rel["exponents"]["beta"]["value"].is_number(), "{rel}");
+    let widom = rel["relations"].as_array().unwrap().iter().find(|t| t["name"] == "widom").unwrap();
+    assert_eq!(widom["verdict"], "not_testable");
+    // a control key the specs do not have, and an unknown sweep
+    let out = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "temperature"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`temperature`") && stderr(&out).contains("weight-decay"), "{}", stderr(&out));
+    let out = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "nope", "--control", "lr"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no runs of sweep `nope`"), "{}", stderr(&out));
+}

@@ -135,3 +135,40 @@ pub fn scaling_forms_summary(r: &crate::scaling_forms::FormsReport) -> String {
     }
     s
 }
+
+/// Terminal summary of the exponents of a sweep: one line per exponent, its estimate with the
+/// 95% interval, or why it is not determinable.
+pub fn sweep_exponents_summary(r: &crate::exponents::sweep::SweepExponents) -> String {
+    use crate::exponents::sweep::Outcome;
+    let mut s = format!("critical exponents from {} runs ({} in the main family), sizes {:?}\n", r.n_runs, r.n_main, r.sizes);
+    let rows: [(&str, &Outcome); 12] = [
+        ("x_c", &r.x_c),
+        ("beta", &r.beta),
+        ("gamma", &r.gamma),
+        ("alpha", &r.alpha),
+        ("delta", &r.delta),
+        ("nu", &r.nu),
+        ("zeta", &r.zeta),
+        ("z nu", &r.z_nu),
+        ("z", &r.z),
+        ("nu_M", &r.nu_m),
+        ("mu", &r.mu),
+        ("phi", &r.phi),
+    ];
+    for (name, o) in rows {
+        match o {
+            Outcome::Estimated(f) => s.push_str(&format!(
+                "  {name:<6} {:<24} 95% [{:.4}, {:.4}]  {}\n",
+                format_estimate(f.value, f.err),
+                f.interval_95.0,
+                f.interval_95.1,
+                f.method
+            )),
+            Outcome::NotDeterminable { reason } => s.push_str(&format!("  {name:<6} not determinable from this data: {reason}\n")),
+        }
+    }
+    if let Some(side) = r.ordered_side {
+        s.push_str(&format!("  ordered side: x {} x_c\n", if side == crate::exponents::sweep::OrderedSide::Above { ">" } else { "<" }));
+    }
+    s
+}

@@ -1,8 +1,9 @@
 //! Critical exponents (THEORY.md §5): data collapse ([`collapse`]) with the Houdayer–Hartmann
 //! quality ([`quality`]), power-law divergences ([`divergence`]) and Binder-cumulant crossings
-//! ([`binder`]).
+//! ([`binder`]), and every exponent of a sweep of training runs ([`sweep`]).
 
 pub mod binder;
 pub mod collapse;
 pub mod divergence;
 pub mod quality;
+pub mod sweep;

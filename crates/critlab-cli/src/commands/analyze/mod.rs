@@ -8,6 +8,7 @@ mod collapse;
 mod common;
 mod crossing;
 mod divergence;
+mod exponents;
 mod relations;
 mod scaling_forms;
 
@@ -20,7 +21,10 @@ pub enum AnalyzeCmd {
     Divergence(divergence::DivergenceCmd),
     /// Critical point from crossings of Binder-type curves of different sizes.
     Crossing(crossing::CrossingCmd),
-    /// Test scaling relations (Widom, Rushbrooke, hyperscaling, Fisher) on an exponent set.
+    /// Critical exponents (β, γ, α, δ, ν, z, ν_M, μ, φ) from the runs of a sweep in the store.
+    Exponents(exponents::ExponentsCmd),
+    /// Test scaling relations (Widom, Rushbrooke, hyperscaling, Fisher) on an exponent set
+    /// (JSON, or estimated from a sweep).
     Relations(relations::RelationsCmd),
     /// Rank five forms of the scaling function F by AIC, BIC and held-out error.
     ScalingForms(scaling_forms::ScalingFormsCmd),
@@ -32,6 +36,7 @@ pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
         AnalyzeCmd::Collapse(c) => collapse::run(c),
         AnalyzeCmd::Divergence(c) => divergence::run(c),
         AnalyzeCmd::Crossing(c) => crossing::run(c),
+        AnalyzeCmd::Exponents(c) => exponents::run(c),
         AnalyzeCmd::Relations(c) => relations::run(c),
         AnalyzeCmd::ScalingForms(c) => scaling_forms::run(c),
     }
