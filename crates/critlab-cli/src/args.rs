@@ -168,6 +168,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Measurement")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repr_samples: Option<usize>,
+    /// Also store every neuron's Noether charge: true | false [default: false]
+    #[arg(long, help_heading = "Measurement")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neuron_charges: Option<bool>,
 }
 
 /// A spec error, kept typed so the binary can exit 2 with the offending key named.

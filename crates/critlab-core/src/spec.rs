@@ -273,6 +273,9 @@ pub struct RunSpec {
     pub noise_batch: Option<usize>,
     /// Test examples used for the representation's effective rank (default 512).
     pub repr_samples: usize,
+    /// Also store every neuron's Noether charge (`charge_rescale/<layer>/n<j>`,
+    /// `charge_translation/r<j>`), not only the per-layer aggregates (default false).
+    pub neuron_charges: bool,
 }
 
 impl Default for RunSpec {
@@ -315,6 +318,7 @@ impl Default for RunSpec {
             data_seed: None,
             noise_batch: None,
             repr_samples: 512,
+            neuron_charges: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! * [`models`]: replica-batched MLP and the one-layer transformer of Nanda et al. 2023.
 //! * [`optim`]: SGD with momentum, Adam, AdamW with per-replica η and λ.
 //! * [`probes`]: the observables of THEORY.md, one per file.
+//! * [`symmetry`]: symmetries of a model's topology, whose Noether charges `probes` record.
 //! * [`trainer`]: the loop that ties them together for R replicas at once.
 //!
 //! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]).
@@ -14,6 +15,7 @@ pub mod loss;
 pub mod models;
 pub mod optim;
 pub mod probes;
+pub mod symmetry;
 pub mod tasks;
 pub mod trainer;
 

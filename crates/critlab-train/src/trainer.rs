@@ -13,7 +13,8 @@ use crate::optim::Optimizer;
 use crate::probes::{self, HostMatrix, Measurements};
 use crate::tasks::{Dataset, Inputs, Split};
 use burn::tensor::{Device, Tensor, TensorData};
-use critlab_core::{BatchSize, RunStatus, ValidRunSpec};
+use crate::symmetry::{self, Topology};
+use critlab_core::{BatchSize, LossKind, RunStatus, ValidRunSpec};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -148,6 +149,9 @@ pub fn train(
     let mut cursor = 0usize;
 
     let mut probes = probes::default_probes(r);
+    let topology = Topology { layers: model.layers(), softmax_output: loss_kind == LossKind::CrossEntropy };
+    probes.push(Box::new(probes::noether::Charges::new(symmetry::detect(&topology), spec.neuron_charges)));
+    let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
     let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
     let mut probe_seconds = 0.0;
     let steps = spec.steps;
@@ -203,6 +207,7 @@ pub fn train(
                 (losses_host.clone(), loss::accuracy(logits, &full_train).map(host), grads.clone())
             };
             let grad_sq = sq_norms(&grads_full);
+            let param_grad_sq = sq_norms_each(&grads_full);
             // Two-batch noise estimator: one small batch drawn without replacement.
             let b_small = spec.noise_batch();
             let small_idx: Vec<Vec<usize>> = replicas
@@ -223,7 +228,8 @@ pub fn train(
             let test_r2 = test_mse.map(|m| loss::r_squared(&m, &test_variance));
             let weight_sq = sq_norms(&params);
             let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
-            let weights = weight_matrices(model.as_ref(), &params);
+            let weights = param_matrices(model.as_ref(), &params, |role| role != Role::Bias);
+            let biases = param_matrices(model.as_ref(), &params, |role| role == Role::Bias);
             measured = Some(
                 (0..r)
                     .map(|i| Measurements {
@@ -244,6 +250,8 @@ pub fn train(
                         displacement_sq: None,
                         weight_sq: weight_sq[i],
                         weights: weights.iter().map(|(n, m)| (n.clone(), m[i].clone())).collect(),
+                        biases: biases.iter().map(|(n, m)| (n.clone(), m[i].clone())).collect(),
+                        param_grad_sq: param_names.iter().cloned().zip(param_grad_sq[i].iter().copied()).collect(),
                         hidden: hidden[i].clone(),
                     })
                     .collect(),
@@ -354,6 +362,12 @@ fn sq_norms(ts: &[Tensor<3>]) -> Vec<f64> {
     host(total)
 }
 
+/// Per-replica ‖t_p‖² of each tensor p of a list of `[R, a, b]` tensors: `[R][P]`.
+fn sq_norms_each(ts: &[Tensor<3>]) -> Vec<Vec<f64>> {
+    let each = Tensor::cat(ts.iter().map(|t| t.clone().square().sum_dims(&[1, 2])).collect(), 1);
+    host(each).chunks(ts.len()).map(<[f64]>::to_vec).collect()
+}
+
 /// A `[R, 1, 1]` (or any) tensor as f64 values on the host.
 fn host(t: Tensor<3>) -> Vec<f64> {
     t.try_into_vec_as::<f32>().expect("reading a float tensor").into_iter().map(f64::from).collect()
@@ -366,13 +380,13 @@ fn host_matrices(t: Tensor<3>) -> Vec<HostMatrix> {
     v.chunks(rows * cols).take(r).map(|c| HostMatrix { rows, cols, values: c.to_vec() }).collect()
 }
 
-/// The weight and embedding matrices of every replica, by parameter name.
-fn weight_matrices(model: &dyn Model, params: &[Tensor<3>]) -> Vec<(String, Vec<HostMatrix>)> {
+/// The matrices of every replica whose role passes `keep`, by parameter name.
+fn param_matrices(model: &dyn Model, params: &[Tensor<3>], keep: impl Fn(Role) -> bool) -> Vec<(String, Vec<HostMatrix>)> {
     model
         .params()
         .iter()
         .zip(params)
-        .filter(|(p, _)| p.role != Role::Bias)
+        .filter(|(p, _)| keep(p.role))
         .map(|(p, t)| (p.name.clone(), host_matrices(t.clone())))
         .collect()
 }

@@ -156,3 +156,6 @@ fn plain_full_batch_gd_displacement_equals_kinetic() {
         assert!((a - b).abs() <= 1e-3 * a.abs(), "{k:?} vs {kd:?}");
     }
 }
+
+#[path = "conservation/mod.rs"]
+mod conservation;

@@ -1,6 +1,7 @@
 //! Multilayer perceptron: `depth` hidden layers of `width` units, then a linear read-out.
 use super::{Forward, InputShape, Model, ParamSpec};
 use crate::batch::Batch;
+use crate::symmetry::{After, Layer};
 use burn::tensor::{activation, Tensor};
 use critlab_core::{Activation, InputEncoding, ValidRunSpec};
 
@@ -91,5 +92,17 @@ impl Model for Mlp {
             logits = logits + next().clone();
         }
         Forward { logits, hidden: h }
+    }
+
+    fn layers(&self) -> Vec<Layer> {
+        let dense = |name: String, after| Layer::Dense {
+            weight: format!("{name}.weight"),
+            bias: self.bias.then(|| format!("{name}.bias")),
+            after,
+        };
+        let mut layers: Vec<Layer> =
+            (0..self.depth).map(|l| dense(format!("layer{l}"), After::Activation(self.activation))).collect();
+        layers.push(dense("readout".into(), After::Nothing));
+        layers
     }
 }

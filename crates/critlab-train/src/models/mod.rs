@@ -11,6 +11,7 @@ pub use mlp::Mlp;
 pub use transformer::Transformer;
 
 use crate::batch::Batch;
+use crate::symmetry::Layer;
 use burn::tensor::Tensor;
 use critlab_core::{ModelKind, ValidRunSpec};
 
@@ -83,6 +84,8 @@ pub trait Model: Send + Sync {
     fn params(&self) -> &[ParamSpec];
     /// Forward pass for all replicas.
     fn forward(&self, params: &[Tensor<3>], batch: &Batch) -> Forward;
+    /// The layers as symmetry detection sees them ([`crate::symmetry`]).
+    fn layers(&self) -> Vec<Layer>;
 }
 
 /// Builds the model of a spec for a task with `vocab` input tokens (or `input_dim` dense

@@ -9,7 +9,8 @@
 use super::{Forward, Model, ParamSpec};
 use crate::batch::Batch;
 use burn::tensor::{activation, Tensor};
-use critlab_core::ValidRunSpec;
+use crate::symmetry::{After, Layer};
+use critlab_core::{Activation, ValidRunSpec};
 
 /// The transformer.
 pub struct Transformer {
@@ -86,5 +87,15 @@ impl Model for Transformer {
         let hidden = activation::relu(resid.clone().matmul(w_in.clone()) + b_in.clone());
         let resid = resid + hidden.clone().matmul(w_out.clone()) + b_out.clone();
         Forward { logits: resid.matmul(unembed.clone()), hidden }
+    }
+
+    fn layers(&self) -> Vec<Layer> {
+        let s = String::from;
+        vec![
+            Layer::Attention { q: s("attn.q.weight"), k: s("attn.k.weight"), v: s("attn.v.weight"), o: s("attn.o.weight"), heads: self.heads },
+            Layer::Dense { weight: s("mlp.in.weight"), bias: Some(s("mlp.in.bias")), after: After::Activation(Activation::Relu) },
+            Layer::Dense { weight: s("mlp.out.weight"), bias: Some(s("mlp.out.bias")), after: After::Nothing },
+            Layer::Dense { weight: s("unembed.weight"), bias: None, after: After::Nothing },
+        ]
     }
 }

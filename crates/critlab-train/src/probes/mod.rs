@@ -11,6 +11,7 @@ mod grad_norm;
 mod kinetic;
 mod lagrangian;
 mod losses;
+pub mod noether;
 mod noise;
 mod potential_info;
 mod rank;
@@ -33,6 +34,8 @@ pub enum Kind {
     Norm,
     /// An effective rank.
     Rank,
+    /// A Noether charge of a symmetry (THEORY.md §3).
+    Charge,
 }
 
 /// A host copy of one matrix, row-major.
@@ -83,11 +86,25 @@ pub struct Measurements {
     pub weight_sq: f64,
     /// Weight matrices (name, matrix), biases excluded.
     pub weights: Vec<(String, HostMatrix)>,
+    /// Bias rows (name, `[1, cols]` matrix).
+    pub biases: Vec<(String, HostMatrix)>,
+    /// ‖∂L/∂θ_p‖² of the full training-set gradient, per parameter p (name, value).
+    pub param_grad_sq: Vec<(String, f64)>,
     /// Hidden representation on up to `repr-samples` test inputs, `[samples, hidden]`.
     pub hidden: HostMatrix,
 }
 
 impl Measurements {
+    /// A weight or bias matrix by parameter name.
+    pub fn param(&self, name: &str) -> Option<&HostMatrix> {
+        self.weights.iter().chain(&self.biases).find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+
+    /// ‖∂L/∂θ_p‖² of parameter `name` (0 when not recorded).
+    pub fn param_grad_sq(&self, name: &str) -> f64 {
+        self.param_grad_sq.iter().find(|(n, _)| n == name).map(|(_, v)| *v).unwrap_or(0.0)
+    }
+
     /// Kinetic term K = ½ η² ‖G‖² (the seed's form, full training-set gradient).
     pub fn kinetic(&self) -> f64 {
         0.5 * self.lr * self.lr * self.grad_sq
@@ -212,6 +229,8 @@ pub(crate) mod tests {
             displacement_sq: Some(0.02),
             weight_sq: 9.0,
             weights: vec![("w".into(), HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 1.0] })],
+            biases: Vec::new(),
+            param_grad_sq: Vec::new(),
             hidden: HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 0.0] },
         }
     }
