@@ -174,12 +174,16 @@ pub fn classify(facts: &RunFacts<'_>, series: &RunSeries, acc: &Transitions, opt
     if facts.status == RunStatus::Failed {
         return done(Label::Failed, format!("failed: {}", facts.status_reason.unwrap_or("no reason stored")));
     }
-    if series.train_acc.iter().all(|(_, v)| !v.is_finite()) {
-        return done(Label::NoData, "no train_acc measurements stored".into());
-    }
     let budget = facts.budget.or(facts.last_step).unwrap_or(0) as f64;
     let criterion = opts.grokking_delay.steps(budget);
     let running = facts.status == RunStatus::Running;
+    if series.train_acc.iter().all(|(_, v)| !v.is_finite()) {
+        return if running {
+            done(Label::Running, format!("still running, no accuracy measured yet (budget {budget} steps)"))
+        } else {
+            done(Label::NoData, "no train_acc measurements stored".into())
+        };
+    }
     let (label, why) = match (acc.t_mem, acc.t_grok) {
         (Some(m), Some(g)) => {
             let delay = g - m;
@@ -266,6 +270,8 @@ mod tests {
         let empty = RunSeries::default();
         let acc = accuracy(&empty, &TransitionOptions::default());
         assert_eq!(classify(&facts, &empty, &acc, &PhaseOptions::default()).label, Label::NoData);
+        let started = RunFacts { status: RunStatus::Running, ..facts };
+        assert_eq!(classify(&started, &empty, &acc, &PhaseOptions::default()).label, Label::Running);
     }
 
     #[test]

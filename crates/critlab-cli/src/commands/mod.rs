@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 pub mod analyze;
 pub mod bench;
+pub mod demo;
 pub mod export;
 pub mod merge;
 pub mod runs;
@@ -22,6 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Grokking as a phase transition in one command: a small sweep, its phases and diagram.
+    Demo(demo::DemoCmd),
     /// Train one run while measuring it, storing every observable.
     Train(train::TrainCmd),
     /// Plan, run and follow hyperparameter sweeps, locally or on Slurm.
@@ -45,6 +48,7 @@ enum Command {
 /// Dispatches a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Demo(cmd) => demo::run(cmd),
         Command::Train(cmd) => train::run(cmd),
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Merge(cmd) => merge::run(cmd),

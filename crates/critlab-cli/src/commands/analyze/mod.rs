@@ -9,6 +9,7 @@ mod common;
 mod crossing;
 mod divergence;
 mod exponents;
+pub mod phases;
 mod relations;
 mod scaling_forms;
 
@@ -23,6 +24,8 @@ pub enum AnalyzeCmd {
     Crossing(crossing::CrossingCmd),
     /// Critical exponents (β, γ, α, δ, ν, z, ν_M, μ, φ) from the runs of a sweep in the store.
     Exponents(exponents::ExponentsCmd),
+    /// Transitions and phases of every run of a sweep, and the phase diagram over two axes.
+    Phases(phases::PhasesCmd),
     /// Test scaling relations (Widom, Rushbrooke, hyperscaling, Fisher) on an exponent set
     /// (JSON, or estimated from a sweep).
     Relations(relations::RelationsCmd),
@@ -37,6 +40,7 @@ pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
         AnalyzeCmd::Divergence(c) => divergence::run(c),
         AnalyzeCmd::Crossing(c) => crossing::run(c),
         AnalyzeCmd::Exponents(c) => exponents::run(c),
+        AnalyzeCmd::Phases(c) => phases::run(c),
         AnalyzeCmd::Relations(c) => relations::run(c),
         AnalyzeCmd::ScalingForms(c) => scaling_forms::run(c),
     }
