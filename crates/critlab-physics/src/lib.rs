@@ -16,6 +16,7 @@
 //! | [`exponents::quality`] | the Houdayer–Hartmann quality S |
 //! | [`exponents::divergence`] | y = A \|x − x_c\|^{−κ} with an AIC verdict |
 //! | [`exponents::binder`] | x_c from crossings of Binder-type curves |
+//! | [`exponents::sweep`] | every exponent of §5 from per-run summaries of a sweep, or "not determinable" with the reason |
 //! | [`relations`] | Widom, Rushbrooke, hyperscaling (and Fisher) with verdicts |
 //! | [`scaling_forms`] | five candidate forms of F ranked by AIC, BIC, cross-validation |
 //! | [`plot`] | SVG figures; [`plot::svg`] the small plotter |
@@ -26,7 +27,7 @@
 //! | [`phases`] | comprehension / grokking / memorization / confusion / diverged, with the reason |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
-//! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms`)
+//! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms|exponents`)
 //! Each command: read the table, build the data by column names, call `fit`, then print
 //! `serde_json::to_string_pretty(&result)` for `--json` or the `report::*_summary`, and write the
 //! `plot::*_svg` string to a file. All option structs implement `Default` and deserialize with
@@ -52,6 +53,7 @@
 //! | crossings | `CollapseData` | `binder::fit(&d, &BinderOptions)` | `BinderResult` | `report::binder_summary` | `plot::binder_svg(&d, &r)` |
 //! | relations | `ExponentSet::from_json(&str)` | `relations::test(&set)` | `RelationsReport` | `report::relations_summary` | — |
 //! | scaling forms | `FormData::from_table(&t, &FormColumns)` | `scaling_forms::fit(&d, &FormOptions)` | `FormsReport` | `report::scaling_forms_summary` | `plot::scaling_forms_svg(&d, &r)` |
+//! | exponents of a sweep | `Vec<exponents::sweep::RunSummary>` (the CLI loads them from the store) | `exponents::sweep::fit(&runs, &SweepOptions)` | `SweepExponents` (`.exponent_set()` feeds `relations::test`) | `report::sweep_exponents_summary` | — |
 //!
 //! Errors are [`PhysicsError`] variants naming the column, the line and what is wrong (exit
 //! status 2 in the CLI). A verdict such as "no divergence" or "no crossing found" is a result

@@ -86,7 +86,7 @@ pub struct SweepOptions {
     pub x_c: Option<f64>,
     /// Seed of the collapse's random starts and bootstrap; default 0.
     pub seed: u64,
-    /// Bootstrap refits of the collapse (ν); default 0 → 100 is used. Set by the CLI.
+    /// Bootstrap refits of the collapse over sizes (ν); 0 means the collapse default, 100.
     pub bootstrap: usize,
 }
 
@@ -314,10 +314,7 @@ pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
     let (field0, cross0, size0) = (mode(&runs, |r| r.field), mode(&runs, |r| r.crossover), sizes.last().copied());
-    let in_family = |r: &RunSummary, field: bool, cross: bool| {
-        r.size == size0 && (!field || r.field == field0) && (!cross || r.crossover == cross0)
-    };
-    let main: Vec<&RunSummary> = runs.iter().filter(|r| in_family(r, true, true)).collect();
+    let main: Vec<&RunSummary> = runs.iter().filter(|r| r.size == size0 && r.field == field0 && r.crossover == cross0).collect();
     let pts = points(&main);
 
     // ν, ζ (and x_c) from the collapse over sizes of the seed-mean order parameter
