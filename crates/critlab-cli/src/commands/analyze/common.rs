@@ -73,3 +73,14 @@ impl FssArgs {
         CollapseData::from_table(&table, &cols).with_context(|| format!("cannot read finite-size data from {}", self.input.display()))
     }
 }
+
+/// Bootstrap replicates and their seed, for the analyses whose default is 200 replicates.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Bootstrap replicates for the errors (0: curvature errors only; crossings need --dy)
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

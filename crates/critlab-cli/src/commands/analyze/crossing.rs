@@ -1,6 +1,6 @@
 //! `critlab analyze crossing`: the critical point from crossings of Binder-type curves of
 //! different sizes ([`critlab_physics::binder::fit`]).
-use super::common::{FssArgs, OutputArgs};
+use super::common::{BootstrapArgs, FssArgs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use critlab_physics::binder::{self, BinderOptions};
@@ -15,12 +15,8 @@ pub struct CrossingCmd {
     /// Drop the k smallest sizes
     #[arg(long, value_name = "K", default_value_t = 0)]
     drop_smallest: usize,
-    /// Bootstrap replicates for the errors (needs --dy)
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    bootstrap: usize,
-    /// Seed of the bootstrap
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    boot: BootstrapArgs,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -28,7 +24,7 @@ pub struct CrossingCmd {
 /// Runs `critlab analyze crossing`. "No crossing found" is a result (exit 0).
 pub fn run(cmd: CrossingCmd) -> Result<ExitCode> {
     let data = cmd.data.load()?;
-    let opts = BinderOptions { bootstrap: cmd.bootstrap, seed: cmd.seed, drop_smallest: cmd.drop_smallest };
+    let opts = BinderOptions { bootstrap: cmd.boot.bootstrap, seed: cmd.boot.seed, drop_smallest: cmd.drop_smallest };
     let result = binder::fit(&data, &opts).with_context(|| format!("crossing analysis of {}", cmd.data.input.display()))?;
     cmd.out.emit(&result, || report::binder_summary(&result), || plot::binder_svg(&data, &result))?;
     Ok(ExitCode::SUCCESS)

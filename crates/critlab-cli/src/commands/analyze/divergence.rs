@@ -1,6 +1,6 @@
 //! `critlab analyze divergence`: a power-law divergence y = A |x − x_c|^{−κ} with an AIC
 //! verdict against smooth alternatives ([`critlab_physics::divergence::fit`]).
-use super::common::{read_table, OutputArgs};
+use super::common::{read_table, BootstrapArgs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use critlab_physics::divergence::{self, DivergenceOptions, Side};
@@ -26,12 +26,8 @@ pub struct DivergenceCmd {
     /// Side of x_c the data lie on
     #[arg(long, value_enum, default_value_t = SideArg::Auto)]
     side: SideArg,
-    /// Bootstrap refits for the errors (0: curvature errors only)
-    #[arg(long, value_name = "N", default_value_t = 200)]
-    bootstrap: usize,
-    /// Seed of the bootstrap
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    boot: BootstrapArgs,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -56,7 +52,7 @@ pub fn run(cmd: DivergenceCmd) -> Result<ExitCode> {
         SideArg::Above => Side::Above,
         SideArg::Below => Side::Below,
     };
-    let opts = DivergenceOptions { side, bootstrap: cmd.bootstrap, seed: cmd.seed };
+    let opts = DivergenceOptions { side, bootstrap: cmd.boot.bootstrap, seed: cmd.boot.seed };
     let result = divergence::fit(&data, &opts).with_context(|| format!("divergence fit of {}", cmd.input.display()))?;
     cmd.out.emit(&result, || report::divergence_summary(&result), || plot::divergence_svg(&data, &result))?;
     Ok(ExitCode::SUCCESS)
