@@ -258,10 +258,13 @@ fn slurm_dry_run_writes_an_array_script_without_submitting() {
 }
 
 /// Needs a Slurm cluster (`scripts/slurm-up.sh`); skipped with a message when `sbatch` is
-/// missing. The same spec through Slurm gives the local results run for run.
+/// missing, unless `CRITLAB_REQUIRE_SLURM` is set (as `scripts/test.sh` does). The same spec
+/// through Slurm gives the local results run for run.
 #[test]
 fn slurm_sweep_matches_the_local_sweep_run_for_run() {
     if Command::new("sbatch").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+        // scripts/test.sh sets CRITLAB_REQUIRE_SLURM after starting the cluster: no silent skip there.
+        assert!(std::env::var_os("CRITLAB_REQUIRE_SLURM").is_none(), "CRITLAB_REQUIRE_SLURM is set but `sbatch` does not work");
         eprintln!("SKIPPED slurm_sweep_matches_the_local_sweep_run_for_run: `sbatch` is not on PATH (start a cluster with scripts/slurm-up.sh)");
         return;
     }

@@ -146,26 +146,16 @@ fn spec_error_key(e: &SpecError) -> Option<&'static str> {
     }
 }
 
-/// The axis values of every run, before seeds are applied last (fastest).
-fn points(sweep: &SweepSpec) -> Result<Vec<Vec<(String, Value)>>, SweepError> {
-    let mut points: Vec<Vec<(String, Value)>> = match sweep.sampling {
+type Point = Vec<(String, Value)>;
+
+/// The axis values of every run; seeds are applied last (fastest).
+fn points(sweep: &SweepSpec) -> Result<Vec<Point>, SweepError> {
+    let mut points: Vec<Point> = match sweep.sampling {
         Sampling::Grid => {
             let mut points = vec![Vec::new()];
             for axis in &sweep.axes {
                 let values = axis.values.grid_values(&axis.key).map_err(|m| sweep.run_error(Some(&axis.key), m))?;
-                if points.len().saturating_mul(values.len()) > MAX_RUNS {
-                    return Err(too_many(sweep));
-                }
-                points = points
-                    .into_iter()
-                    .flat_map(|p| {
-                        values.iter().map(move |v| {
-                            let mut q = p.clone();
-                            q.push((axis.key.clone(), v.clone()));
-                            q
-                        })
-                    })
-                    .collect();
+                points = product(sweep, points, &axis.key, &values)?;
             }
             points
         }
@@ -181,21 +171,27 @@ fn points(sweep: &SweepSpec) -> Result<Vec<Vec<(String, Value)>>, SweepError> {
         }
     };
     if let Some(seeds) = &sweep.seeds {
-        if points.len().saturating_mul(seeds.len()) > MAX_RUNS {
-            return Err(too_many(sweep));
-        }
-        points = points
-            .into_iter()
-            .flat_map(|p| {
-                seeds.iter().map(move |s| {
-                    let mut q = p.clone();
-                    q.push(("seed".into(), Value::from(*s)));
-                    q
-                })
-            })
-            .collect();
+        let seeds: Vec<Value> = seeds.iter().map(|&s| Value::from(s)).collect();
+        points = product(sweep, points, "seed", &seeds)?;
     }
     Ok(points)
+}
+
+/// Every point extended by every value of `key` (the new key varies fastest).
+fn product(sweep: &SweepSpec, points: Vec<Point>, key: &str, values: &[Value]) -> Result<Vec<Point>, SweepError> {
+    if points.len().saturating_mul(values.len()) > MAX_RUNS {
+        return Err(too_many(sweep));
+    }
+    Ok(points
+        .into_iter()
+        .flat_map(|p| {
+            values.iter().map(move |v| {
+                let mut q = p.clone();
+                q.push((key.to_string(), v.clone()));
+                q
+            })
+        })
+        .collect())
 }
 
 fn too_many(sweep: &SweepSpec) -> SweepError {

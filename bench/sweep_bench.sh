@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Times one 64-run sweep of the tiny MLP (modular addition p=23, 50% train, width 128, full
+# batch, AdamW; 4 learning rates × 4 weight decays × 4 seeds, STEPS steps, probes at the first
+# and last step) three ways, in the same invocation, interleaved over ROUNDS so that load from
+# other processes hits all alike:
+#   * critlab's replica executor, `critlab sweep run` (JOBS workers × replica groups of GROUP),
+#     in several layouts, the default one (--jobs = cores, --max-group 32) first;
+#   * the same 64 runs as a sequential loop (`--jobs 1 --max-group 1`: one run after another);
+#   * PyTorch: the 64 models as one batched torch.bmm computation (bench/pytorch_sweep.py,
+#     the same maths), with 1 thread and with all cores; the faster is the reference.
+# Wall-clock seconds of the whole thing (process start, data, training, store writes), median
+# over rounds; prints a Markdown table with speed-ups over PyTorch and over the loop.
+#
+#   bench/sweep_bench.sh [ROUNDS]       (default 2; STEPS=1000; needs `pip install torch`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-2}
+STEPS=${STEPS:-1000}
+CRITLAB=${CRITLAB:-target/release/critlab}
+[ -x "$CRITLAB" ] || cargo build --release -q -p critlab-cli
+CORES=$(nproc)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/critlab-sweep-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+cat > "$TMP/bench.toml" <<TOML
+name = "bench-64"
+seeds = 4
+[base]
+task = "modular-addition"
+p = 23
+train-frac = 0.5
+width = 128
+optimizer = "adamw"
+batch-size = "full"
+steps = $STEPS
+eval-every = $STEPS
+[axes]
+lr = [1e-3, 2e-3, 3e-3, 5e-3]
+weight-decay = [0.0, 0.1, 1.0, 3.0]
+TOML
+
+# layout name -> critlab flags
+LAYOUTS=("replicas ${CORES}x32 (default)|--jobs $CORES --max-group 32"
+         "replicas 1x64|--jobs 1 --max-group 64"
+         "replicas ${CORES}x16|--jobs $CORES --max-group 16"
+         "replicas ${CORES}x8|--jobs $CORES --max-group 8"
+         "loop of single runs, 1 worker|--jobs 1 --max-group 1")
+now() { date +%s.%N; }
+declare -A T
+for r in $(seq "$ROUNDS"); do
+  for entry in "${LAYOUTS[@]}"; do
+    name=${entry%%|*}; flags=${entry#*|}
+    rm -f "$TMP"/s.db*
+    t0=$(now)
+    # shellcheck disable=SC2086
+    "$CRITLAB" sweep run "$TMP/bench.toml" --store "$TMP/s.db" $flags --json > "$TMP/out.json"
+    t1=$(now)
+    grep -q '"done": 64' "$TMP/out.json" || { echo "critlab ($name) did not finish 64 runs" >&2; cat "$TMP/out.json" >&2; exit 2; }
+    T[$name]+="$(echo "$t1 - $t0" | bc -l) "
+  done
+  if python3 -c "import torch" 2>/dev/null; then
+    for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
+      t0=$(now)
+      python3 bench/pytorch_sweep.py --runs 64 --steps "$STEPS" --threads "$threads" > "$TMP/torch.json"
+      t1=$(now)
+      T[pytorch$threads]+="$(echo "$t1 - $t0" | bc -l) "
+    done
+    TORCH=$(python3 -c "import json; print(json.load(open('$TMP/torch.json'))['torch'])")
+  fi
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+loop=$(echo "${T["loop of single runs, 1 worker"]}" | median)
+# PyTorch at its best thread count (oversubscribed OpenMP threads spin on a loaded machine).
+torch=""; torch_threads=""
+for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
+  [ -n "${T[pytorch$threads]:-}" ] || continue
+  t=$(echo "${T[pytorch$threads]}" | median)
+  if [ -z "$torch" ] || [ "$(echo "$t < $torch" | bc -l)" = 1 ]; then torch=$t; torch_threads=$threads; fi
+done
+echo "64 runs × $STEPS steps, $CORES cores, median of $ROUNDS rounds; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| layout | wall s | PyTorch bmm / this | loop / this |"
+echo "|---|---|---|---|"
+for entry in "${LAYOUTS[@]}"; do
+  name=${entry%%|*}
+  s=$(echo "${T[$name]}" | median)
+  vs_torch="-"; [ -n "$torch" ] && vs_torch=$(printf '%.2f' "$(echo "$torch / $s" | bc -l)")
+  printf '| critlab %s | %.2f | %s | %.2f |\n' "$name" "$s" "$vs_torch" "$(echo "$loop / $s" | bc -l)"
+done
+for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
+  [ -n "${T[pytorch$threads]:-}" ] || continue
+  t=$(echo "${T[pytorch$threads]}" | median)
+  printf '| PyTorch %s, 64 models as torch.bmm, %s thread(s)%s | %.2f | %.2f | %.2f |\n' "$TORCH" "$threads" \
+    "$([ "$threads" = "$torch_threads" ] && echo ' (best: the reference)')" "$t" "$(echo "$torch / $t" | bc -l)" "$(echo "$loop / $t" | bc -l)"
+done
+exit 0
