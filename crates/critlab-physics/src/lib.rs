@@ -25,6 +25,8 @@
 //! | [`transitions`] | per-run t_mem, t_grok, delay, width and jump (threshold and log-time detectors) |
 //! | [`phase_diagram`] | classified runs on a grid of two control parameters, majority over seeds, boundaries |
 //! | [`phases`] | comprehension / grokking / memorization / confusion / diverged, with the reason |
+//! | [`conservation`] | measured Noether charges against the theory for the optimizer (Kunin et al. 2021) |
+//! | [`early_warning`] | critical-slowing-down and framework indicators, online warnings, scoring over a sweep |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
 //! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms|exponents`)
@@ -62,7 +64,9 @@
 //! Validation against exactly known answers: `cargo test --release -p critlab-physics`;
 //! the printed comparison: `cargo run --release -p critlab-physics --example validate`.
 
+pub mod conservation;
 pub mod data;
+pub mod early_warning;
 pub mod error;
 pub mod exponents;
 pub mod optimize;

@@ -218,6 +218,19 @@ pub fn detect(topology: &Topology) -> Vec<Symmetry> {
     out
 }
 
+/// The symmetries of the model a spec trains (builds the task to learn its shapes).
+pub fn of_spec(spec: &critlab_core::ValidRunSpec) -> Vec<Symmetry> {
+    use crate::models::{self, InputShape};
+    use crate::tasks::{Dataset, Inputs};
+    let data = Dataset::generate(spec);
+    let input = match &data.inputs {
+        Inputs::Tokens { vocab, positions, .. } => InputShape::Tokens { vocab: *vocab, positions: *positions },
+        Inputs::Dense { dim, .. } => InputShape::Dense(*dim),
+    };
+    let model = models::build(spec, input, data.outputs());
+    detect(&Topology { layers: model.layers(), softmax_output: spec.effective_loss() == critlab_core::LossKind::CrossEntropy })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod merge;
 pub mod runs;
 pub mod sweep;
 pub mod train;
+pub mod watch;
 
 /// critlab: train neural networks while measuring them like a physical system, and analyse
 /// the runs like a statistical physicist.
@@ -43,6 +44,8 @@ enum Command {
     /// Analyse runs or tables: phases, exponents, collapse, divergence, relations, ...
     #[command(subcommand)]
     Analyze(analyze::AnalyzeCmd),
+    /// Follow a live run (store or CSV/JSONL log) and print early warnings as they fire.
+    Watch(watch::WatchCmd),
 }
 
 /// Dispatches a parsed command line.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Runs(cmd) => runs::run(cmd),
         Command::Export(cmd) => export::run(cmd),
         Command::Analyze(cmd) => analyze::run(cmd),
+        Command::Watch(cmd) => watch::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     }
 }

@@ -4,6 +4,7 @@ use crate::table;
 use anyhow::{Context, Result};
 use clap::Args;
 use critlab_core::{RunStatus, ValidRunSpec};
+use critlab_physics::transitions::{self, RunSeries, TransitionOptions};
 use critlab_store::{MetricRow, RunId, Store, StoreError, Writer};
 use critlab_train::{Observer, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,6 +26,10 @@ pub struct TrainCmd {
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
+    /// Stop the run once its transition is complete: test accuracy ≥ 0.9 (t_grok by the
+    /// threshold detector of critlab-physics) and still ≥ 0.9 at the next 3 eval steps
+    #[arg(long)]
+    stop_after_transition: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -41,13 +46,35 @@ pub struct StoreObserver<'a> {
     pub last: Vec<BTreeMap<String, f64>>,
     /// First step with train_acc ≥ 0.9 and with test_acc ≥ 0.9, per replica.
     pub crossings: Vec<(Option<usize>, Option<usize>)>,
+    /// Series recorded so far per replica, kept when runs stop after their transition.
+    history: Option<Vec<RunSeries>>,
+}
+
+/// Eval steps after t_grok at which the test accuracy must still be above the threshold for
+/// the transition to count as complete.
+const SETTLE_POINTS: usize = 3;
+
+/// Whether a run's transition is complete: t_grok found by the accuracy-threshold detector
+/// and the test accuracy at or above the threshold at the last [`SETTLE_POINTS`] eval steps
+/// after it.
+pub fn transition_complete(series: &RunSeries) -> bool {
+    let opts = TransitionOptions::default();
+    let Some(t) = transitions::accuracy(series, &opts).t_grok else { return false };
+    let after: Vec<f64> = series.test_acc.iter().filter(|p| p.0 as f64 > t).map(|p| p.1).collect();
+    after.len() >= SETTLE_POINTS && after[after.len() - SETTLE_POINTS..].iter().all(|&a| a >= opts.test_threshold)
 }
 
 impl<'a> StoreObserver<'a> {
     /// An observer writing replica i to run `runs[i]`.
     pub fn new(writer: &'a mut Writer, runs: Vec<RunId>, bar: Option<&'a ProgressBar>, stop: Arc<AtomicBool>) -> Self {
         let n = runs.len();
-        Self { writer, runs, bar, error: None, stop, last: vec![BTreeMap::new(); n], crossings: vec![(None, None); n] }
+        Self { writer, runs, bar, error: None, stop, last: vec![BTreeMap::new(); n], crossings: vec![(None, None); n], history: None }
+    }
+
+    /// Stops each replica once its transition is complete ([`transition_complete`]).
+    pub fn stop_after_transition(mut self) -> Self {
+        self.history = Some(vec![RunSeries::default(); self.runs.len()]);
+        self
     }
 }
 
@@ -56,6 +83,15 @@ impl Observer for StoreObserver<'_> {
         let run = self.runs[replica];
         let last = &mut self.last[replica];
         let cross = &mut self.crossings[replica];
+        if let Some(h) = self.history.as_mut() {
+            let h = &mut h[replica];
+            let slots = [&mut h.train_acc, &mut h.test_acc, &mut h.train_loss, &mut h.test_loss, &mut h.explained_variance];
+            for (slot, key) in slots.into_iter().zip(RunSeries::NAMES) {
+                if let Some((_, v)) = values.iter().find(|(n, _)| n == key) {
+                    slot.push((step as i64, *v));
+                }
+            }
+        }
         for (name, v) in &values {
             last.insert(name.clone(), *v);
             if name == "train_acc" && *v >= 0.9 && cross.0.is_none() {
@@ -84,6 +120,10 @@ impl Observer for StoreObserver<'_> {
             self.error.get_or_insert(e);
             self.stop.store(true, Ordering::Relaxed);
         }
+    }
+
+    fn should_stop(&mut self, replica: usize) -> bool {
+        self.history.as_ref().is_some_and(|h| transition_complete(&h[replica]))
     }
 
     fn on_step(&mut self, _step: usize) {
@@ -141,6 +181,9 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let mut observer = StoreObserver::new(&mut writer, vec![run_id], Some(&bar), stop.clone());
+    if cmd.stop_after_transition {
+        observer = observer.stop_after_transition();
+    }
     let device = critlab_train::cpu_device();
     let outcome = critlab_train::train(std::slice::from_ref(&spec), &device, &mut observer, &stop);
     bar.finish_and_clear();

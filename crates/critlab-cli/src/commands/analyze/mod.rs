@@ -8,10 +8,12 @@ mod collapse;
 mod common;
 mod crossing;
 mod divergence;
+pub mod early_warning;
 mod exponents;
 pub mod phases;
 mod relations;
 mod scaling_forms;
+mod symmetry;
 
 /// The analyses.
 #[derive(Debug, Subcommand)]
@@ -31,6 +33,10 @@ pub enum AnalyzeCmd {
     Relations(relations::RelationsCmd),
     /// Rank five forms of the scaling function F by AIC, BIC and held-out error.
     ScalingForms(scaling_forms::ScalingFormsCmd),
+    /// Symmetries of a run's model and its Noether charges against the optimizer's theory.
+    Symmetry(symmetry::SymmetryCmd),
+    /// Early-warning indicators of the transition on a run, or scored over a sweep.
+    EarlyWarning(early_warning::EarlyWarningCmd),
 }
 
 /// Runs an analysis.
@@ -43,5 +49,7 @@ pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
         AnalyzeCmd::Phases(c) => phases::run(c),
         AnalyzeCmd::Relations(c) => relations::run(c),
         AnalyzeCmd::ScalingForms(c) => scaling_forms::run(c),
+        AnalyzeCmd::Symmetry(c) => symmetry::run(c),
+        AnalyzeCmd::EarlyWarning(c) => early_warning::run(c),
     }
 }
