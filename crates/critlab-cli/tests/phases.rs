@@ -45,7 +45,7 @@ fn add_unfinished_runs(path: &Path) {
     w.close().unwrap();
 }
 
-fn cell<'a>(v: &'a serde_json::Value, x: f64, y: f64) -> &'a serde_json::Value {
+fn cell(v: &serde_json::Value, x: f64, y: f64) -> &serde_json::Value {
     v["diagram"]["cells"].as_array().unwrap().iter().find(|c| c["x"] == x && c["y"] == y).unwrap_or_else(|| panic!("no cell ({x}, {y})"))
 }
 
@@ -54,6 +54,12 @@ fn a_weight_decay_by_fraction_sweep_shows_phases_in_their_places() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("small.toml"), SWEEP).unwrap();
     ok(&critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db"]));
+    // The demo on the same spec resumes (nothing left to train) and draws its figures.
+    let demo = ok(&critlab(dir.path(), &["demo", "--spec", "small.toml", "--store", "s.db", "--out", "figs"]));
+    assert!(demo.contains("6 already stored") && demo.contains("figs/phase-diagram.png"), "{demo}");
+    for f in ["phase-diagram.svg", "phase-diagram.png", "grokking-run.svg", "grokking-run.png"] {
+        assert!(dir.path().join("figs").join(f).exists(), "{f}: {demo}");
+    }
     add_unfinished_runs(&dir.path().join("s.db"));
 
     let args = ["analyze", "phases", "--store", "s.db", "--sweep", "small", "--x", "weight-decay", "--y", "train-frac"];

@@ -15,7 +15,7 @@
 //! Runs that cannot be classified are labelled as such, never dropped: a run still `running`
 //! (unless both levels are already reached, which fixes its phase), a `failed` run, and a run
 //! without accuracy measurements (`no-data`).
-use crate::transitions::{RunSeries, Transitions};
+use crate::transitions::{step as fmt_steps, RunSeries, Transitions};
 use critlab_core::{Phase, RunStatus};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -153,10 +153,6 @@ pub struct Classification {
     pub label: Label,
     /// The reason, in words, with the numbers used.
     pub reason: String,
-}
-
-fn fmt_steps(t: f64) -> String {
-    if t.fract() == 0.0 { format!("{t:.0}") } else { format!("{t:.1}") }
 }
 
 /// Classifies one run from its facts, series and accuracy transitions.

@@ -240,7 +240,8 @@ fn jump_at(t: &[f64], v: &[f64], i: usize, direction: Direction, at: f64) -> Jum
     Jump { t: at, before: s * before, after: s * after, width: width.flatten() }
 }
 
-fn step(t: f64) -> String {
+/// A step for messages: whole steps without decimals.
+pub(crate) fn step(t: f64) -> String {
     if t.fract() == 0.0 { format!("{t:.0}") } else { format!("{t:.1}") }
 }
 
@@ -339,6 +340,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    #[allow(clippy::too_many_arguments)]
     /// A logistic step from `lo` to `hi` centred at `t0` with 10–90% width `w` (in steps),
     /// sampled every `every` steps up to `end`, with uniform noise of amplitude `noise`.
     fn sigmoid(lo: f64, hi: f64, t0: f64, w: f64, every: i64, end: i64, noise: f64, seed: u64) -> Vec<(i64, f64)> {

@@ -102,18 +102,19 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     Ok(if report.complete() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Curves of the grokking run with the sharpest late jump, the largest delay / width of its
-/// test-accuracy transition (else any run that generalised).
+/// Curves of a clear grokking run: among grokking runs whose test accuracy jumps by at least
+/// 0.95, the one with the largest delay / width of that jump (a long plateau, then a sharp
+/// rise); else any run that generalised.
 fn draw_example_run(store: &Store, a: &Analysis, out: &std::path::Path) -> Result<Option<Vec<PathBuf>>> {
-    let delay = |r: &&phases::RunResult| {
+    let sharpness = |r: &&phases::RunResult| {
         let t = &r.transitions[0];
         t.delay.zip(t.width).map_or(f64::NEG_INFINITY, |(d, w)| d / w.max(1.0))
     };
     let pick = a
         .runs
         .iter()
-        .filter(|r| r.classification.label.as_str() == "grokking")
-        .max_by(|p, q| delay(p).total_cmp(&delay(q)))
+        .filter(|r| r.classification.label.as_str() == "grokking" && r.transitions[0].jump.is_some_and(|j| j >= 0.95))
+        .max_by(|p, q| sharpness(p).total_cmp(&sharpness(q)))
         .or_else(|| a.runs.iter().find(|r| r.transitions[0].t_grok.is_some()));
     let Some(run) = pick else { return Ok(None) };
     let series = phases::load_series(store, run.run_id)?;
