@@ -535,7 +535,7 @@ mod tests {
 
     #[test]
     fn framework_signals_follow_their_direction() {
-        let falling: Vec<(f64, f64)> = (0..20).map(|i| (i as f64, 10.0 - i as f64)).collect();
+        let falling: Vec<(f64, f64)> = (0..80).map(|i| (i as f64, 100.0 - i as f64)).collect();
         let s = Signals { weight_norm: falling.clone(), rank: falling, ..Default::default() };
         let w = first_warnings(&s, &[Indicator::WeightNormDecline, Indicator::RankGrowth], &EwsOptions::default());
         assert_eq!(w.len(), 1);
