@@ -130,3 +130,33 @@ fn training_stops_once_the_transition_is_complete() {
     assert!(steps >= t_grok + 3 * 50 && steps < 3000, "{r}");
     assert!(r["reason"].as_str().unwrap().contains("stopped after the transition"));
 }
+
+#[test]
+fn hypotheses_give_verdicts_on_a_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let mut w = store.writer().unwrap();
+    let mut rng = stats::rng(3, 0);
+    for (k, &(lr, b)) in [(0.05, 16), (0.1, 32), (0.2, 64), (0.1, 16), (0.2, 32), (0.4, 64)].iter().cycle().take(18).enumerate() {
+        let spec = RunSpec { lr, batch_size: critlab_core::BatchSize::Examples(b), seed: k as u64, ..RunSpec::default() };
+        let run = store.create_run(&spec, Some("h"), "test").unwrap();
+        // Grokking after a number of epochs set by η/B alone; the action there varies freely.
+        let epochs = 2000.0 * lr / b as f64 * (1.0 + 0.05 * stats::standard_normal(&mut rng));
+        let t_grok = (epochs * spec.clone().validate().unwrap().n_train() as f64 / b as f64 / 10.0).round() as i64 * 10;
+        let mut rows = Vec::new();
+        for step in (0..=t_grok + 50).step_by(10) {
+            let acc = if step >= t_grok { 0.95 } else { 0.1 };
+            for (name, value) in [("test_acc", acc), ("train_acc", 1.0), ("action", (step as f64).powf(1.5)), ("noise_scale", 30.0)] {
+                rows.push(MetricRow { run, step, name: name.into(), value });
+            }
+        }
+        w.metrics(rows).unwrap();
+        w.finish(run, RunStatus::Done, None, 1.0).unwrap();
+    }
+    w.close().unwrap();
+    let r = json(&critlab(dir.path(), &["analyze", "hypotheses", "--store", "s.db", "--sweep", "h", "--json", "--resamples", "300"]));
+    assert_eq!(r["grokked"], 18);
+    let verdict = |h: &str| r["results"].as_array().unwrap().iter().find(|x| x["hypothesis"].as_str().unwrap().starts_with(h)).unwrap()["verdict"].clone();
+    assert_eq!(verdict("temperature symmetry"), "supported", "{r}");
+    assert_eq!(verdict("action invariance"), "contradicted", "{r}");
+}

@@ -27,6 +27,7 @@
 //! | [`phases`] | comprehension / grokking / memorization / confusion / diverged, with the reason |
 //! | [`conservation`] | measured Noether charges against the theory for the optimizer (Kunin et al. 2021) |
 //! | [`early_warning`] | critical-slowing-down and framework indicators, online warnings, scoring over a sweep |
+//! | [`hypotheses`] | the seed's action invariance, temperature symmetry and optimal balance, with bootstrap verdicts |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
 //! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms|exponents`)
@@ -69,6 +70,7 @@ pub mod data;
 pub mod early_warning;
 pub mod error;
 pub mod exponents;
+pub mod hypotheses;
 pub mod optimize;
 pub mod phase_diagram;
 pub mod phases;

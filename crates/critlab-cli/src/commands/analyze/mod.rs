@@ -10,6 +10,7 @@ mod crossing;
 mod divergence;
 pub mod early_warning;
 mod exponents;
+mod hypotheses;
 pub mod phases;
 mod relations;
 mod scaling_forms;
@@ -37,6 +38,8 @@ pub enum AnalyzeCmd {
     Symmetry(symmetry::SymmetryCmd),
     /// Early-warning indicators of the transition on a run, or scored over a sweep.
     EarlyWarning(early_warning::EarlyWarningCmd),
+    /// The seed's hypotheses (action invariance, temperature symmetry, optimal balance) on a sweep.
+    Hypotheses(hypotheses::HypothesesCmd),
 }
 
 /// Runs an analysis.
@@ -51,5 +54,6 @@ pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
         AnalyzeCmd::ScalingForms(c) => scaling_forms::run(c),
         AnalyzeCmd::Symmetry(c) => symmetry::run(c),
         AnalyzeCmd::EarlyWarning(c) => early_warning::run(c),
+        AnalyzeCmd::Hypotheses(c) => hypotheses::run(c),
     }
 }
