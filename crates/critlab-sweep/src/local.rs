@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Instant;
 
-/// Replica-group size used when none is given: measured fastest for the tiny MLP on this
-/// machine (BENCHMARKS.md, "Sweeps").
+/// Replica-group cap used when none is given. On the 2-core machine no layout between groups of
+/// 8 and 64 was consistently fastest under load (BENCHMARKS.md, "Sweeps").
 pub const DEFAULT_MAX_GROUP: usize = 32;
 
 /// How the executor runs.
