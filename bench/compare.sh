@@ -12,15 +12,19 @@ cargo build --release -q -p critlab-cli
 CRITLAB=target/release/critlab
 STEPS=${STEPS:-40}
 
+# workload name (as bench/pytorch_reference.py knows it) -> critlab flags for the same maths;
+# mlp-dense is PyTorch's faster path for the same model (dense one-hot input), timed against
+# critlab's row lookup.
 declare -A FLAGS=(
   [mlp]="--p 97 --train-frac 0.5 --width 512 --optimizer adamw --lr 1e-3 --weight-decay 1.0"
+  [mlp-dense]="--p 97 --train-frac 0.5 --width 512 --optimizer adamw --lr 1e-3 --weight-decay 1.0"
   [transformer]="--p 113 --train-frac 0.3 --model transformer --optimizer adamw --lr 1e-3 --weight-decay 1.0"
   [tiny]="--p 23 --train-frac 0.5 --width 128 --optimizer adamw --lr 1e-3 --weight-decay 1.0"
 )
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 echo "| workload | critlab ms/step | PyTorch ms/step | PyTorch / critlab |"
 echo "|---|---|---|---|"
-for w in mlp transformer tiny; do
+for w in mlp mlp-dense transformer tiny; do
   c=(); t=()
   for _ in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086

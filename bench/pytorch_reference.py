@@ -4,13 +4,14 @@
 Workloads (full batch, AdamW lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1.0,
 cross-entropy, PyTorch's nn.Linear default initialisation):
 
-  mlp          modular addition p=97, 50% of the p^2 pairs (4704 examples), one hidden ReLU
+  mlp          modular addition p=97, 50% of the p^2 pairs (4705 examples), one hidden ReLU
                layer of width 512, one-hot inputs computed as a row lookup W[a] + W[p+b]
                (exactly what critlab does; a dense one-hot matmul is slower).
   transformer  Nanda et al. 2023: p=113, 30% of pairs (3830 examples), d_model 128, 4 heads,
                d_mlp 512, ReLU, no LayerNorm, learned positions, read-out at '='. Only the '='
                query is computed, as in critlab (exact for one layer).
-  tiny         modular addition p=23, 50% (264 examples), width 128 (the sweep unit).
+  mlp-dense    the same MLP with a dense one-hot [n, 2p] input matmul (PyTorch's faster path).
+  tiny         modular addition p=23, 50% (265 examples), width 128 (the sweep unit).
 
 Prints one JSON line per workload: median/p10/p90 ms per step over --steps after --warmup.
 Threads: torch.set_num_threads(--threads), default all cores.
@@ -60,6 +61,20 @@ def mlp(p, width, frac):
     return params, loss, len(y)
 
 
+def mlp_dense(p, width, frac):
+    """The same MLP with the one-hot input as a dense [n, 2p] matrix (PyTorch's faster path)."""
+    a, b, y = modular_data(p, frac)
+    x = torch.cat([F.one_hot(a, p), F.one_hot(b, p)], 1).float()
+    w0, b0 = linear_init(2 * p, width), bias_init(2 * p, width)
+    w1, b1 = linear_init(width, p), bias_init(width, p)
+    params = [w0, b0, w1, b1]
+
+    def loss():
+        return F.cross_entropy(torch.relu(x @ w0 + b0) @ w1 + b1, y)
+
+    return params, loss, len(y)
+
+
 def transformer(p=113, frac=0.3, d=128, heads=4, d_mlp=512):
     a, b, y = modular_data(p, frac)
     n = len(y)
@@ -91,6 +106,7 @@ def transformer(p=113, frac=0.3, d=128, heads=4, d_mlp=512):
 
 WORKLOADS = {
     "mlp": lambda: mlp(97, 512, 0.5),
+    "mlp-dense": lambda: mlp_dense(97, 512, 0.5),
     "transformer": transformer,
     "tiny": lambda: mlp(23, 128, 0.5),
 }
