@@ -4,25 +4,13 @@
 //! Adam (THEORY.md §2). K̃ is not recorded at the final step, where no update follows.
 use super::{Kind, Measurements, Probe};
 
-/// The kinetic term K.
-pub struct Kinetic;
-/// The realised displacement K̃.
-pub struct KineticDisplacement;
+scalar_probe!(
+    /// The kinetic term K.
+    Kinetic, "kinetic", "squared parameter units per step²", Kind::Energy, |m| m.kinetic()
+);
 
-impl Probe for Kinetic {
-    fn name(&self) -> &'static str {
-        "kinetic"
-    }
-    fn unit(&self) -> &'static str {
-        "squared parameter units per step²"
-    }
-    fn kind(&self) -> Kind {
-        Kind::Energy
-    }
-    fn measure(&mut self, m: &Measurements, _: usize, out: &mut Vec<(String, f64)>) {
-        out.push((self.name().into(), m.kinetic()));
-    }
-}
+/// The realised displacement K̃ (absent at the final step).
+pub struct KineticDisplacement;
 
 impl Probe for KineticDisplacement {
     fn name(&self) -> &'static str {

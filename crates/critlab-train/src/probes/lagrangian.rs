@@ -6,8 +6,10 @@
 //! `eval-every = 1` it is the exact sum.
 use super::{Kind, Measurements, Probe};
 
-/// The Lagrangian.
-pub struct Lagrangian;
+scalar_probe!(
+    /// The Lagrangian.
+    Lagrangian, "lagrangian", "squared parameter units per step²", Kind::Energy, |m| m.lagrangian()
+);
 
 /// The accumulated action (state per replica).
 pub struct Action {
@@ -19,21 +21,6 @@ impl Action {
     /// A fresh integrator for `replicas` replicas.
     pub fn new(replicas: usize) -> Self {
         Self { last: vec![None; replicas], total: vec![0.0; replicas] }
-    }
-}
-
-impl Probe for Lagrangian {
-    fn name(&self) -> &'static str {
-        "lagrangian"
-    }
-    fn unit(&self) -> &'static str {
-        "squared parameter units per step²"
-    }
-    fn kind(&self) -> Kind {
-        Kind::Energy
-    }
-    fn measure(&mut self, m: &Measurements, _: usize, out: &mut Vec<(String, f64)>) {
-        out.push((self.name().into(), m.lagrangian()));
     }
 }
 

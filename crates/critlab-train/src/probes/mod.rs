@@ -5,6 +5,30 @@
 //! is one observable, in its own file, that turns the record into stored values. Adding an
 //! observable means adding a file here and a line to [`default_probes`]; the training loop is
 //! not touched. Probes may keep state (the action integrates the Lagrangian).
+/// Defines a probe whose value is one number computed from a replica's [`Measurements`]:
+/// `scalar_probe!(Doc, Type, "stored_name", "unit", Kind::X, |m| expression)`.
+macro_rules! scalar_probe {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $unit:literal, $kind:expr, |$m:ident| $value:expr) => {
+        $(#[$doc])*
+        pub struct $ty;
+
+        impl $crate::probes::Probe for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn unit(&self) -> &'static str {
+                $unit
+            }
+            fn kind(&self) -> $crate::probes::Kind {
+                $kind
+            }
+            fn measure(&mut self, $m: &$crate::probes::Measurements, _: usize, out: &mut Vec<(String, f64)>) {
+                out.push(($name.into(), $value));
+            }
+        }
+    };
+}
+
 mod accuracy;
 mod explained_variance;
 mod grad_norm;

@@ -1,20 +1,7 @@
 //! `weight_norm`: ‖θ_t‖, the Euclidean norm of all parameters (biases included).
-use super::{Kind, Measurements, Probe};
+use super::Kind;
 
-/// The parameter norm.
-pub struct WeightNorm;
-
-impl Probe for WeightNorm {
-    fn name(&self) -> &'static str {
-        "weight_norm"
-    }
-    fn unit(&self) -> &'static str {
-        "parameter units"
-    }
-    fn kind(&self) -> Kind {
-        Kind::Norm
-    }
-    fn measure(&mut self, m: &Measurements, _: usize, out: &mut Vec<(String, f64)>) {
-        out.push((self.name().into(), m.weight_sq.sqrt()));
-    }
-}
+scalar_probe!(
+    /// The parameter norm.
+    WeightNorm, "weight_norm", "parameter units", Kind::Norm, |m| m.weight_sq.sqrt()
+);
