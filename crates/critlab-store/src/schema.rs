@@ -1,6 +1,6 @@
 //! Versioned schema and migrations (`PRAGMA user_version`).
 use crate::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::Path;
 
 /// Migrations in order; migration i brings the schema from version i to i + 1. Append, never
@@ -53,9 +53,38 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|e| StoreError::open(path, e))?;
+    let version = || -> Result<i64, StoreError> {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| StoreError::open(path, e))
+    };
+    if check(version()?, path)? == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Another process may be creating or migrating the same file at this moment (a sweep and
+    // a reader opening a new store together): take the write lock first (BEGIN IMMEDIATE
+    // waits up to the busy timeout) and decide what to do inside it.
+    let err = |e| StoreError::sql(path, "migrate", e);
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
+    let current = check(version()?, path)?;
+    if current == 0 {
+        let tables: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+            .map_err(|e| StoreError::open(path, e))?;
+        if tables > 0 {
+            return Err(StoreError::Schema {
+                path: path.to_path_buf(),
+                reason: "is an SQLite database with tables but not a critlab store".into(),
+            });
+        }
+    }
+    for sql in MIGRATIONS.iter().skip(current as usize) {
+        tx.execute_batch(sql).map_err(err)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+/// Refuses a schema newer than this build knows; returns the version.
+fn check(version: i64, path: &Path) -> Result<i64, StoreError> {
     if version > SCHEMA_VERSION {
         return Err(StoreError::Schema {
             path: path.to_path_buf(),
@@ -64,23 +93,5 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
             ),
         });
     }
-    if version == 0 {
-        let foreign: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
-            .map_err(|e| StoreError::open(path, e))?;
-        if foreign > 0 {
-            return Err(StoreError::Schema {
-                path: path.to_path_buf(),
-                reason: "is an SQLite database with tables but not a critlab store".into(),
-            });
-        }
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.unchecked_transaction().map_err(|e| StoreError::sql(path, "migrate", e))?;
-        tx.execute_batch(sql).map_err(|e| StoreError::sql(path, "migrate", e))?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .map_err(|e| StoreError::sql(path, "migrate", e))?;
-        tx.commit().map_err(|e| StoreError::sql(path, "migrate", e))?;
-    }
-    Ok(())
+    Ok(version)
 }

@@ -116,3 +116,22 @@ fn exports_agree_across_formats() {
     assert_eq!(&bytes[bytes.len() - 4..], b"PAR1");
     assert!(export::wide_table(&store, Some(&[999])).is_err());
 }
+
+#[test]
+fn concurrent_openers_of_a_new_store_migrate_once() {
+    // Regression: a sweep creating its store while a reader opened the same new file could
+    // both run the migrations and one failed ("table runs already exists").
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let p = path.clone();
+            std::thread::spawn(move || Store::open(&p).map(|_| ()).map_err(|e| e.to_string()))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    store.create_run(&RunSpec::default(), None, "flex").unwrap();
+}
