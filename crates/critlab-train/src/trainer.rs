@@ -223,9 +223,14 @@ pub fn train(
             let fwd = model.forward(&params, &test);
             let test_loss = host(loss::per_replica(loss_kind, fwd.logits.clone(), &test));
             let test_acc = loss::accuracy(fwd.logits.clone(), &test).map(host);
-            let test_ce = test.labels.as_ref().map(|l| host(loss::cross_entropy(fwd.logits.clone(), l.clone())));
-            let test_mse = regression.then(|| host(loss::per_replica(loss_kind, fwd.logits.clone(), &test)));
-            let test_r2 = test_mse.map(|m| loss::r_squared(&m, &test_variance));
+            // The explained variance needs the test cross-entropy, which is the test loss
+            // unless the run trains on MSE.
+            let test_ce = test.labels.as_ref().map(|l| match loss_kind {
+                critlab_core::LossKind::CrossEntropy => test_loss.clone(),
+                critlab_core::LossKind::Mse => host(loss::cross_entropy(fwd.logits.clone(), l.clone())),
+            });
+            // Regression always trains on MSE, so the test loss is the test MSE of R².
+            let test_r2 = regression.then(|| loss::r_squared(&test_loss, &test_variance));
             let weight_sq = sq_norms(&params);
             let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
             let weights = param_matrices(model.as_ref(), &params, |role| role != Role::Bias);
