@@ -257,15 +257,20 @@ fn slurm_dry_run_writes_an_array_script_without_submitting() {
     assert!(!dir.path().join("s.db").exists());
 }
 
-/// Needs a Slurm cluster (`scripts/slurm-up.sh`); skipped with a message when `sbatch` is
-/// missing, unless `CRITLAB_REQUIRE_SLURM` is set (as `scripts/test.sh` does). The same spec
-/// through Slurm gives the local results run for run.
+/// Needs a running Slurm cluster (`scripts/slurm-up.sh`); skipped with a message when
+/// `sbatch` is missing or no controller answers `scontrol ping`, unless
+/// `CRITLAB_REQUIRE_SLURM` is set (as `scripts/test.sh` does). The same spec through Slurm
+/// gives the local results run for run.
 #[test]
 fn slurm_sweep_matches_the_local_sweep_run_for_run() {
-    if Command::new("sbatch").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+    let works = |cmd: &str, arg: &str| Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false);
+    if !works("sbatch", "--version") || !works("scontrol", "ping") {
         // scripts/test.sh sets CRITLAB_REQUIRE_SLURM after starting the cluster: no silent skip there.
-        assert!(std::env::var_os("CRITLAB_REQUIRE_SLURM").is_none(), "CRITLAB_REQUIRE_SLURM is set but `sbatch` does not work");
-        eprintln!("SKIPPED slurm_sweep_matches_the_local_sweep_run_for_run: `sbatch` is not on PATH (start a cluster with scripts/slurm-up.sh)");
+        assert!(
+            std::env::var_os("CRITLAB_REQUIRE_SLURM").is_none(),
+            "CRITLAB_REQUIRE_SLURM is set but `sbatch` or the Slurm controller does not work"
+        );
+        eprintln!("SKIPPED slurm_sweep_matches_the_local_sweep_run_for_run: no running Slurm cluster (start one with scripts/slurm-up.sh)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

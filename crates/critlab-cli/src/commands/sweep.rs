@@ -344,10 +344,16 @@ fn run_slurm(cmd: RunCmd) -> Result<ExitCode> {
     if !cmd.dry_run && !slurm::available() {
         bail!("--backend slurm needs `sbatch` on PATH (use --dry-run to only write the scripts)");
     }
-    let max_array = if cmd.dry_run && !slurm::available() {
-        slurm::DEFAULT_MAX_ARRAY_SIZE
-    } else {
-        slurm::max_array_size()?
+    // A dry run submits nothing, so it must not need a live controller: when `scontrol`
+    // cannot answer (Slurm absent, or installed with the controller down) it plans with
+    // Slurm's default MaxArraySize and says so.
+    let max_array = match slurm::max_array_size() {
+        Ok(n) => n,
+        Err(e) if cmd.dry_run => {
+            eprintln!("note: {e}; planning with Slurm's default MaxArraySize {}", slurm::DEFAULT_MAX_ARRAY_SIZE);
+            slurm::DEFAULT_MAX_ARRAY_SIZE
+        }
+        Err(e) => return Err(e.into()),
     };
     let dir = cmd.work_dir.clone().unwrap_or_else(|| slurm::default_work_dir(&cmd.store.store, plan.name()));
     let critlab = std::env::current_exe().context("locating the critlab binary for the sbatch script")?;
