@@ -19,7 +19,6 @@
 //! | [`exponents::sweep`] | every exponent of §5 from per-run summaries of a sweep, or "not determinable" with the reason |
 //! | [`relations`] | Widom, Rushbrooke, hyperscaling (and Fisher) with verdicts |
 //! | [`scaling_forms`] | five candidate forms of F ranked by AIC, BIC, cross-validation |
-//! | [`plot`] | SVG figures; [`plot::svg`] the small plotter |
 //! | [`report`] | plain-text summaries for the terminal |
 //! | [`optimize`] | Nelder–Mead, Levenberg–Marquardt, curvature errors |
 //! | [`transitions`] | per-run t_mem, t_grok, delay, width and jump (threshold and log-time detectors) |
@@ -33,11 +32,12 @@
 //! ## Wiring into the CLI (`critlab analyze collapse|divergence|crossing|relations|scaling-forms|exponents`)
 //! Each command: read the table, build the data by column names, call `fit`, then print
 //! `serde_json::to_string_pretty(&result)` for `--json` or the `report::*_summary`, and write the
-//! `plot::*_svg` string to a file. All option structs implement `Default` and deserialize with
+//! figure drawn by `critlab_report::plot::*_svg` to a file (this crate holds numbers only; every
+//! figure lives in critlab-report). All option structs implement `Default` and deserialize with
 //! `deny_unknown_fields`.
 //!
 //! ```no_run
-//! use critlab_physics::{collapse, plot, report, CollapseData, FssColumns, Table};
+//! use critlab_physics::{collapse, report, CollapseData, FssColumns, Table};
 //! # fn main() -> Result<(), critlab_physics::PhysicsError> {
 //! let table = Table::from_csv_path("runs.csv")?;
 //! let cols = FssColumns { size: "L".into(), x: "p".into(), y: "acc".into(), dy: Some("acc_err".into()) };
@@ -45,17 +45,17 @@
 //! let opts = collapse::CollapseOptions { x_c_guess: Some(0.6), nu_guess: 1.0, bootstrap: 100, seed: 1, ..Default::default() };
 //! let result = collapse::fit(&data, &opts)?;            // CollapseResult: x_c, x_c_err, nu, nu_err, zeta, zeta_err, quality, ...
 //! println!("{}", report::collapse_summary(&result));      // or serde_json::to_string_pretty(&result)
-//! std::fs::write("collapse.svg", plot::collapse_svg(&data, &result)).ok();
+//! // the figure: critlab_report::plot::collapse_svg(&data, &result)
 //! # Ok(()) }
 //! ```
 //!
-//! | analysis | input | call | result | text | figure |
+//! | analysis | input | call | result | text | figure (`critlab_report::plot`) |
 //! |---|---|---|---|---|---|
-//! | collapse | `CollapseData::from_table(&t, &FssColumns)` | `collapse::fit(&d, &CollapseOptions)` | `CollapseResult` | `report::collapse_summary` | `plot::collapse_svg(&d, &r)` |
-//! | divergence | `XyData::from_table(&t, &XyColumns)` | `divergence::fit(&d, &DivergenceOptions)` | `DivergenceResult` | `report::divergence_summary` | `plot::divergence_svg(&d, &r)` |
-//! | crossings | `CollapseData` | `binder::fit(&d, &BinderOptions)` | `BinderResult` | `report::binder_summary` | `plot::binder_svg(&d, &r)` |
+//! | collapse | `CollapseData::from_table(&t, &FssColumns)` | `collapse::fit(&d, &CollapseOptions)` | `CollapseResult` | `report::collapse_summary` | `collapse_svg(&d, &r)` |
+//! | divergence | `XyData::from_table(&t, &XyColumns)` | `divergence::fit(&d, &DivergenceOptions)` | `DivergenceResult` | `report::divergence_summary` | `divergence_svg(&d, &r)` |
+//! | crossings | `CollapseData` | `binder::fit(&d, &BinderOptions)` | `BinderResult` | `report::binder_summary` | `binder_svg(&d, &r)` |
 //! | relations | `ExponentSet::from_json(&str)` | `relations::test(&set)` | `RelationsReport` | `report::relations_summary` | — |
-//! | scaling forms | `FormData::from_table(&t, &FormColumns)` | `scaling_forms::fit(&d, &FormOptions)` | `FormsReport` | `report::scaling_forms_summary` | `plot::scaling_forms_svg(&d, &r)` |
+//! | scaling forms | `FormData::from_table(&t, &FormColumns)` | `scaling_forms::fit(&d, &FormOptions)` | `FormsReport` | `report::scaling_forms_summary` | `scaling_forms_svg(&d, &r)` |
 //! | exponents of a sweep | `Vec<exponents::sweep::RunSummary>` (the CLI loads them from the store) | `exponents::sweep::fit(&runs, &SweepOptions)` | `SweepExponents` (`.exponent_set()` feeds `relations::test`) | `report::sweep_exponents_summary` | — |
 //!
 //! Errors are [`PhysicsError`] variants naming the column, the line and what is wrong (exit
@@ -63,7 +63,7 @@
 //! (exit 0), not an error.
 //!
 //! Validation against exactly known answers: `cargo test --release -p critlab-physics`;
-//! the printed comparison: `cargo run --release -p critlab-physics --example validate`.
+//! the printed comparison (with figures): `cargo run --release -p critlab-report --example validate`.
 
 pub mod conservation;
 pub mod data;
@@ -74,7 +74,6 @@ pub mod hypotheses;
 pub mod optimize;
 pub mod phase_diagram;
 pub mod phases;
-pub mod plot;
 pub mod relations;
 pub mod report;
 pub mod scaling_forms;

@@ -1,10 +1,13 @@
 //! # critlab-report
 //!
-//! Figures as files. The analyses draw SVG strings (`critlab_physics::plot`); this crate
-//! writes them as SVG and rasterises them to PNG with resvg. Text is set in DejaVu Sans,
+//! Every figure of critlab: [`plot`] draws the analyses of critlab-physics (which holds numbers
+//! only) as self-contained SVG strings; [`write_figure`] writes them as SVG and rasterises them
+//! to PNG with resvg. Text is set in DejaVu Sans,
 //! embedded in the binary (`fonts/`, Bitstream Vera licence with public-domain DejaVu
 //! changes), so a PNG looks the same on a machine without any installed fonts.
 #![warn(missing_docs)]
+
+pub mod plot;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +35,7 @@ pub enum ReportError {
         reason: String,
     },
     /// The file could not be written.
-    #[error("cannot write figure {path}: {source}")]
+    #[error("cannot write {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -4,7 +4,8 @@ use super::common::{FssArgs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use critlab_physics::collapse::{self, CollapseOptions, Corrections};
-use critlab_physics::{plot, report};
+use critlab_physics::report;
+use critlab_report::plot;
 use std::process::ExitCode;
 
 /// Fit x_c, ν and ζ by data collapse of curves of several sizes.

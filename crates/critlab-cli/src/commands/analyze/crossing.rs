@@ -4,7 +4,8 @@ use super::common::{BootstrapArgs, FssArgs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use critlab_physics::binder::{self, BinderOptions};
-use critlab_physics::{plot, report};
+use critlab_physics::report;
+use critlab_report::plot;
 use std::process::ExitCode;
 
 /// Locate x_c where curves of different sizes cross (Binder cumulant, spanning probability...).

@@ -4,7 +4,8 @@ use super::common::{read_table, BootstrapArgs, OutputArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use critlab_physics::divergence::{self, DivergenceOptions, Side};
-use critlab_physics::{plot, report, XyColumns, XyData};
+use critlab_physics::{report, XyColumns, XyData};
+use critlab_report::plot;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use critlab_physics::collapse::{self, CollapseOptions};
 use critlab_physics::scaling_forms::{self, Form};
-use critlab_physics::{plot, report, CollapseData, FormColumns, FormData, FssColumns};
+use critlab_physics::{report, CollapseData, FormColumns, FormData, FssColumns};
+use critlab_report::plot;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

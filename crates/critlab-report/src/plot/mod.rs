@@ -2,20 +2,21 @@
 //! inline them in HTML): the collapse (raw and scaled side by side), the divergence (data and
 //! fit, log–log in |x − x_c|), the Binder crossings, and the winning scaling form over the data.
 
+pub mod early_warning;
 pub mod phase_diagram;
 pub mod svg;
 pub mod transitions;
 
-use crate::data::CollapseData;
-use crate::data::XyData;
-use crate::exponents::binder::BinderResult;
-use crate::exponents::collapse::{scaled_curves, CollapseResult};
-use crate::exponents::divergence::DivergenceResult;
-use crate::report::format_estimate;
-use crate::scaling_forms::{evaluate, FormData, FormsReport};
+use critlab_physics::data::CollapseData;
+use critlab_physics::data::XyData;
+use critlab_physics::exponents::binder::BinderResult;
+use critlab_physics::exponents::collapse::{scaled_curves, CollapseResult};
+use critlab_physics::exponents::divergence::DivergenceResult;
+use critlab_physics::report::format_estimate;
+use critlab_physics::scaling_forms::{evaluate, FormData, FormsReport};
 use svg::{render, Axis, Panel, Series, Style, VLine, PALETTE};
 
-fn size_series(curves: &[crate::data::SizeCurve], with_err: bool) -> Vec<Series> {
+fn size_series(curves: &[critlab_physics::data::SizeCurve], with_err: bool) -> Vec<Series> {
     curves
         .iter()
         .enumerate()

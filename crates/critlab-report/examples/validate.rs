@@ -1,7 +1,7 @@
-//! Known-answer validation of every estimator, printed against the references, plus figures
+//! Known-answer validation of every estimator of critlab-physics, printed against the references, plus figures
 //! in `target/critlab-physics-validate/` (or the directory given as the first argument):
 //!
-//! `cargo run --release -p critlab-physics --example validate [-- OUT_DIR]`
+//! `cargo run --release -p critlab-report --example validate [-- OUT_DIR]`
 //!
 //! The numbers in docs/physics.md come from this program.
 
@@ -11,7 +11,8 @@ use critlab_physics::exponents::divergence::{self, DivergenceOptions};
 use critlab_physics::scaling_forms::{self, FormData, FormOptions};
 use critlab_physics::validation::reference::{self as refv, ising_design as id, percolation_design as pd};
 use critlab_physics::validation::{ising, percolation, synthetic};
-use critlab_physics::{plot, report};
+use critlab_physics::report;
+use critlab_report::plot;
 use std::time::Instant;
 
 fn show(r: &refv::Reference, v: f64, e: f64) {

@@ -1,7 +1,7 @@
 //! The curves of one run with its transitions marked: accuracies and explained variance
 //! (left), losses (right), against the step on a log axis.
 use super::svg::{render, Axis, Panel, Series, Style, VLine, PALETTE};
-use crate::transitions::{RunSeries, Transitions};
+use critlab_physics::transitions::{RunSeries, Transitions};
 
 fn line(label: &str, points: &[(i64, f64)], color: &str, style: Style) -> Series {
     Series { label: label.into(), points: points.iter().map(|&(s, v)| (s as f64, v)).collect(), y_err: None, color: color.into(), style }
@@ -39,7 +39,7 @@ pub fn run_curves_svg(series: &RunSeries, acc: &Transitions, title: &str, captio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transitions::{accuracy, TransitionOptions};
+    use critlab_physics::transitions::{accuracy, TransitionOptions};
 
     #[test]
     fn marks_the_transitions_and_survives_empty_series() {

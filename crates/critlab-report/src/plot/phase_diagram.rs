@@ -1,8 +1,8 @@
 //! The phase diagram figure: cells coloured by majority phase (left) and by log10 t_grok
 //! (right), the estimated boundaries drawn as thick lines on both.
 use super::svg::{esc, tick_label};
-use crate::phase_diagram::{GridAxis, PhaseDiagram};
-use crate::phases::Label;
+use critlab_physics::phase_diagram::{GridAxis, PhaseDiagram};
+use critlab_physics::phases::Label;
 use std::fmt::Write;
 
 const W: f64 = 500.0;
@@ -38,7 +38,7 @@ fn ramp(t: f64) -> String {
 }
 
 /// Cell edges in drawing coordinates: midpoints between values, half a gap beyond the ends.
-fn edges(axis: &GridAxis) -> Vec<f64> {
+pub(crate) fn edges(axis: &GridAxis) -> Vec<f64> {
     let c: Vec<f64> = axis.values.iter().map(|v| axis.coord(*v)).collect();
     match c.len() {
         0 => vec![0.0, 1.0],
@@ -173,7 +173,7 @@ pub fn phase_diagram_svg(d: &PhaseDiagram, title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phase_diagram::{build, RunPoint};
+    use critlab_physics::phase_diagram::{build, RunPoint};
     use critlab_core::Phase;
 
     #[test]
