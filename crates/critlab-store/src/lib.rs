@@ -4,6 +4,7 @@
 //!   (`running | done | diverged | failed`) with a reason, timings, critlab version and backend.
 //! * `metrics`: `(run_id, step, name, value)`, one row per observable per eval step.
 //! * `transitions`: per-run transitions and phases written back by the analyses.
+//! * runs from outside logs ([`ingest`]: TensorBoard, MLflow, CSV/JSONL) carry their `source`.
 //!
 //! Metrics are written by one writer thread ([`Writer`]) fed by a channel, in batched
 //! transactions. A run becomes `done` only in the transaction that commits its last metrics,
@@ -13,6 +14,7 @@
 
 mod error;
 pub mod export;
+pub mod ingest;
 mod merge;
 mod resume;
 mod schema;
@@ -71,6 +73,8 @@ pub struct RunRow {
     pub wall_seconds: Option<f64>,
     /// Last step with committed metrics.
     pub last_step: Option<i64>,
+    /// Where an ingested run came from (`tensorboard:/abs/dir`, ...); `None` for runs critlab trained.
+    pub source: Option<String>,
 }
 
 impl Store {
@@ -212,7 +216,7 @@ impl Store {
 
 const RUN_SELECT: &str = "SELECT r.id, r.spec_hash, r.spec_json, r.seed, r.sweep, r.status, r.reason,
         r.critlab_version, r.backend, r.created_at, r.finished_at, r.wall_seconds,
-        (SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id)
+        (SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id), r.source
  FROM runs r";
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
@@ -232,6 +236,7 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         finished_at: r.get(10)?,
         wall_seconds: r.get(11)?,
         last_step: r.get(12)?,
+        source: r.get(13)?,
     })
 }
 

@@ -47,6 +47,12 @@ const MIGRATIONS: &[&str] = &[
         computed_at TEXT NOT NULL,
         PRIMARY KEY (run_id, detector, quantity)
     ) WITHOUT ROWID;",
+    // v3: runs ingested from outside logs (`critlab ingest`): where each came from (`source`,
+    // unique, e.g. `tensorboard:/abs/dir`) and a digest of what was read, so re-ingesting
+    // an unchanged source adds nothing and a changed one replaces its run.
+    "ALTER TABLE runs ADD COLUMN source TEXT;
+    ALTER TABLE runs ADD COLUMN source_digest TEXT;
+    CREATE UNIQUE INDEX runs_by_source ON runs (source) WHERE source IS NOT NULL;",
 ];
 
 /// The schema version this build writes.
