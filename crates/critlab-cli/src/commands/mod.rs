@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod bench;
 pub mod demo;
 pub mod export;
+pub mod ingest;
 pub mod merge;
 pub mod runs;
 pub mod sweep;
@@ -38,6 +39,9 @@ enum Command {
     Runs(runs::RunsCmd),
     /// Export stored metrics as CSV, JSON Lines or Parquet.
     Export(export::ExportCmd),
+    /// Read outside runs (TensorBoard, MLflow, CSV/JSONL, W&B export) into the store.
+    #[command(subcommand)]
+    Ingest(ingest::IngestCmd),
     /// Time training steps (compare with bench/pytorch_reference.py).
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Merge(cmd) => merge::run(cmd),
         Command::Runs(cmd) => runs::run(cmd),
         Command::Export(cmd) => export::run(cmd),
+        Command::Ingest(cmd) => ingest::run(cmd),
         Command::Analyze(cmd) => analyze::run(cmd),
         Command::Watch(cmd) => watch::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),

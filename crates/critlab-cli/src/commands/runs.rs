@@ -106,9 +106,11 @@ fn show(cmd: ShowCmd) -> Result<ExitCode> {
             last.insert(name, serde_json::json!({ "step": step, "value": Value::from(*v), "points": series.len() }));
         }
     }
+    let transitions = store.transitions(Some(cmd.id))?;
     if cmd.json {
         let mut obj = serde_json::to_value(&run)?;
         obj["last_metrics"] = Value::Object(last);
+        obj["transitions"] = serde_json::to_value(&transitions)?;
         println!("{}", serde_json::to_string_pretty(&obj)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -117,6 +119,9 @@ fn show(cmd: ShowCmd) -> Result<ExitCode> {
     println!("created {}  finished {}  wall {} s", run.created_at, run.finished_at.as_deref().unwrap_or("-"), table::num(run.wall_seconds));
     if let Some(s) = &run.sweep {
         println!("sweep {s}");
+    }
+    if let Some(s) = &run.source {
+        println!("ingested from {s}");
     }
     let spec_rows: Vec<Vec<String>> = run
         .spec
@@ -131,5 +136,27 @@ fn show(cmd: ShowCmd) -> Result<ExitCode> {
         .collect();
     println!();
     print!("{}", table::render(&["metric", "last step", "value", "points"], &metric_rows));
+    if !transitions.is_empty() {
+        let rows: Vec<Vec<String>> = transitions
+            .iter()
+            .map(|t| {
+                vec![
+                    t.detector.clone(),
+                    t.quantity.clone(),
+                    table::num(t.t_mem),
+                    table::num(t.t_grok),
+                    table::num(t.delay),
+                    table::num(t.width),
+                    t.phase.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        println!();
+        println!("transitions (stored by `critlab analyze phases`)");
+        print!("{}", table::render(&["detector", "quantity", "t_mem", "t_grok", "delay", "width", "phase"], &rows));
+        if let Some(reason) = transitions.iter().find_map(|t| t.reason.as_deref()) {
+            println!("phase: {reason}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -188,3 +188,18 @@ fn an_sqlite_file_that_is_not_mlflow_is_refused_by_name() {
     assert!(e.contains("missing.db"), "{e}");
     assert!(!dir.path().join("missing.db").exists());
 }
+
+#[test]
+fn an_external_run_takes_its_spec_and_seed_and_is_written_like_any_run() {
+    let (_dir, store) = temp_store();
+    let spec: Map<String, Value> = serde_json::from_str(r#"{"lr": 0.1, "seed": 3, "model": "resnet"}"#).unwrap();
+    let id = store.create_external_run(&spec, Some("mine"), "pytorch").unwrap();
+    let mut w = store.writer().unwrap();
+    w.metrics(vec![crate::MetricRow { run: id, step: 0, name: "kinetic".into(), value: 0.5 }]).unwrap();
+    w.finish(id, RunStatus::Done, None, 1.0).unwrap();
+    w.close().unwrap();
+    let r = store.run(id).unwrap();
+    assert_eq!((r.seed, r.status, r.backend.as_str(), r.sweep.as_deref()), (3, RunStatus::Done, "pytorch", Some("mine")));
+    assert_eq!(r.spec["model"], Value::from("resnet"));
+    assert_eq!(store.series(id, "kinetic").unwrap(), vec![(0, 0.5)]);
+}
