@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): installs what the tests need, starts the
-# services they use (a real single-node Slurm cluster), runs the whole test suite in release
-# mode, and stops the services again. Idempotent; run as root on a fresh machine.
+# The project's test command (README, .ci/run): installs what the tests need (a headless
+# Chromium), starts the services they use (a real single-node Slurm cluster), runs the whole
+# test suite in release mode, and stops the services again. Idempotent; run as root on a fresh machine.
 #
 #   ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
@@ -21,6 +21,21 @@ if [ -x scripts/slurm-up.sh ]; then
   else
     echo "test.sh: could not start the local Slurm cluster; the Slurm tests will fail" >&2
     export CRITLAB_REQUIRE_SLURM=1
+  fi
+fi
+
+# A real headless Chromium for the browser tests of `critlab report` and `critlab serve`
+# (crates/critlab-cli/tests/browser.rs): Debian's chromium-headless-shell (about 100 MB), or
+# chromium where that package is missing. Under CI=true those tests fail without it.
+if ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/dev/null && [ -z "${CRITLAB_CHROMIUM:-}" ]; then
+  if command -v apt-get >/dev/null; then
+    echo "test.sh: installing a headless Chromium for the browser tests" >&2
+    apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null \
+      || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+      || echo "test.sh: could not install Chromium; the browser tests will be skipped (or fail under CI)" >&2
+  else
+    echo "test.sh: no Chromium and no apt-get; the browser tests will be skipped (or fail under CI)" >&2
   fi
 fi
 

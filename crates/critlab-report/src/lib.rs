@@ -1,13 +1,16 @@
 //! # critlab-report
 //!
-//! Every figure of critlab: [`plot`] draws the analyses of critlab-physics (which holds numbers
-//! only) as self-contained SVG strings; [`write_figure`] writes them as SVG and rasterises them
-//! to PNG with resvg. Text is set in DejaVu Sans,
+//! Every figure and page of critlab: [`plot`] draws the analyses of critlab-physics (which holds
+//! numbers only) as self-contained SVG strings; [`write_figure`] writes them as SVG and
+//! rasterises them to PNG with resvg; [`page`] writes the interactive report (one HTML file with
+//! Vega-Lite) and [`serve`] serves it live over HTTP. Text is set in DejaVu Sans,
 //! embedded in the binary (`fonts/`, Bitstream Vera licence with public-domain DejaVu
 //! changes), so a PNG looks the same on a machine without any installed fonts.
 #![warn(missing_docs)]
 
+pub mod page;
 pub mod plot;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,9 +18,26 @@ use std::sync::Arc;
 /// The embedded font.
 const DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
-/// Errors writing a figure.
+/// Errors writing a figure or a report, or serving one.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] critlab_store::StoreError),
+    /// The runs asked for are not in the store or the sweep.
+    #[error("{0}")]
+    Selection(String),
+    /// The server could not bind its address.
+    #[error("cannot serve on {addr}: {reason}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// The server failed while running.
+    #[error("critlab serve: {0}")]
+    Serve(String),
     /// The SVG could not be parsed (a bug in the figure code).
     #[error("figure {path} is not valid SVG: {reason}")]
     Svg {

@@ -89,6 +89,32 @@ impl Store {
         Ok(Self { conn, path })
     }
 
+    /// Opens an existing store for reading only (SQLite's read-only mode, `query_only` on):
+    /// nothing is created, migrated or written, so a report or a dashboard can read a store
+    /// while a sweep writes it. A missing file, a file that is not a critlab store, or a
+    /// schema newer or older than this build is an error naming the path.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref().to_path_buf();
+        if !path.is_file() {
+            return Err(StoreError::Schema { path, reason: "does not exist (a store is created by `critlab train` or `critlab sweep run`)".into() });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| StoreError::open(&path, e))?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(|e| StoreError::open(&path, e))?;
+        conn.pragma_update(None, "query_only", "ON").map_err(|e| StoreError::open(&path, e))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| StoreError::open(&path, e))?;
+        if version != schema::SCHEMA_VERSION {
+            let reason = if version == 0 {
+                "is not a critlab store (no schema version)".to_string()
+            } else {
+                format!("has schema version {version}, this critlab reads version {} (open it once with a writing command to migrate it)", schema::SCHEMA_VERSION)
+            };
+            return Err(StoreError::Schema { path, reason });
+        }
+        Ok(Self { conn, path })
+    }
+
     /// The file this store lives in.
     pub fn path(&self) -> &Path {
         &self.path

@@ -135,3 +135,26 @@ fn concurrent_openers_of_a_new_store_migrate_once() {
     let store = Store::open(&path).unwrap();
     store.create_run(&RunSpec::default(), None, "flex").unwrap();
 }
+
+#[test]
+fn a_read_only_store_reads_while_a_writer_writes_and_writes_nothing() {
+    let (dir, store) = temp_store();
+    let id = store.create_run(&RunSpec::default(), Some("sw"), "flex").unwrap();
+    let mut w = store.writer().unwrap();
+    w.metrics(rows(id, 0..3)).unwrap();
+    w.flush().unwrap();
+    let ro = Store::open_read_only(dir.path().join("t.db")).unwrap();
+    assert_eq!(ro.series(id, "test_acc").unwrap().len(), 3);
+    // a run added after the reader opened is seen by its next query
+    let second = store.create_run(&RunSpec::default(), Some("sw"), "flex").unwrap();
+    assert_eq!(ro.runs(Some("sw")).unwrap().last().map(|r| r.id), Some(second));
+    assert!(ro.create_run(&RunSpec::default(), None, "flex").is_err(), "a read-only store must refuse writes");
+    w.close().unwrap();
+    let missing = Store::open_read_only(dir.path().join("none.db")).err().unwrap().to_string();
+    assert!(missing.contains("none.db") && missing.contains("does not exist"), "{missing}");
+    assert!(!dir.path().join("none.db").exists());
+    let foreign = dir.path().join("other.db");
+    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE x (a)").unwrap();
+    let err = Store::open_read_only(&foreign).err().unwrap().to_string();
+    assert!(err.contains("not a critlab store"), "{err}");
+}

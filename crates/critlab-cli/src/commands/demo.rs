@@ -1,7 +1,8 @@
 //! `critlab demo`: grokking as a phase transition in one command. Trains a small but real
 //! weight-decay × training-fraction sweep of modular addition (the embedded spec below) with
 //! the local sweep executor, classifies every run (THEORY.md §4), and draws the phase
-//! diagram and the curves of one grokking run. A second invocation resumes from the store.
+//! diagram, the curves of one grokking run and the interactive report (`report.html`). A second
+//! invocation resumes from the store.
 use super::analyze::phases::{self, Analysis, ClassifyArgs};
 use super::train::{interrupt_flag, progress_bar};
 use anyhow::{Context, Result};
@@ -95,10 +96,15 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     if let Some(written) = draw_example_run(&store, &analysis, &cmd.out)? {
         files.extend(written);
     }
+    let page = cmd.out.join("report.html");
+    let report_options = critlab_report::page::ReportOptions { sweep: Some(plan.name().to_string()), ..Default::default() };
+    critlab_report::page::write_report(&cmd.store, &report_options, &page)?;
+    files.push(page);
     println!("files:");
     println!("  store          {}", cmd.store.display());
     for f in &files {
-        println!("  figure         {}", f.display());
+        let what = if f.extension().is_some_and(|e| e == "html") { "report" } else { "figure" };
+        println!("  {what:<14} {}", f.display());
     }
     println!("done in {:.0} s; inspect with `critlab analyze phases --store {} --sweep {} --x weight-decay --y train-frac`", started.elapsed().as_secs_f64(), cmd.store.display(), plan.name());
     Ok(if report.complete() { ExitCode::SUCCESS } else { ExitCode::from(1) })

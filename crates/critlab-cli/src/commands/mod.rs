@@ -9,7 +9,9 @@ pub mod demo;
 pub mod export;
 pub mod ingest;
 pub mod merge;
+pub mod report;
 pub mod runs;
+pub mod serve;
 pub mod sweep;
 pub mod train;
 pub mod watch;
@@ -50,6 +52,10 @@ enum Command {
     Analyze(analyze::AnalyzeCmd),
     /// Follow a live run (store or CSV/JSONL log) and print early warnings as they fire.
     Watch(watch::WatchCmd),
+    /// Write an interactive HTML report of stored runs (one file, opens offline).
+    Report(report::ReportCmd),
+    /// Serve the report page live over HTTP while a sweep runs (read-only on the store).
+    Serve(serve::ServeCmd),
 }
 
 /// Dispatches a parsed command line.
@@ -65,5 +71,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(cmd) => analyze::run(cmd),
         Command::Watch(cmd) => watch::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Report(cmd) => report::run(cmd),
+        Command::Serve(cmd) => serve::run(cmd),
     }
 }
