@@ -150,6 +150,7 @@
     a.labelExpr = log ? "format(pow(10, datum.value), '.3~g')" : "format(datum.value, '.3~g')";
     return a;
   }
+  const SHORT = { comprehension: "comp", grokking: "grok", memorization: "mem", confusion: "conf", diverged: "div", running: "run", failed: "fail", "no-data": "none" };
   function diagramSpec(kind) {
     const d = D.phase_diagram;
     const lt = d.cells.filter((c) => c.t_grok).map((c) => Math.log10(c.t_grok));
@@ -157,7 +158,7 @@
     const present = D.phase_colors.filter((p) => d.cells.some((c) => c.phase === p[0]));
     const darkPhase = new Set(["memorization", "diverged", "failed", "comprehension"]);
     const cells = d.cells.map((c) => Object.assign({}, c, {
-      label: kind === "phase" ? (c.share < 1 ? `${c.phase} ${Math.round(c.share * c.runs.length)}/${c.runs.length}` : c.phase) : (c.t_grok ? fmt(Math.round(c.t_grok)) : "never"),
+      label: kind === "phase" ? (SHORT[c.phase] || c.phase) + (c.share < 1 ? ` ${Math.round(c.share * c.runs.length)}/${c.runs.length}` : "") : (c.t_grok ? fmt(Math.round(c.t_grok)) : "never"),
       tg: c.t_grok || null, nruns: c.runs.length,
       dark: kind === "phase" ? darkPhase.has(c.phase) : !!c.t_grok && (hi <= lo || (Math.log10(c.t_grok) - lo) / (hi - lo) < 0.6),
     }));
