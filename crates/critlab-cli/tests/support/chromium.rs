@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 
 /// The Chromium binary, if one is installed.
 pub fn find() -> Option<PathBuf> {
@@ -45,7 +46,7 @@ pub fn find_or_skip(test: &str) -> Option<PathBuf> {
 pub struct Browser {
     child: Child,
     page: WebSocket,
-    _browser: WebSocket,
+    browser: WebSocket,
     next_id: u64,
     /// Every event received so far (method, params).
     pub events: Vec<(String, Value)>,
@@ -215,6 +216,8 @@ impl Browser {
             .arg("about:blank")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // its own process group, so that Drop can end every Chromium process at once
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("starting {}: {e}", bin.display()))?;
         // Chromium writes the port it chose and the browser's WebSocket path to DevToolsActivePort.
@@ -238,7 +241,7 @@ impl Browser {
         let id = target["targetId"].as_str().ok_or("Target.createTarget gave no targetId")?.to_string();
         let port_part = url.trim_start_matches("ws://").split('/').next().unwrap_or_default().to_string();
         let page = WebSocket::connect(&format!("ws://{port_part}/devtools/page/{id}"))?;
-        let mut b = Browser { child, page, _browser: browser, next_id: 10, events, _profile: profile };
+        let mut b = Browser { child, page, browser, next_id: 10, events, _profile: profile };
         for domain in ["Runtime.enable", "Log.enable", "Network.enable", "Page.enable"] {
             b.call(domain, json!({}))?;
         }
@@ -310,7 +313,15 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Browser.close ends Chromium with all its processes. Killing the child alone is not
+        // enough: Debian's launcher is a shell script that does not exec the browser.
+        let _ = call_on(&mut self.browser, 999_999, "Browser.close", json!({}), &mut Vec::new(), Duration::from_secs(5));
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end && !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever is left of the group (the launcher, the browser, its helpers) is killed.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
         let _ = self.child.wait();
     }
 }
