@@ -29,7 +29,7 @@ pub struct RunArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p: Option<usize>,
     /// Training fraction f in (0, 1) [default: 0.5]
-    #[arg(long, help_heading = "Task")]
+    #[arg(long, value_parser = finite, help_heading = "Task")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub train_frac: Option<f64>,
     /// Sparse parity: number of bits n [default: 30]
@@ -53,7 +53,7 @@ pub struct RunArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teacher_width: Option<usize>,
     /// Teacher–student label noise σ [default: 0.1]
-    #[arg(long, help_heading = "Task")]
+    #[arg(long, value_parser = finite, help_heading = "Task")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub noise: Option<f64>,
     /// Model: mlp | transformer [default: mlp]
@@ -85,7 +85,7 @@ pub struct RunArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bias: Option<bool>,
     /// Initial-weight multiplier α (Omnigrok) [default: 1.0]
-    #[arg(long, help_heading = "Model")]
+    #[arg(long, value_parser = finite, help_heading = "Model")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_scale: Option<f64>,
     /// Transformer residual width [default: 128]
@@ -109,11 +109,11 @@ pub struct RunArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<OptimizerKind>,
     /// Learning rate η [default: 1e-3]
-    #[arg(long, help_heading = "Optimization")]
+    #[arg(long, value_parser = finite, help_heading = "Optimization")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
     /// Weight decay λ [default: 0]
-    #[arg(long, help_heading = "Optimization")]
+    #[arg(long, value_parser = finite, help_heading = "Optimization")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
     /// Weight decay: auto | coupled | decoupled [default: auto]
@@ -121,19 +121,19 @@ pub struct RunArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay_mode: Option<WeightDecayMode>,
     /// SGD momentum [default: 0]
-    #[arg(long, help_heading = "Optimization")]
+    #[arg(long, value_parser = finite, help_heading = "Optimization")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
     /// Adam β₁ [default: 0.9]
-    #[arg(long, help_heading = "Optimization")]
+    #[arg(long, value_parser = finite, help_heading = "Optimization")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beta1: Option<f64>,
     /// Adam β₂ [default: 0.999]
-    #[arg(long, help_heading = "Optimization")]
+    #[arg(long, value_parser = finite, help_heading = "Optimization")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beta2: Option<f64>,
     /// Adam ε [default: 1e-8]
-    #[arg(long, help_heading = "Optimization")]
+    #[arg(long, value_parser = finite, help_heading = "Optimization")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eps: Option<f64>,
     /// Linear warmup steps [default: 0]
@@ -172,6 +172,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Measurement")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub neuron_charges: Option<bool>,
+    /// Diverged when the training loss exceeds this factor × its initial loss (0: off) [default: 1000]
+    #[arg(long, value_parser = finite, help_heading = "Measurement")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub divergence_factor: Option<f64>,
 }
 
 /// A spec error, kept typed so the binary can exit 2 with the offending key named.
@@ -192,7 +196,13 @@ pub fn resolve(config: Option<&Path>, flags: &RunArgs) -> Result<ValidRunSpec> {
     let base = match config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-            RunSpec::from_toml_str(&text, &path.display().to_string()).map_err(BadSpec)?
+            let spec = RunSpec::from_toml_str(&text, &path.display().to_string()).map_err(BadSpec)?;
+            // A non-finite number (`lr = nan`) is named with its key and file here; past this
+            // point JSON would turn it into a nameless null.
+            spec.check_finite().map_err(|e| {
+                BadSpec(SpecError::Parse { source_name: path.display().to_string(), line: None, message: e.to_string() })
+            })?;
+            spec
         }
         None => RunSpec::default(),
     };
@@ -210,6 +220,111 @@ pub fn overlay(base: RunSpec, flags: &RunArgs) -> Result<ValidRunSpec> {
     let spec: RunSpec = serde_json::from_value(value)
         .map_err(|e| BadSpec(SpecError::Parse { source_name: "flags".into(), line: None, message: e.to_string() }))?;
     Ok(spec.validate().map_err(BadSpec)?)
+}
+
+/// Value parsers for numeric options: clap names the flag in the error and exits 2, so
+/// nonsense (nan, inf, negative or zero where meaningless) never reaches the code.
+fn number(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("`{s}` is not a finite number"));
+    }
+    Ok(v)
+}
+
+/// Any finite number.
+pub fn finite(s: &str) -> Result<f64, String> {
+    number(s)
+}
+
+/// A finite number > 0.
+pub fn positive(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v <= 0.0 {
+        return Err(format!("{v} must be positive"));
+    }
+    Ok(v)
+}
+
+/// A finite number ≥ 0.
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v < 0.0 {
+        return Err(format!("{v} must not be negative"));
+    }
+    Ok(v)
+}
+
+/// A fraction in (0, 1].
+pub fn fraction(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if !(v > 0.0 && v <= 1.0) {
+        return Err(format!("{v} is outside (0, 1]"));
+    }
+    Ok(v)
+}
+
+/// A whole number ≥ N.
+pub fn at_least<const N: usize>(s: &str) -> Result<usize, String> {
+    let v: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a whole number"))?;
+    if v < N {
+        return Err(format!("{v} is less than {N}"));
+    }
+    Ok(v)
+}
+
+/// Seconds between 1 ms and one day (a `Duration` of more than about 10¹⁹ s cannot exist).
+pub fn seconds(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if !(0.001..=86_400.0).contains(&v) {
+        return Err(format!("{v} s is outside [0.001, 86400] seconds"));
+    }
+    Ok(v)
+}
+
+/// A figure file: FILE.svg or FILE.png (`--plot data.csv` would overwrite a table with SVG,
+/// `--plot c.jpg` would hold bytes of another format).
+pub fn figure_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("svg" | "png") => Ok(path),
+        _ => Err(format!("`{s}`: figures are written as SVG or PNG; name the file FILE.svg or FILE.png")),
+    }
+}
+
+/// Whether two paths name the same existing file (hard links and symlinks included).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Refuses an output path that is one of the command's inputs (or the store): writing it
+/// would destroy what is being read. `what` names the output flag.
+pub fn refuse_overwriting_input(what: &str, output: &Path, inputs: &[&Path]) -> Result<()> {
+    if let Some(input) = inputs.iter().find(|i| same_file(output, i)) {
+        anyhow::bail!("{what} {} is the same file as the input {}; choose another output file", output.display(), input.display());
+    }
+    Ok(())
+}
+
+/// The memory budget of commands that train or rebuild models.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct MemoryArg {
+    /// Refuse work whose estimated memory is above this: a size (4G, 512M; powers of 1024) or
+    /// a share of the available memory (50%) [default: 80% of the smallest of the machine's
+    /// memory, the cgroup limit and what `ulimit -v` leaves]
+    #[arg(long, value_name = "SIZE", value_parser = critlab_train::budget::MemoryLimit::parse)]
+    pub max_memory: Option<critlab_train::budget::MemoryLimit>,
+}
+
+impl MemoryArg {
+    /// The budget this setting gives.
+    pub fn budget(&self) -> critlab_train::budget::Budget {
+        critlab_train::budget::Budget::new(self.max_memory)
+    }
 }
 
 /// Where the store lives.
@@ -235,8 +350,7 @@ mod tests {
     fn every_flag_is_a_spec_key_and_every_key_a_flag() {
         let flags: std::collections::BTreeSet<String> =
             Probe::command().get_arguments().filter_map(|a| a.get_long().map(str::to_string)).collect();
-        let keys: std::collections::BTreeSet<String> =
-            serde_json::to_value(RunSpec::default()).unwrap().as_object().unwrap().keys().cloned().collect();
+        let keys: std::collections::BTreeSet<String> = RunSpec::keys().into_iter().collect();
         assert_eq!(flags, keys);
     }
 

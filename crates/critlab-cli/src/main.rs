@@ -4,6 +4,8 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod table;
@@ -15,8 +17,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
-    match commands::run(cli) {
+    let result = commands::run(cli).and_then(|code| Ok(output::flush().map(|()| code)?));
+    match result {
         Ok(code) => code,
+        // The reader of standard output went away (`critlab runs list | head -1`): stop
+        // quietly, as `ls | head` does.
+        Err(_) if output::closed() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {

@@ -14,8 +14,10 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
             .iter()
             .zip(&widths)
             .map(|(c, w)| {
-                let numeric = c.parse::<f64>().is_ok();
-                if numeric { format!("{c:>w$}") } else { format!("{c:<w$}") }
+                // Padded by hand: a format width above 65535 panics, and a cell may be longer
+                // (a stored sweep name, say).
+                let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+                if c.parse::<f64>().is_ok() { format!("{pad}{c}") } else { format!("{c}{pad}") }
             })
             .collect::<Vec<_>>()
             .join("  ")
@@ -45,5 +47,20 @@ pub fn num(v: Option<f64>) -> String {
             }
         }
         _ => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a 65,536-character sweep name made `runs list` panic in `format!`.
+    #[test]
+    fn cells_wider_than_a_format_width_render() {
+        let long = "n".repeat(70_000);
+        let out = render(&["id", "sweep"], &[vec!["1".into(), long.clone()], vec!["22".into(), "s".into()]]);
+        assert!(out.contains(&long));
+        assert_eq!(out.lines().nth(3).unwrap(), "22  s");
+        assert_eq!(out.lines().next().unwrap().trim_end(), format!("id  sweep"));
     }
 }

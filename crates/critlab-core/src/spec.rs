@@ -237,7 +237,8 @@ pub struct RunSpec {
     pub heads: usize,
     /// Transformer MLP width (default 512).
     pub d_mlp: usize,
-    /// Loss (default `cross-entropy`; teacher–student always uses `mse`).
+    /// Loss (default `cross-entropy`; teacher–student always uses `mse`, and validation
+    /// sets it so).
     pub loss: LossKind,
     /// Optimizer (default `adamw`).
     pub optimizer: OptimizerKind,
@@ -276,6 +277,19 @@ pub struct RunSpec {
     /// Also store every neuron's Noether charge (`charge_rescale/<layer>/n<j>`,
     /// `charge_translation/r<j>`), not only the per-layer aggregates (default false).
     pub neuron_charges: bool,
+    /// Loss explosion: a run whose training loss exceeds this factor times its initial loss
+    /// (step 0) is `diverged`, as is one whose loss or weights are not finite (default 1000;
+    /// 0 turns the factor rule off; otherwise > 1). Left out of the stored spec (and its hash)
+    /// at its default, so runs stored before it existed keep their identity.
+    #[serde(skip_serializing_if = "is_default_divergence_factor")]
+    pub divergence_factor: f64,
+}
+
+/// The default loss-explosion factor ([`RunSpec::divergence_factor`]).
+pub const DEFAULT_DIVERGENCE_FACTOR: f64 = 1000.0;
+
+fn is_default_divergence_factor(v: &f64) -> bool {
+    *v == DEFAULT_DIVERGENCE_FACTOR
 }
 
 impl Default for RunSpec {
@@ -319,6 +333,7 @@ impl Default for RunSpec {
             noise_batch: None,
             repr_samples: 512,
             neuron_charges: false,
+            divergence_factor: DEFAULT_DIVERGENCE_FACTOR,
         }
     }
 }
@@ -472,17 +487,28 @@ impl RunSpec {
         toml::from_str(text).map_err(|e| toml_error(&e, text, source_name))
     }
 
+    /// Every key of a spec (the long flags of `critlab train`), in declaration order.
+    pub fn keys() -> Vec<String> {
+        let mut keys: Vec<String> = match serde_json::to_value(RunSpec::default()) {
+            Ok(serde_json::Value::Object(o)) => o.keys().cloned().collect(),
+            _ => unreachable!("a run spec serializes to an object"),
+        };
+        // Left out of the JSON at its default.
+        keys.push("divergence-factor".into());
+        keys
+    }
+
     /// Number of examples the task generates.
     pub fn n_total(&self) -> usize {
         match self.task {
-            TaskKind::ModularDivision => self.p * (self.p.saturating_sub(1)),
-            t if t.is_modular() => self.p * self.p,
+            TaskKind::ModularDivision => self.p.saturating_mul(self.p.saturating_sub(1)),
+            t if t.is_modular() => self.p.saturating_mul(self.p),
             _ => self.samples,
         }
     }
 
-    /// Validates every rule once, returning the first broken one.
-    pub fn validate(self) -> Result<ValidRunSpec, SpecError> {
+    /// Refuses a non-finite number (`lr = nan`, `1e400`), naming its key.
+    pub fn check_finite(&self) -> Result<(), SpecError> {
         let finite = [
             ("train-frac", self.train_frac),
             ("noise", self.noise),
@@ -493,12 +519,24 @@ impl RunSpec {
             ("beta1", self.beta1),
             ("beta2", self.beta2),
             ("eps", self.eps),
+            ("divergence-factor", self.divergence_factor),
         ];
         for (key, v) in finite {
             if !v.is_finite() {
                 return Err(SpecError::NotFinite { key });
             }
         }
+        Ok(())
+    }
+
+    /// Validates every rule once, returning the first broken one.
+    pub fn validate(mut self) -> Result<ValidRunSpec, SpecError> {
+        // Teacher–student regression always trains on MSE: store what is trained, so one
+        // run has one spec and one hash whatever `loss` said.
+        if self.task.is_regression() {
+            self.loss = LossKind::Mse;
+        }
+        self.check_finite()?;
         let positive = [
             ("lr", self.lr),
             ("init-scale", self.init_scale),
@@ -540,6 +578,13 @@ impl RunSpec {
                 key: "weight-decay",
                 value: self.weight_decay,
                 range: "[0, ∞)",
+            });
+        }
+        if self.divergence_factor != 0.0 && self.divergence_factor <= 1.0 {
+            return Err(SpecError::OutOfRange {
+                key: "divergence-factor",
+                value: self.divergence_factor,
+                range: "0 (off) or (1, ∞)",
             });
         }
         if self.noise < 0.0 {
@@ -697,6 +742,32 @@ mod tests {
         })
         .contains("prime"));
         assert!(bad(|s| s.beta2 = 1.0).contains("`beta2`"));
+    }
+
+    /// Regression: teacher–student trained on MSE but stored `loss = cross-entropy`, so one
+    /// run had two hashes.
+    #[test]
+    fn teacher_student_stores_the_loss_it_trains_on() {
+        let ts = |loss| RunSpec { task: TaskKind::TeacherStudent, loss, ..RunSpec::default() }.validate().unwrap();
+        let (a, b) = (ts(LossKind::CrossEntropy), ts(LossKind::Mse));
+        assert_eq!(a.loss, LossKind::Mse);
+        assert_eq!(a.hash(), b.hash());
+    }
+
+    /// The loss-explosion factor is validated and left out of the hash at its default.
+    #[test]
+    fn divergence_factor_is_checked_and_keeps_default_hashes() {
+        let json = RunSpec::default().to_json();
+        assert!(!json.contains("divergence-factor"), "{json}");
+        let s = RunSpec { divergence_factor: 50.0, ..RunSpec::default() };
+        assert!(s.to_json().contains("\"divergence-factor\":50.0"));
+        assert_ne!(s.hash(), RunSpec::default().hash());
+        for bad in [0.5, 1.0, -2.0, f64::NAN, f64::INFINITY] {
+            let e = RunSpec { divergence_factor: bad, ..RunSpec::default() }.validate().unwrap_err().to_string();
+            assert!(e.contains("divergence-factor"), "{bad}: {e}");
+        }
+        RunSpec { divergence_factor: 0.0, ..RunSpec::default() }.validate().unwrap();
+        assert!(RunSpec::keys().contains(&"divergence-factor".to_string()));
     }
 
     #[test]

@@ -47,6 +47,8 @@ impl Table {
 
     /// Parse CSV text; `source_name` is used in error messages (a path, or `<stdin>`).
     pub fn from_csv_str(text: &str, source_name: &str) -> Result<Self> {
+        // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first column name.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut header: Option<Vec<String>> = None;
         let mut sep = ',';
         let mut rows = Vec::new();
@@ -158,5 +160,13 @@ mod tests {
         assert_eq!(t.numeric("p").unwrap(), vec![0.5, 0.6]);
         assert_eq!(t.line_of(1), 5);
         assert!(matches!(t.numeric("note"), Err(PhysicsError::NotANumber { line: 3, .. })));
+    }
+
+    /// Regression: a UTF-8 BOM made the first column `\u{feff}L` ("no column named `L`;
+    /// available columns: L, x, y").
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_header() {
+        let t = Table::from_csv_str("\u{feff}L,x,y\n8,0.1,0.2\n", "t").unwrap();
+        assert_eq!(t.numeric("L").unwrap(), vec![8.0]);
     }
 }

@@ -16,6 +16,7 @@ mod error;
 pub mod export;
 pub mod ingest;
 mod merge;
+mod process;
 mod resume;
 mod schema;
 mod transitions;
@@ -23,6 +24,7 @@ mod writer;
 
 pub use error::StoreError;
 pub use merge::{MergeReport, UnfinishedRun};
+pub use process::ProcessInfo;
 pub use transitions::TransitionRow;
 pub use writer::{MetricRow, Writer};
 
@@ -42,6 +44,8 @@ pub type RunId = i64;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Schema version of the file (older stores opened read-only are not migrated).
+    version: i64,
 }
 
 /// One row of the `runs` table.
@@ -75,6 +79,23 @@ pub struct RunRow {
     pub last_step: Option<i64>,
     /// Where an ingested run came from (`tensorboard:/abs/dir`, ...); `None` for runs critlab trained.
     pub source: Option<String>,
+    /// The process that trained (or trains) it; `None` for runs stored before schema v4 and
+    /// for ingested runs.
+    pub process: Option<ProcessInfo>,
+    /// Whether the run is `running` but its process is gone (killed): it will never finish.
+    /// `critlab runs reap` marks such runs failed.
+    pub stale: bool,
+}
+
+impl RunRow {
+    /// The status to show: `stale` for a `running` run whose process is gone.
+    pub fn shown_status(&self) -> &'static str {
+        if self.stale {
+            "stale"
+        } else {
+            self.status.as_str()
+        }
+    }
 }
 
 impl Store {
@@ -84,35 +105,41 @@ impl Store {
     /// file is never modified in that case.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        if let Ok(meta) = std::fs::metadata(&path) {
+            if !meta.is_file() {
+                return Err(StoreError::Schema {
+                    path,
+                    reason: "is not a regular file (a device or a directory cannot hold a store)".into(),
+                });
+            }
+        }
         let conn = connect(&path)?;
         schema::migrate(&conn, &path)?;
-        Ok(Self { conn, path })
+        Ok(Self { conn, path, version: schema::SCHEMA_VERSION })
     }
 
-    /// Opens an existing store for reading only (SQLite's read-only mode, `query_only` on):
-    /// nothing is created, migrated or written, so a report or a dashboard can read a store
-    /// while a sweep writes it. A missing file, a file that is not a critlab store, or a
-    /// schema newer or older than this build is an error naming the path.
+    /// Opens an existing store for reading only: never creates, migrates or changes the file
+    /// (what `runs`, `export`, the analyses and `watch` use). A missing file, an empty file
+    /// and a database that is not a critlab store are errors naming the path. A store in a
+    /// directory this process cannot write to is read as an immutable snapshot.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        use rusqlite::OpenFlags;
         let path = path.as_ref().to_path_buf();
-        if !path.is_file() {
-            return Err(StoreError::Schema { path, reason: "does not exist (a store is created by `critlab train` or `critlab sweep run`)".into() });
+        if !path.exists() {
+            return Err(StoreError::Missing { path });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(&path, flags).map_err(|e| StoreError::open(&path, e))?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(|e| StoreError::open(&path, e))?;
-        conn.pragma_update(None, "query_only", "ON").map_err(|e| StoreError::open(&path, e))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| StoreError::open(&path, e))?;
-        if version != schema::SCHEMA_VERSION {
-            let reason = if version == 0 {
-                "is not a critlab store (no schema version)".to_string()
-            } else {
-                format!("has schema version {version}, this critlab reads version {} (open it once with a writing command to migrate it)", schema::SCHEMA_VERSION)
-            };
-            return Err(StoreError::Schema { path, reason });
-        }
-        Ok(Self { conn, path })
+        let conn = match connect_read_only(&path, false) {
+            // A WAL store needs its shared-memory file, which an unwritable directory cannot
+            // hold: read the file as it is.
+            Err(StoreError::Open { source, .. }) if can_retry_immutable(&source) => connect_read_only(&path, true)?,
+            other => other?,
+        };
+        let version = schema::check_read_only(&conn, &path)?;
+        Ok(Self { conn, path, version })
+    }
+
+    /// Whether this store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(false)
     }
 
     /// The file this store lives in.
@@ -132,17 +159,23 @@ impl Store {
         sweep: Option<&str>,
         backend: &str,
     ) -> Result<RunId, StoreError> {
+        let process = ProcessInfo::current();
         self.conn
             .execute(
-                "INSERT INTO runs (spec_hash, spec_json, seed, sweep, status, critlab_version, backend, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                "INSERT INTO runs (spec_hash, spec_json, seed, sweep, status, critlab_version, backend, created_at,
+                                   host, pid, process_start, slurm_job)
+                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?7, ?8, ?9, ?10)",
                 params![
                     spec.hash(),
                     spec.to_json(),
                     spec.seed as i64,
                     sweep,
                     critlab_core::VERSION,
-                    backend
+                    backend,
+                    process.host,
+                    process.pid,
+                    process.start,
+                    process.slurm_job
                 ],
             )
             .map_err(|e| StoreError::sql(&self.path, "create run", e))?;
@@ -164,9 +197,7 @@ impl Store {
 
     /// All runs, optionally of one sweep, in id order.
     pub fn runs(&self, sweep: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
-        let sql = format!(
-            "{RUN_SELECT} WHERE (?1 IS NULL OR r.sweep = ?1) ORDER BY r.id"
-        );
+        let sql = format!("{} WHERE (?1 IS NULL OR r.sweep = ?1) ORDER BY r.id", run_select(self.version));
         let mut stmt = self.conn.prepare(&sql).map_err(|e| StoreError::sql(&self.path, "list runs", e))?;
         let rows = stmt
             .query_map(params![sweep], run_row)
@@ -177,12 +208,33 @@ impl Store {
 
     /// One run by id.
     pub fn run(&self, id: RunId) -> Result<RunRow, StoreError> {
-        let sql = format!("{RUN_SELECT} WHERE r.id = ?1");
+        let sql = format!("{} WHERE r.id = ?1", run_select(self.version));
         self.conn
             .query_row(&sql, params![id], run_row)
             .optional()
             .map_err(|e| StoreError::sql(&self.path, "read run", e))?
             .ok_or(StoreError::NoSuchRun { id, path: self.path.clone() })
+    }
+
+    /// Marks `failed` every `running` run (of `sweep`, or all) whose process is gone, with the
+    /// reason; returns them. They are retrained when their sweep resumes.
+    pub fn reap(&self, sweep: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
+        let stale: Vec<RunRow> = self.runs(sweep)?.into_iter().filter(|r| r.stale).collect();
+        for r in &stale {
+            let p = r.process.as_ref().expect("a stale run has a process");
+            let reason = format!(
+                "stale: its process {} on {} ended without finishing the run (killed: SIGKILL, out of memory, scancel?)",
+                p.pid, p.host
+            );
+            self.conn
+                .execute(
+                    "UPDATE runs SET status = 'failed', reason = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+                     WHERE id = ?1 AND status = 'running'",
+                    params![r.id, reason],
+                )
+                .map_err(|e| StoreError::sql(&self.path, "reap stale runs", e))?;
+        }
+        Ok(stale)
     }
 
     /// Names of the metrics stored for a run, sorted.
@@ -240,14 +292,31 @@ impl Store {
     }
 }
 
-const RUN_SELECT: &str = "SELECT r.id, r.spec_hash, r.spec_json, r.seed, r.sweep, r.status, r.reason,
+/// The run columns of a store of schema `version` (`source` from v3 on, the process columns
+/// from v4 on; older stores opened read-only are not migrated).
+fn run_select(version: i64) -> String {
+    let source = if version >= 3 { "r.source" } else { "NULL" };
+    let process = if version >= 4 { "r.host, r.pid, r.process_start, r.slurm_job" } else { "NULL, NULL, NULL, NULL" };
+    format!(
+        "SELECT r.id, r.spec_hash, r.spec_json, r.seed, r.sweep, r.status, r.reason,
         r.critlab_version, r.backend, r.created_at, r.finished_at, r.wall_seconds,
-        (SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id), r.source
- FROM runs r";
+        (SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id), {source}, {process}
+ FROM runs r"
+    )
+}
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     let spec_json: String = r.get(2)?;
     let status: String = r.get(5)?;
+    let process = match (r.get::<_, Option<String>>(14)?, r.get::<_, Option<i64>>(15)?) {
+        (Some(host), Some(pid)) => Some(ProcessInfo {
+            host,
+            pid: pid as u32,
+            start: r.get(16)?,
+            slurm_job: r.get(17)?,
+        }),
+        _ => None,
+    };
     Ok(RunRow {
         id: r.get(0)?,
         spec_hash: r.get(1)?,
@@ -263,6 +332,8 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         wall_seconds: r.get(11)?,
         last_step: r.get(12)?,
         source: r.get(13)?,
+        process: process.clone(),
+        stale: status == "running" && process.as_ref().is_some_and(|p| p.gone() == Some(true)),
     })
 }
 
@@ -270,13 +341,47 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
 pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(|e| StoreError::open(path, e))?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(|e| StoreError::open(path, e))?;
-    // Reading the schema fails on a file that is not a database, before anything is written.
+    // Reading the schema fails on a file that is not a database, before anything is written;
+    // a database that is not a critlab store is refused before WAL mode changes its header.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
         .map_err(|e| StoreError::open(path, e))?;
+    schema::refuse_foreign(&conn, path)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| StoreError::open(path, e))?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| StoreError::open(path, e))?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| StoreError::open(path, e))?;
     Ok(conn)
+}
+
+/// A read-only connection; `immutable` reads the file without locks or companion files.
+fn connect_read_only(path: &Path, immutable: bool) -> Result<Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let uri = format!("file:{}?mode=ro{}", uri_path(path), if immutable { "&immutable=1" } else { "" });
+    let conn = Connection::open_with_flags(uri, flags).map_err(|e| StoreError::open(path, e))?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(|e| StoreError::open(path, e))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| StoreError::open(path, e))?;
+    Ok(conn)
+}
+
+/// Whether a read-only open failed only for want of the WAL companion files.
+fn can_retry_immutable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(e.sqlite_error_code(), Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied))
+}
+
+/// A path as the path part of an SQLite URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

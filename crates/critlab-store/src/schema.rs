@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// Migrations in order; migration i brings the schema from version i to i + 1. Append, never
 /// edit: a store written by an older critlab is brought forward on open.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // v1: runs and metrics.
     "CREATE TABLE runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,10 +53,52 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN source TEXT;
     ALTER TABLE runs ADD COLUMN source_digest TEXT;
     CREATE UNIQUE INDEX runs_by_source ON runs (source) WHERE source IS NOT NULL;",
+    // v4: the process that trains a run (host, pid, its start time, Slurm job), so that a run
+    // whose process died (SIGKILL, OOM, scancel) can be told `stale` from one still running.
+    "ALTER TABLE runs ADD COLUMN host TEXT;
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN process_start TEXT;
+    ALTER TABLE runs ADD COLUMN slurm_job TEXT;",
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn user_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| StoreError::open(path, e))
+}
+
+fn table_count(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .map_err(|e| StoreError::open(path, e))
+}
+
+fn foreign(path: &Path) -> StoreError {
+    StoreError::Schema { path: path.to_path_buf(), reason: "is an SQLite database with tables but not a critlab store".into() }
+}
+
+/// Refuses, before anything is written, a database critlab must not touch: one with tables
+/// but no critlab schema, or a schema newer than this build.
+pub(crate) fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    if check(user_version(conn, path)?, path)? == 0 && table_count(conn, path)? > 0 {
+        return Err(foreign(path));
+    }
+    Ok(())
+}
+
+/// The schema version of a store opened read-only, which must already be a critlab store
+/// (of this or an older version; it is not migrated).
+pub(crate) fn check_read_only(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let version = check(user_version(conn, path)?, path)?;
+    if version == 0 {
+        return Err(if table_count(conn, path)? > 0 {
+            foreign(path)
+        } else {
+            StoreError::Empty { path: path.to_path_buf() }
+        });
+    }
+    Ok(version)
+}
 
 pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let version = || -> Result<i64, StoreError> {
@@ -71,16 +113,8 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
     let err = |e| StoreError::sql(path, "migrate", e);
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
     let current = check(version()?, path)?;
-    if current == 0 {
-        let tables: i64 = tx
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
-            .map_err(|e| StoreError::open(path, e))?;
-        if tables > 0 {
-            return Err(StoreError::Schema {
-                path: path.to_path_buf(),
-                reason: "is an SQLite database with tables but not a critlab store".into(),
-            });
-        }
+    if current == 0 && table_count(&tx, path)? > 0 {
+        return Err(foreign(path));
     }
     for sql in MIGRATIONS.iter().skip(current as usize) {
         tx.execute_batch(sql).map_err(err)?;

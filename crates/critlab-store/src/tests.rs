@@ -158,3 +158,125 @@ fn a_read_only_store_reads_while_a_writer_writes_and_writes_nothing() {
     let err = Store::open_read_only(&foreign).err().unwrap().to_string();
     assert!(err.contains("not a critlab store"), "{err}");
 }
+
+/// The journal mode byte pair of an SQLite header (1, 1: rollback journal; 2, 2: WAL).
+fn header_journal(path: &std::path::Path) -> (u8, u8) {
+    let bytes = std::fs::read(path).unwrap();
+    (bytes[18], bytes[19])
+}
+
+/// Regression: a foreign SQLite file was switched to WAL mode before it was rejected.
+#[test]
+fn a_foreign_database_is_rejected_without_being_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE x (a); INSERT INTO x VALUES (1);").unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert_eq!(header_journal(&path), (1, 1));
+    for err in [Store::open(&path).err().unwrap(), Store::open_read_only(&path).err().unwrap()] {
+        assert!(err.to_string().contains("not a critlab store"), "{err}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["other.db"]);
+}
+
+/// Regression: read-only commands created an empty store at a mistyped `--store` path.
+#[test]
+fn read_only_opening_never_creates_or_changes_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.db");
+    let err = Store::open_read_only(&missing).err().unwrap();
+    assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains("typo.db"));
+    assert!(!missing.exists());
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(matches!(Store::open_read_only(&empty).err().unwrap(), StoreError::Empty { .. }));
+    assert_eq!(std::fs::read(&empty).unwrap(), b"");
+
+    let path = dir.path().join("s.db");
+    let id = {
+        let store = Store::open(&path).unwrap();
+        let id = store.create_run(&RunSpec::default(), Some("sw"), "flex").unwrap();
+        let mut w = store.writer().unwrap();
+        w.metrics(rows(id, 0..3)).unwrap();
+        w.finish(id, RunStatus::Done, None, 1.0).unwrap();
+        w.close().unwrap();
+        id
+    };
+    let before = std::fs::read(&path).unwrap();
+    let store = Store::open_read_only(&path).unwrap();
+    assert!(store.is_read_only());
+    assert_eq!(store.run(id).unwrap().status, RunStatus::Done);
+    assert_eq!(store.series(id, "train_loss").unwrap().len(), 3);
+    assert!(store.create_run(&RunSpec::default(), None, "flex").is_err());
+    drop(store);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// Regression: `--store /dev/null` left `/dev/null-journal` behind; a device is no store.
+#[test]
+fn a_device_is_not_a_store() {
+    let err = Store::open("/dev/null").err().unwrap().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    let err = Store::open_read_only("/dev/null").err().unwrap().to_string();
+    assert!(err.contains("/dev/null"), "{err}");
+    assert!(!std::path::Path::new("/dev/null-journal").exists());
+}
+
+/// A store written by schema v2 (before process columns) opens read-only as it is and is
+/// migrated to the current version when opened for writing, keeping its runs.
+#[test]
+fn a_version_2_store_reads_and_migrates_to_the_current_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO runs (spec_hash, spec_json, seed, status, critlab_version, backend, created_at)
+             VALUES ('h', '{}', 0, 'running', '0.1.0', 'flex', 'now')",
+            [],
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let ro = Store::open_read_only(&path).unwrap();
+    let runs = ro.runs(None).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].process.is_none() && !runs[0].stale);
+    drop(ro);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let rw = Store::open(&path).unwrap();
+    let v: i64 = rw.connection().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(v, schema::SCHEMA_VERSION);
+    assert_eq!(rw.runs(None).unwrap().len(), 1);
+    let id = rw.create_run(&RunSpec::default(), None, "flex").unwrap();
+    assert_eq!(rw.run(id).unwrap().process.unwrap().pid, std::process::id());
+}
+
+/// A run whose process died while `running` is stale, and `reap` marks it failed.
+#[test]
+fn runs_of_a_dead_process_are_stale_and_reaped() {
+    let (_dir, store) = temp_store();
+    let alive = store.create_run(&RunSpec::default(), Some("sw"), "flex").unwrap();
+    let dead = store.create_run(&RunSpec { seed: 1, ..RunSpec::default() }, Some("sw"), "flex").unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    store.connection().execute("UPDATE runs SET pid = ?1, process_start = NULL WHERE id = ?2", rusqlite::params![pid, dead]).unwrap();
+    let runs = store.runs(Some("sw")).unwrap();
+    assert!(!runs[0].stale && runs[1].stale);
+    assert_eq!(runs[1].shown_status(), "stale");
+    let reaped = store.reap(None).unwrap();
+    assert_eq!(reaped.iter().map(|r| r.id).collect::<Vec<_>>(), [dead]);
+    let row = store.run(dead).unwrap();
+    assert_eq!(row.status, RunStatus::Failed);
+    assert!(row.reason.unwrap().contains("stale"));
+    assert_eq!(store.run(alive).unwrap().status, RunStatus::Running);
+    assert!(store.reap(None).unwrap().is_empty());
+}

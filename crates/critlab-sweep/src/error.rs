@@ -30,6 +30,19 @@ pub enum SweepError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] critlab_store::StoreError),
+    /// The sweep's replica groups would not fit in the memory budget.
+    #[error(transparent)]
+    Budget(#[from] critlab_train::budget::BudgetError),
+    /// The store holds runs of a sweep of this name made from a different spec.
+    #[error("sweep `{name}` in {store} was run with a different spec: {differences}; keys outside the axes must not change under one sweep name (analyses would mix them): give the changed sweep a new `name`, or use another store")]
+    Changed {
+        /// The sweep's name.
+        name: String,
+        /// The store.
+        store: PathBuf,
+        /// `key = old there, new here`, for each differing key.
+        differences: String,
+    },
     /// Another sweep process holds the store.
     #[error("another critlab sweep is running on this store (lock {lock} is held); wait for it or stop it first")]
     Locked {

@@ -10,6 +10,7 @@ use crate::plan::{Plan, PlanEntry};
 use crate::{StoreLock, SweepError};
 use critlab_core::{RunStatus, ValidRunSpec};
 use critlab_store::{MetricRow, RunId, Store, StoreError};
+use critlab_train::budget::{self, Budget, MemoryEstimate, MemoryLimit};
 use critlab_train::Observer;
 use serde::Serialize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,12 +30,35 @@ pub struct Options {
     pub jobs: usize,
     /// Largest replica group.
     pub max_group: usize,
+    /// Memory budget (`--max-memory`); `None` is the default budget ([`critlab_train::budget`]).
+    pub memory: Option<MemoryLimit>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP }
+        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP, memory: None }
     }
+}
+
+/// Refuses groups that would not fit in memory when `workers` of them train at once (the
+/// largest ones, as a worst case), before any is allocated.
+pub fn check_memory(plan: &Plan, groups: &[Vec<usize>], workers: usize, memory: Option<MemoryLimit>) -> Result<(), SweepError> {
+    let budget = Budget::new(memory);
+    let mut estimates: Vec<MemoryEstimate> =
+        groups.iter().map(|g| budget::estimate_group(&plan.entries[g[0]].spec, g.len())).collect();
+    estimates.sort_by(|a, b| b.total.total_cmp(&a.total));
+    let at_once = workers.max(1).min(estimates.len());
+    if at_once == 0 {
+        return Ok(());
+    }
+    let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
+    let what = if at_once == 1 {
+        format!("the sweep's largest replica group ({largest} runs)")
+    } else {
+        format!("the sweep's {at_once} largest replica groups trained at once (--jobs; groups of up to {largest} runs, --max-group)")
+    };
+    budget.check(&what, &MemoryEstimate::concurrent(&estimates[..at_once]))?;
+    Ok(())
 }
 
 /// One worker per core (DESIGN.md; BENCHMARKS.md "Sweeps" has the measurement).
@@ -142,10 +166,12 @@ pub fn execute(
     let _lock = StoreLock::acquire(store_path)?;
     let store = Store::open(store_path)?;
     let name = plan.name();
-    let discarded = store.discard_unfinished(name)?;
+    plan.check_identity(&store)?;
     let finished = store.finished_runs(name)?;
     let todo: Vec<usize> = entries.iter().copied().filter(|&i| !finished.contains_key(&plan.entries[i].hash)).collect();
     let groups = plan.groups(&todo, options.max_group);
+    check_memory(plan, &groups, options.jobs, options.memory)?;
+    let discarded = store.discard_unfinished(name)?;
     let mut report = Report {
         planned: entries.len(),
         skipped: entries.len() - todo.len(),

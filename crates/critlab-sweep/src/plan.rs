@@ -10,8 +10,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// A sweep larger than this is refused (a typo in an axis, not an experiment).
-pub const MAX_RUNS: usize = 1_000_000;
 
 /// One resolved run of a plan.
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +111,46 @@ impl Plan {
         groups[lo..hi].concat()
     }
 
+    /// Refuses to add to a store whose runs of this sweep's name were made from a different
+    /// spec: every key that is not an axis (nor `seed` when `seeds` is given) must equal the
+    /// stored runs' value. Changing `steps` in `[base]` and rerunning would otherwise leave
+    /// the old runs under the same name, and analyses would mix budgets. Adding or removing
+    /// axis values or seeds is allowed (runs are identified by their spec hash).
+    pub fn check_identity(&self, store: &critlab_store::Store) -> Result<(), SweepError> {
+        let mut varying: Vec<&str> = self.sweep.axes.iter().map(|a| a.key.as_str()).collect();
+        if self.sweep.seeds.is_some() {
+            varying.push("seed");
+        }
+        // The first run as validated (validation normalizes some keys) stands for the base.
+        let Some(first) = self.entries.first() else { return Ok(()) };
+        let base = serde_json::to_value(first.spec.spec()).expect("a run spec serializes");
+        let Some(base) = base.as_object() else { return Ok(()) };
+        let mut differences: Vec<(String, Value, Value)> = Vec::new();
+        for run in store.runs(Some(self.name()))? {
+            for (key, new) in base {
+                if varying.contains(&key.as_str()) || differences.iter().any(|(k, _, _)| k == key) {
+                    continue;
+                }
+                let old = run.spec.get(key).cloned().unwrap_or(Value::Null);
+                if old != *new {
+                    differences.push((key.clone(), old, new.clone()));
+                }
+            }
+        }
+        if differences.is_empty() {
+            return Ok(());
+        }
+        Err(SweepError::Changed {
+            name: self.name().to_string(),
+            store: store.path().to_path_buf(),
+            differences: differences
+                .iter()
+                .map(|(k, old, new)| format!("`{k}` = {old} there, {new} in {}", self.sweep.source_name))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+
     /// The names of the axes (and `seed` when `seeds` is given), in table order.
     pub fn columns(&self) -> Vec<String> {
         self.entries.first().map(|e| e.point.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default()
@@ -161,7 +199,7 @@ fn points(sweep: &SweepSpec) -> Result<Vec<Point>, SweepError> {
         }
         Sampling::Random => {
             let n = sweep.samples.unwrap_or(0);
-            if n > MAX_RUNS {
+            if n > sweep.max_runs {
                 return Err(too_many(sweep));
             }
             let mut rng = ChaCha8Rng::seed_from_u64(sweep.sample_seed);
@@ -179,7 +217,7 @@ fn points(sweep: &SweepSpec) -> Result<Vec<Point>, SweepError> {
 
 /// Every point extended by every value of `key` (the new key varies fastest).
 fn product(sweep: &SweepSpec, points: Vec<Point>, key: &str, values: &[Value]) -> Result<Vec<Point>, SweepError> {
-    if points.len().saturating_mul(values.len()) > MAX_RUNS {
+    if points.len().saturating_mul(values.len()) > sweep.max_runs {
         return Err(too_many(sweep));
     }
     Ok(points
@@ -195,7 +233,10 @@ fn product(sweep: &SweepSpec, points: Vec<Point>, key: &str, values: &[Value]) -
 }
 
 fn too_many(sweep: &SweepSpec) -> SweepError {
-    sweep.run_error(None, format!("the sweep has more than {MAX_RUNS} runs"))
+    sweep.run_error(
+        None,
+        format!("the sweep has more than `max-runs` = {} runs; raise `max-runs` in the spec if you mean it", sweep.max_runs),
+    )
 }
 
 #[cfg(test)]

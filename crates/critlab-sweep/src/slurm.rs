@@ -146,7 +146,13 @@ pub fn prepare(
     let all: Vec<usize> = (0..plan.entries.len()).collect();
     let n_groups = plan.groups(&all, options.max_group).len();
     let n_shards = n_groups.min(max_array_size.max(1)).min(options.max_shards.unwrap_or(usize::MAX)).max(1);
-    let finished = if store.exists() { Store::open(&store)?.finished_runs(plan.name())? } else { Default::default() };
+    let finished = if store.exists() {
+        let main = Store::open(&store)?;
+        plan.check_identity(&main)?;
+        main.finished_runs(plan.name())?
+    } else {
+        Default::default()
+    };
     let mut shards = Vec::with_capacity(n_shards);
     let mut submitted = Vec::new();
     let mut pending_runs = 0;
@@ -406,7 +412,14 @@ pub fn shard_progress(shard: &Shard, sweep: &str) -> Result<Option<usize>, Sweep
     if !shard.file.is_file() {
         return Ok(None);
     }
-    let finished = Store::open(&shard.file)?.finished_runs(sweep)?;
+    // Read-only: `sweep status` must not migrate or lock a shard its worker is writing.
+    let store = match Store::open_read_only(&shard.file) {
+        Ok(store) => store,
+        // Created this instant by its worker, not yet migrated.
+        Err(critlab_store::StoreError::Empty { .. }) => return Ok(Some(0)),
+        Err(e) => return Err(e.into()),
+    };
+    let finished = store.finished_runs(sweep)?;
     Ok(Some(shard.hashes.iter().filter(|h| finished.contains_key(*h)).count()))
 }
 

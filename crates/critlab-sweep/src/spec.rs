@@ -7,6 +7,7 @@
 //! sampling = "grid"           # "grid" (Cartesian product, default) or "random"
 //! # samples = 100             # random only: number of sampled points
 //! # sample-seed = 0           # random only: seed of the sampler (default 0)
+//! # max-runs = 100000         # refuse a larger plan (default 100000; also caps axis lengths)
 //! [base]                      # any key of `critlab train --config`
 //! task = "modular-addition"
 //! p = 23
@@ -24,6 +25,12 @@ use critlab_core::{RunSpec, SpecError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
+
+/// The default `max-runs`: a sweep larger than this is refused unless its spec raises it.
+pub const DEFAULT_MAX_RUNS: usize = 100_000;
+
+/// The longest sweep name (it is stored with every run and printed in tables).
+pub const MAX_NAME_LEN: usize = 200;
 
 /// How points are drawn from the axes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -47,6 +54,7 @@ struct SweepFile {
     samples: Option<usize>,
     #[serde(default)]
     sample_seed: u64,
+    max_runs: Option<usize>,
     #[serde(default)]
     base: RunSpec,
     #[serde(default)]
@@ -107,6 +115,10 @@ pub struct SweepSpec {
     pub samples: Option<usize>,
     /// Seed of the random sampler.
     pub sample_seed: u64,
+    /// The largest plan this spec may resolve to (`max-runs`, default [`DEFAULT_MAX_RUNS`]):
+    /// also the longest axis and the most seeds, so that a typo (`seeds = 1000000000`) is an
+    /// error at once instead of minutes of work and gigabytes of memory.
+    pub max_runs: usize,
     /// The run spec every run starts from.
     pub base: RunSpec,
     /// The axes, in file order.
@@ -163,10 +175,23 @@ impl SweepSpec {
         if file.name.is_empty() || !file.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
             return Err(err("name", format!("`name` = {:?} must be non-empty letters, digits, '.', '_' or '-'", file.name)));
         }
+        if file.name.len() > MAX_NAME_LEN {
+            return Err(err("name", format!("`name` has {} characters; at most {MAX_NAME_LEN} are allowed", file.name.len())));
+        }
+        if let Err(SpecError::NotFinite { key }) = file.base.check_finite() {
+            return Err(err(&format!("base.{key}"), format!("`{key}` in [base] is not a finite number")));
+        }
+        let max_runs = file.max_runs.unwrap_or(DEFAULT_MAX_RUNS);
+        if max_runs == 0 {
+            return Err(err("max-runs", "`max-runs` must be at least 1".into()));
+        }
         let seeds = match &file.seeds {
             None => None,
-            Some(v) => Some(parse_seeds(v).map_err(|m| err("seeds", m))?),
+            Some(v) => Some(parse_seeds(v, max_runs).map_err(|m| err("seeds", m))?),
         };
+        if let Some(n) = file.samples.filter(|&n| n > max_runs) {
+            return Err(err("samples", format!("`samples` = {n} is above `max-runs` = {max_runs}; raise `max-runs` if you mean it")));
+        }
         match (file.sampling, file.samples) {
             (Sampling::Random, None) | (Sampling::Random, Some(0)) => {
                 return Err(err("samples", "random sampling needs `samples` = a positive number of points".into()))
@@ -177,10 +202,7 @@ impl SweepSpec {
             _ => {}
         }
 
-        let keys: Vec<String> = match serde_json::to_value(RunSpec::default()) {
-            Ok(Value::Object(o)) => o.keys().cloned().collect(),
-            _ => unreachable!("a run spec serializes to an object"),
-        };
+        let keys = RunSpec::keys();
         let base_json = serde_json::to_value(&file.base).expect("a run spec serializes");
         // Axes in file order (toml_edit keeps it); serde's table only has them sorted.
         let order: Vec<String> = if axis_lines.is_empty() {
@@ -204,7 +226,12 @@ impl SweepSpec {
                 return Err(axis_err("give seeds either as `seeds` or as a `seed` axis, not both".into()));
             }
             let raw = file.axes.get(&key).expect("key comes from the table");
-            let values = parse_axis(raw).map_err(axis_err)?;
+            let values = parse_axis(raw).map_err(&axis_err)?;
+            if let AxisValues::Linspace { n, .. } | AxisValues::Logspace { n, .. } = values {
+                if file.sampling == Sampling::Grid && n > max_runs {
+                    return Err(axis_err(format!("{n} points are above `max-runs` = {max_runs}; raise `max-runs` if you mean it")));
+                }
+            }
             // Each value must be of the key's type; checked once here, before any run.
             for v in values.probe_values(&key) {
                 let mut probe = base_json.clone();
@@ -225,6 +252,7 @@ impl SweepSpec {
             sampling: file.sampling,
             samples: file.samples,
             sample_seed: file.sample_seed,
+            max_runs,
             base: file.base,
             axes,
             lines,
@@ -245,8 +273,11 @@ impl SweepSpec {
     }
 }
 
-fn parse_seeds(v: &toml::Value) -> Result<Vec<u64>, String> {
+fn parse_seeds(v: &toml::Value, max_runs: usize) -> Result<Vec<u64>, String> {
     match v {
+        toml::Value::Integer(n) if *n > 0 && *n as u64 > max_runs as u64 => {
+            Err(format!("`seeds` = {n} is above `max-runs` = {max_runs}; raise `max-runs` if you mean it"))
+        }
         toml::Value::Integer(n) if *n > 0 => Ok((0..*n as u64).collect()),
         toml::Value::Array(a) if !a.is_empty() => a
             .iter()
@@ -262,6 +293,9 @@ fn parse_seeds(v: &toml::Value) -> Result<Vec<u64>, String> {
 fn parse_axis(raw: &toml::Value) -> Result<AxisValues, String> {
     match raw {
         toml::Value::Array(a) if a.is_empty() => Err("the axis is empty; give at least one value".into()),
+        toml::Value::Array(a) if a.iter().any(|v| v.as_float().is_some_and(|f| !f.is_finite())) => {
+            Err("the axis has a value that is not a finite number (nan or inf)".into())
+        }
         toml::Value::Array(a) => Ok(AxisValues::List(
             a.iter().map(|v| serde_json::to_value(v).map_err(|e| e.to_string())).collect::<Result<_, _>>()?,
         )),

@@ -6,11 +6,14 @@
 //! * [`probes`]: the observables of THEORY.md, one per file.
 //! * [`symmetry`]: symmetries of a model's topology, whose Noether charges `probes` record.
 //! * [`trainer`]: the loop that ties them together for R replicas at once.
+//! * [`budget`]: the memory a replica group needs, estimated from its specs and checked
+//!   before anything is allocated.
 //!
 //! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]).
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod budget;
 pub mod loss;
 pub mod models;
 pub mod optim;

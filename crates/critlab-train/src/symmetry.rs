@@ -218,16 +218,12 @@ pub fn detect(topology: &Topology) -> Vec<Symmetry> {
     out
 }
 
-/// The symmetries of the model a spec trains (builds the task to learn its shapes).
+/// The symmetries of the model a spec trains (shapes from the spec; no data is generated).
 pub fn of_spec(spec: &critlab_core::ValidRunSpec) -> Vec<Symmetry> {
-    use crate::models::{self, InputShape};
-    use crate::tasks::{Dataset, Inputs};
-    let data = Dataset::generate(spec);
-    let input = match &data.inputs {
-        Inputs::Tokens { vocab, positions, .. } => InputShape::Tokens { vocab: *vocab, positions: *positions },
-        Inputs::Dense { dim, .. } => InputShape::Dense(*dim),
-    };
-    let model = models::build(spec, input, data.outputs());
+    // The task's shape comes from the spec: generating the data (p² examples) is not needed,
+    // and would not fit in memory for a huge p.
+    let (input, outputs) = crate::budget::task_shape(spec);
+    let model = crate::models::build(spec, input, outputs);
     detect(&Topology { layers: model.layers(), softmax_output: spec.effective_loss() == critlab_core::LossKind::CrossEntropy })
 }
 

@@ -65,7 +65,7 @@ pub enum TrainError {
 }
 
 /// The part of a spec that replicas of one group must share: the spec's JSON with the
-/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`, `init-scale`) removed.
+/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`, `init-scale`, `divergence-factor`) removed.
 pub fn group_key(spec: &ValidRunSpec) -> String {
     let mut v = serde_json::to_value(spec.spec()).expect("a spec serializes");
     if let Some(obj) = v.as_object_mut() {
@@ -77,7 +77,7 @@ pub fn group_key(spec: &ValidRunSpec) -> String {
 }
 
 /// Keys that may differ between the replicas of one group.
-pub const PER_REPLICA_KEYS: &[&str] = &["lr", "weight-decay", "seed", "data-seed", "init-scale"];
+pub const PER_REPLICA_KEYS: &[&str] = &["lr", "weight-decay", "seed", "data-seed", "init-scale", "divergence-factor"];
 
 fn check_group(specs: &[ValidRunSpec]) -> Result<(), TrainError> {
     let first = serde_json::to_value(specs.first().ok_or(TrainError::Empty)?.spec()).expect("serializes");
@@ -100,8 +100,9 @@ struct ReplicaData {
 
 /// Trains a group of compatible runs as replicas of one batched computation.
 ///
-/// A replica whose training loss becomes non-finite is marked `diverged` at that step and
-/// frozen; its batch-mates go on. `stop` is polled every step: when set, unfinished replicas
+/// A replica is marked `diverged` at the step where its training loss becomes non-finite or
+/// exceeds `divergence-factor` times its initial loss (loss explosion), or, at an eval step,
+/// where its weights are not finite; it is then frozen and its batch-mates go on. `stop` is polled every step: when set, unfinished replicas
 /// end as `failed` with reason "interrupted".
 pub fn train(
     specs: &[ValidRunSpec],
@@ -154,6 +155,7 @@ pub fn train(
     let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
     let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
     let mut probe_seconds = 0.0;
+    let mut initial_loss: Vec<f64> = Vec::new();
     let steps = spec.steps;
 
     for t in 0..=steps {
@@ -183,10 +185,16 @@ pub fn train(
 
         let (losses, grads, logits) = loss_and_grad(model.as_ref(), &params, batch, loss_kind);
         let losses_host = host(losses);
+        if t == 0 {
+            initial_loss.clone_from(&losses_host);
+        }
         let mut fresh_divergence = false;
-        for (i, l) in losses_host.iter().enumerate() {
-            if status[i].is_none() && !l.is_finite() {
-                status[i] = Some((RunStatus::Diverged, format!("train_loss is {l} at step {t}"), t));
+        for (i, &l) in losses_host.iter().enumerate() {
+            if status[i].is_some() {
+                continue;
+            }
+            if let Some(reason) = divergence(l, initial_loss[i], specs[i].divergence_factor, t) {
+                status[i] = Some((RunStatus::Diverged, reason, t));
                 optimizer.freeze(i);
                 fresh_divergence = true;
             }
@@ -232,6 +240,12 @@ pub fn train(
             // Regression always trains on MSE, so the test loss is the test MSE of R².
             let test_r2 = regression.then(|| loss::r_squared(&test_loss, &test_variance));
             let weight_sq = sq_norms(&params);
+            for (i, w) in weight_sq.iter().enumerate() {
+                if status[i].is_none() && !w.is_finite() {
+                    status[i] = Some((RunStatus::Diverged, format!("the weights are not finite (‖θ‖² = {w}) at step {t}"), t));
+                    optimizer.freeze(i);
+                }
+            }
             let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
             let weights = param_matrices(model.as_ref(), &params, |role| role != Role::Bias);
             let biases = param_matrices(model.as_ref(), &params, |role| role == Role::Bias);
@@ -305,6 +319,21 @@ pub fn train(
             Outcome { status, reason, steps, wall_seconds: wall, probe_seconds }
         })
         .collect())
+}
+
+/// Why a replica with training loss `loss` at step `t` has diverged, if it has: the loss is
+/// not finite, or it exceeds `factor` × `initial` (factor 0 turns that rule off; an initial
+/// loss of 0 cannot be exceeded by a factor).
+pub fn divergence(loss: f64, initial: f64, factor: f64, t: usize) -> Option<String> {
+    if !loss.is_finite() {
+        return Some(format!("train_loss is {loss} at step {t}"));
+    }
+    if factor > 0.0 && initial > 0.0 && loss > factor * initial {
+        return Some(format!(
+            "loss explosion: train_loss {loss:.4e} at step {t} is more than {factor} × its initial value {initial:.4e} (divergence-factor)"
+        ));
+    }
+    None
 }
 
 /// An independent random stream of a seed (0: init, 1: batch order, 2: noise batches).

@@ -24,7 +24,7 @@ pub struct StepCmd {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Replicas trained together (copies of the spec with seeds 0..R)
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::args::at_least::<1>)]
     replicas: usize,
     /// Steps excluded from the statistics at the start
     #[arg(long, default_value_t = 5)]
@@ -93,12 +93,12 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
         p90_ms: q(0.9),
     };
     if cmd.json {
-        println!("{}", serde_json::to_string(&t)?);
+        outln!("{}", serde_json::to_string(&t)?)?;
     } else {
-        println!(
+        outln!(
             "{} × {}: median {:.3} ms/step (p10 {:.3}, p90 {:.3}) over {} steps",
             t.workload, t.replicas, t.median_ms, t.p10_ms, t.p90_ms, t.steps_timed
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -54,8 +54,10 @@ pub struct DemoCmd {
     #[arg(long, value_name = "FILE.toml")]
     spec: Option<PathBuf>,
     /// Worker threads [default: one per core]
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::at_least::<1>)]
     jobs: Option<usize>,
+    #[command(flatten)]
+    memory: crate::args::MemoryArg,
 }
 
 /// Runs `critlab demo`.
@@ -68,8 +70,8 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     let plan = Plan::new(spec)?;
     // Groups of at most DEMO_GROUP replicas keep every worker busy to the end (one group per
     // training fraction would leave one core idle in the last round).
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(critlab_sweep::local::default_jobs), max_group: DEMO_GROUP };
-    println!("critlab demo: {} runs of sweep `{}` into {}", plan.entries.len(), plan.name(), cmd.store.display());
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(critlab_sweep::local::default_jobs), max_group: DEMO_GROUP, memory: cmd.memory.max_memory };
+    outln!("critlab demo: {} runs of sweep `{}` into {}", plan.entries.len(), plan.name(), cmd.store.display())?;
     let stop = interrupt_flag();
     let bar = progress_bar(0, "run-steps");
     let mut on_event = |e: Event<'_>| match e {
@@ -83,14 +85,14 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     let all: Vec<usize> = (0..plan.entries.len()).collect();
     let report = critlab_sweep::execute(&plan, &all, &cmd.store, &options, &stop, &mut on_event)?;
     bar.finish_and_clear();
-    println!(
+    outln!(
         "trained {} runs ({} done, {} diverged, {} failed; {} already stored) in {:.0} s",
         report.planned, report.done, report.diverged, report.failed, report.skipped, report.wall_seconds
-    );
+    )?;
 
     let store = Store::open(&cmd.store)?;
     let analysis = phases::analyse(&store, plan.name(), "weight-decay", "train-frac", &ClassifyArgs::default())?;
-    print!("{}", phases::summary(&analysis, &cmd.store));
+    out!("{}", phases::summary(&analysis, &cmd.store))?;
     std::fs::create_dir_all(&cmd.out).with_context(|| format!("creating {}", cmd.out.display()))?;
     let mut files = phases::write_diagram(&analysis, &cmd.out.join("phase-diagram"))?;
     if let Some(written) = draw_example_run(&store, &analysis, &cmd.out)? {
@@ -100,13 +102,13 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     let report_options = critlab_report::page::ReportOptions { sweep: Some(plan.name().to_string()), ..Default::default() };
     critlab_report::page::write_report(&cmd.store, &report_options, &page)?;
     files.push(page);
-    println!("files:");
-    println!("  store          {}", cmd.store.display());
+    outln!("files:")?;
+    outln!("  store          {}", cmd.store.display())?;
     for f in &files {
         let what = if f.extension().is_some_and(|e| e == "html") { "report" } else { "figure" };
-        println!("  {what:<14} {}", f.display());
+        outln!("  {what:<14} {}", f.display())?;
     }
-    println!("done in {:.0} s; inspect with `critlab analyze phases --store {} --sweep {} --x weight-decay --y train-frac`", started.elapsed().as_secs_f64(), cmd.store.display(), plan.name());
+    outln!("done in {:.0} s; inspect with `critlab analyze phases --store {} --sweep {} --x weight-decay --y train-frac`", started.elapsed().as_secs_f64(), cmd.store.display(), plan.name())?;
     Ok(if report.complete() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

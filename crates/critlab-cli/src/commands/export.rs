@@ -23,7 +23,7 @@ pub struct ExportCmd {
     store: StoreArg,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ExportFormat {
     Csv,
     Jsonl,
@@ -32,7 +32,11 @@ enum ExportFormat {
 
 /// Runs `critlab export`.
 pub fn run(cmd: ExportCmd) -> Result<ExitCode> {
-    let store = Store::open(&cmd.store.store)?;
+    if let Some(out) = &cmd.output {
+        crate::args::refuse_overwriting_input("--output", out, &[&cmd.store.store])?;
+        check_extension(out, cmd.format)?;
+    }
+    let store = Store::open_read_only(&cmd.store.store)?;
     let runs = (!cmd.runs.is_empty()).then_some(cmd.runs.as_slice());
     let table = export::wide_table(&store, runs)?;
     let format = match cmd.format {
@@ -43,11 +47,30 @@ pub fn run(cmd: ExportCmd) -> Result<ExitCode> {
     match (&cmd.output, format) {
         (Some(path), f) => {
             export::write(&table, f, path)?;
-            eprintln!("wrote {} rows × {} metrics to {}", table.rows.len(), table.columns.len(), path.display());
+            eprintln!("wrote {} rows × {} metrics as {:?} to {}", table.rows.len(), table.columns.len(), cmd.format, path.display());
         }
-        (None, Format::Csv) => export::write_csv(&table, std::io::stdout().lock())?,
-        (None, Format::Jsonl) => export::write_jsonl(&table, std::io::stdout().lock())?,
+        (None, Format::Csv) => export::write_csv(&table, std::io::BufWriter::new(crate::output::stdout()))?,
+        (None, Format::Jsonl) => export::write_jsonl(&table, std::io::BufWriter::new(crate::output::stdout()))?,
         (None, Format::Parquet) => bail!("--format parquet needs --output FILE"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses an output file whose extension names another format (`-o runs.csv --format
+/// parquet`); any other extension, or none, is written in the format asked for.
+fn check_extension(path: &std::path::Path, format: ExportFormat) -> Result<()> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let implied = match ext.as_deref() {
+        Some("csv" | "tsv") => Some(ExportFormat::Csv),
+        Some("jsonl" | "ndjson" | "json") => Some(ExportFormat::Jsonl),
+        Some("parquet" | "pq") => Some(ExportFormat::Parquet),
+        _ => None,
+    };
+    match implied {
+        Some(f) if f != format => bail!(
+            "--output {} has the extension of {f:?} but --format is {format:?}; rename the file or change --format",
+            path.display()
+        ),
+        _ => Ok(()),
+    }
 }

@@ -106,14 +106,14 @@ pub fn run(cmd: IngestCmd) -> Result<ExitCode> {
     for source in &sources {
         let report = store.ingest(source, &opts)?;
         if !common.json {
-            print!("{}", summary(&report));
+            out!("{}", summary(&report))?;
         }
         reports.push(report);
     }
     if common.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        outln!("{}", serde_json::to_string_pretty(&reports)?)?;
     } else {
-        println!("store {}", common.store.store.display());
+        outln!("store {}", common.store.store.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,11 @@ enum Merged {
 
 /// Runs `critlab merge`. Exit 1 when a shard is missing or has unfinished runs.
 pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
+    for input in &cmd.inputs {
+        if crate::args::same_file(input, &cmd.store.store) {
+            anyhow::bail!("cannot merge {} into itself (it is the --store)", input.display());
+        }
+    }
     let _lock = StoreLock::acquire(&cmd.store.store)?;
     let store = Store::open(&cmd.store.store)?;
     let mut out = Vec::new();
@@ -48,26 +53,26 @@ pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
         }
     }
     if cmd.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
         for m in &out {
             match m {
-                Merged::File { file, merge } => print_merge(&file.display().to_string(), merge),
+                Merged::File { file, merge } => print_merge(&file.display().to_string(), merge)?,
                 Merged::WorkDir { work_dir, shards } => {
                     let copied: usize = shards.iter().filter_map(|s| s.merge.as_ref()).map(|m| m.copied).sum();
                     let present: usize = shards.iter().filter_map(|s| s.merge.as_ref()).map(|m| m.already_present).sum();
-                    println!(
+                    outln!(
                         "{}: {} shards; {copied} runs copied, {present} already present",
                         work_dir.display(),
                         shards.len()
-                    );
+                    )?;
                     for s in shards {
                         if s.missing && s.unfinished > 0 {
-                            println!("  shard {}: missing ({} not created; {} runs not in the store)", s.index, s.file.display(), s.unfinished);
+                            outln!("  shard {}: missing ({} not created; {} runs not in the store)", s.index, s.file.display(), s.unfinished)?;
                         } else if s.unfinished > 0 {
-                            println!("  shard {}: {} of {} runs not finished", s.index, s.unfinished, s.runs);
+                            outln!("  shard {}: {} of {} runs not finished", s.index, s.unfinished, s.runs)?;
                             for u in s.merge.iter().flat_map(|m| &m.unfinished) {
-                                println!("    {} {}: {}", u.spec_hash, u.status, u.reason.as_deref().unwrap_or("killed while running"));
+                                outln!("    {} {}: {}", u.spec_hash, u.status, u.reason.as_deref().unwrap_or("killed while running"))?;
                             }
                         }
                     }
@@ -75,23 +80,24 @@ pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
             }
         }
         if problems == 0 {
-            println!("merged into {}: complete", cmd.store.store.display());
+            outln!("merged into {}: complete", cmd.store.store.display())?;
         } else {
-            println!("merged into {}: {problems} shards missing or unfinished; re-submit to finish them", cmd.store.store.display());
+            outln!("merged into {}: {problems} shards missing or unfinished; re-submit to finish them", cmd.store.store.display())?;
         }
     }
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn print_merge(name: &str, m: &MergeReport) {
-    println!(
+fn print_merge(name: &str, m: &MergeReport) -> Result<()> {
+    outln!(
         "{name}: {} runs copied ({} metric rows), {} already present, {} unfinished",
         m.copied,
         m.metrics_copied,
         m.already_present,
         m.unfinished.len()
-    );
+    )?;
     for u in &m.unfinished {
-        println!("  {} {}: {}", u.spec_hash, u.status, u.reason.as_deref().unwrap_or("killed while running"));
+        outln!("  {} {}: {}", u.spec_hash, u.status, u.reason.as_deref().unwrap_or("killed while running"))?;
     }
+    Ok(())
 }

@@ -75,3 +75,59 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(cmd) => serve::run(cmd),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::error::ErrorKind;
+    use clap::{CommandFactory, Parser};
+
+    /// Every `--flag` that takes a value, with the subcommand path it belongs to.
+    fn options(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+        for a in cmd.get_arguments() {
+            if let Some(long) = a.get_long().filter(|_| a.get_action().takes_values()) {
+                out.push((path.clone(), long.to_string()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_string());
+            options(sub, p, out);
+        }
+    }
+
+    fn parse(path: &[String], flag: &str, value: &str) -> Result<Cli, clap::Error> {
+        let mut argv = vec!["critlab".to_string()];
+        argv.extend(path.iter().cloned());
+        argv.push(format!("--{flag}={value}"));
+        Cli::try_parse_from(argv)
+    }
+
+    fn refused(r: &Result<Cli, clap::Error>) -> bool {
+        matches!(r, Err(e) if matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue))
+    }
+
+    /// Every numeric option (one that takes a number and refuses text) of every subcommand
+    /// refuses nan, ±inf and 1e400 with an error naming the flag (exit 2), so no command
+    /// ever sees a non-finite number from its arguments.
+    #[test]
+    fn every_numeric_option_refuses_non_finite_values_naming_the_flag() {
+        let mut all = Vec::new();
+        options(&Cli::command(), Vec::new(), &mut all);
+        let mut numeric = 0;
+        for (path, flag) in &all {
+            let takes_a_number = ["1", "5", "0.5"].iter().any(|v| !refused(&parse(path, flag, v)));
+            if !takes_a_number || !refused(&parse(path, flag, "x1")) {
+                continue;
+            }
+            numeric += 1;
+            for bad in ["nan", "NaN", "inf", "-inf", "1e400"] {
+                let e = parse(path, flag, bad).err().unwrap_or_else(|| panic!("critlab {} --{flag} {bad} was accepted", path.join(" ")));
+                assert!(matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue), "critlab {} --{flag} {bad}: {e}", path.join(" "));
+                assert!(e.to_string().contains(&format!("--{flag}")), "critlab {} --{flag} {bad}: {e}", path.join(" "));
+                assert_eq!(e.exit_code(), 2);
+            }
+        }
+        assert!(numeric >= 60, "only {numeric} numeric options found");
+    }
+}

@@ -53,9 +53,9 @@ pub struct ReportCmd {
 pub fn run(cmd: ReportCmd) -> Result<ExitCode> {
     let data = write_report(&cmd.store.store, &cmd.page.options(), &cmd.output)?;
     let size = std::fs::metadata(&cmd.output).map(|m| m.len()).unwrap_or(0);
-    println!("wrote {} ({} runs, {} metrics, {:.1} MB)", cmd.output.display(), data.runs.len(), data.metrics.len(), size as f64 / 1e6);
+    outln!("wrote {} ({} runs, {} metrics, {:.1} MB)", cmd.output.display(), data.runs.len(), data.metrics.len(), size as f64 / 1e6)?;
     for note in &data.notes {
-        println!("note: {note}");
+        outln!("note: {note}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

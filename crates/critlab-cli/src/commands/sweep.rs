@@ -1,5 +1,5 @@
 //! `critlab sweep plan | run | worker | status`: hyperparameter sweeps, locally or on Slurm.
-use crate::args::StoreArg;
+use crate::args::{MemoryArg, StoreArg};
 use crate::commands::train::{interrupt_flag, progress_bar};
 use crate::table;
 use anyhow::{bail, Context, Result};
@@ -35,7 +35,7 @@ pub struct PlanCmd {
     /// Sweep spec (TOML)
     spec: PathBuf,
     /// Largest replica group (runs trained as one batched computation)
-    #[arg(long, default_value_t = DEFAULT_MAX_GROUP)]
+    #[arg(long, default_value_t = DEFAULT_MAX_GROUP, value_parser = crate::args::at_least::<1>)]
     max_group: usize,
     /// Print the plan as JSON
     #[arg(long)]
@@ -62,19 +62,21 @@ pub struct RunCmd {
     #[arg(long, value_enum, default_value_t = Backend::Local)]
     backend: Backend,
     /// Worker threads, each training one replica group [default: number of cores]
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::at_least::<1>)]
     jobs: Option<usize>,
     /// Largest replica group
-    #[arg(long, default_value_t = DEFAULT_MAX_GROUP)]
+    #[arg(long, default_value_t = DEFAULT_MAX_GROUP, value_parser = crate::args::at_least::<1>)]
     max_group: usize,
+    #[command(flatten)]
+    memory: MemoryArg,
     /// Slurm: at most this many array tasks at once (--array=...%K)
-    #[arg(long, help_heading = "Slurm")]
+    #[arg(long, help_heading = "Slurm", value_parser = crate::args::at_least::<1>)]
     array_limit: Option<usize>,
     /// Slurm: CPUs (worker threads) per array task
-    #[arg(long, default_value_t = 1, help_heading = "Slurm")]
+    #[arg(long, default_value_t = 1, help_heading = "Slurm", value_parser = crate::args::at_least::<1>)]
     cpus_per_task: usize,
     /// Slurm: most shards [default: one per replica group, capped by MaxArraySize]
-    #[arg(long, help_heading = "Slurm")]
+    #[arg(long, help_heading = "Slurm", value_parser = crate::args::at_least::<1>)]
     max_shards: Option<usize>,
     /// Slurm: partition
     #[arg(long, help_heading = "Slurm")]
@@ -108,10 +110,12 @@ pub struct WorkerCmd {
     #[arg(long)]
     store: PathBuf,
     /// Largest replica group (as when the shards were cut)
-    #[arg(long, default_value_t = DEFAULT_MAX_GROUP)]
+    #[arg(long, default_value_t = DEFAULT_MAX_GROUP, value_parser = crate::args::at_least::<1>)]
     max_group: usize,
+    #[command(flatten)]
+    memory: MemoryArg,
     /// Worker threads [default: number of cores]
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::at_least::<1>)]
     jobs: Option<usize>,
 }
 
@@ -203,12 +207,12 @@ fn plan(cmd: PlanCmd) -> Result<ExitCode> {
             "seeds": plan.sweep.seeds,
             "entries": entries,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let columns = plan.columns();
     let steps: u64 = plan.entries.iter().map(|e| e.spec.steps as u64).sum();
-    println!(
+    outln!(
         "sweep {}: {} runs ({} sampling over {} axes{}), {} replica groups of at most {}, {} run-steps",
         plan.name(),
         plan.entries.len(),
@@ -221,7 +225,7 @@ fn plan(cmd: PlanCmd) -> Result<ExitCode> {
         groups.len(),
         cmd.max_group,
         steps
-    );
+    )?;
     let mut header = vec!["run", "hash", "group"];
     header.extend(columns.iter().map(String::as_str));
     let rows: Vec<Vec<String>> = plan
@@ -233,7 +237,7 @@ fn plan(cmd: PlanCmd) -> Result<ExitCode> {
             row
         })
         .collect();
-    print!("{}", table::render(&header, &rows));
+    out!("{}", table::render(&header, &rows))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -264,7 +268,7 @@ fn execute_with_bar(plan: &Plan, entries: &[usize], store: &Path, options: &Opti
                 _ => {
                     failed += 1;
                     bar.println(format!(
-                        "run {} ({}) failed: {}",
+                        "plan entry {} ({}) failed: {}",
                         entry.index,
                         describe_point(&entry.point),
                         reason.unwrap_or("no reason given")
@@ -282,8 +286,8 @@ fn execute_with_bar(plan: &Plan, entries: &[usize], store: &Path, options: &Opti
     Ok(report?)
 }
 
-fn print_report(plan: &Plan, store: &Path, r: &Report) {
-    println!(
+fn print_report(plan: &Plan, store: &Path, r: &Report) -> Result<()> {
+    outln!(
         "sweep {} in {}: {} runs: {} done, {} diverged, {} failed{} ({} already finished, {} restarted) in {:.1} s",
         plan.name(),
         store.display(),
@@ -295,16 +299,17 @@ fn print_report(plan: &Plan, store: &Path, r: &Report) {
         r.skipped,
         r.discarded,
         r.wall_seconds
-    );
+    )?;
     for f in r.failures.iter().take(10) {
-        println!("  run {} ({}): {}", f.index, f.hash, f.reason);
+        outln!("  plan entry {} (spec hash {}): {}", f.index, f.hash, f.reason)?;
     }
     if r.failures.len() > 10 {
-        println!("  ... and {} more failures", r.failures.len() - 10);
+        outln!("  ... and {} more failures", r.failures.len() - 10)?;
     }
     if r.interrupted {
-        println!("interrupted: run the same command again to resume");
+        outln!("interrupted: run the same command again to resume")?;
     }
+    Ok(())
 }
 
 fn exit_for(r: &Report) -> ExitCode {
@@ -317,13 +322,13 @@ fn exit_for(r: &Report) -> ExitCode {
 
 fn run_local(cmd: RunCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group };
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory };
     let all: Vec<usize> = (0..plan.entries.len()).collect();
     let report = execute_with_bar(&plan, &all, &cmd.store.store, &options, cmd.json)?;
     if cmd.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_report(&plan, &cmd.store.store, &report);
+        print_report(&plan, &cmd.store.store, &report)?;
     }
     Ok(exit_for(&report))
 }
@@ -332,10 +337,10 @@ fn worker(cmd: WorkerCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
     let (shard, n) = cmd.shard;
     let entries = plan.shard(shard, n, cmd.max_group);
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group };
-    println!("sweep {} shard {shard}/{n}: {} runs into {}", plan.name(), entries.len(), cmd.store.display());
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory };
+    outln!("sweep {} shard {shard}/{n}: {} runs into {}", plan.name(), entries.len(), cmd.store.display())?;
     let report = execute_with_bar(&plan, &entries, &cmd.store, &options, true)?;
-    print_report(&plan, &cmd.store, &report);
+    print_report(&plan, &cmd.store, &report)?;
     Ok(exit_for(&report))
 }
 
@@ -367,7 +372,7 @@ fn run_slurm(cmd: RunCmd) -> Result<ExitCode> {
     };
     let mut prepared = slurm::prepare(&plan, &cmd.spec, &cmd.store.store, &dir, &critlab, &options, max_array)?;
     let shards = prepared.manifest.shards.len();
-    println!(
+    outln!(
         "sweep {}: {} runs in {} shards (MaxArraySize {}); {} runs in {} shards to train; work directory {}",
         plan.name(),
         plan.entries.len(),
@@ -376,25 +381,25 @@ fn run_slurm(cmd: RunCmd) -> Result<ExitCode> {
         prepared.pending_runs,
         prepared.manifest.submitted.len(),
         prepared.dir.display()
-    );
+    )?;
     if prepared.array.is_empty() {
-        println!("every run is already in {}; nothing to submit", cmd.store.store.display());
+        outln!("every run is already in {}; nothing to submit", cmd.store.store.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     if cmd.dry_run {
         let script = std::fs::read_to_string(&prepared.array_script)?;
-        println!("--- {}\n{script}--- {}", prepared.array_script.display(), prepared.merge_script.display());
-        print!("{}", std::fs::read_to_string(&prepared.merge_script)?);
-        println!(
+        outln!("--- {}\n{script}--- {}", prepared.array_script.display(), prepared.merge_script.display())?;
+        out!("{}", std::fs::read_to_string(&prepared.merge_script)?)?;
+        outln!(
             "---\nwould run: sbatch --parsable {}\n           sbatch --parsable --dependency=afterany:<array job> {}",
             prepared.array_script.display(),
             prepared.merge_script.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let (array, merge) = slurm::submit(&mut prepared)?;
-    println!("submitted array job {array} (--array={}) and merge job {merge} (afterany:{array})", prepared.array);
-    println!("follow it with: critlab sweep status {} --store {}", cmd.spec.display(), cmd.store.store.display());
+    outln!("submitted array job {array} (--array={}) and merge job {merge} (afterany:{array})", prepared.array)?;
+    outln!("follow it with: critlab sweep status {} --store {}", cmd.spec.display(), cmd.store.store.display())?;
     if !cmd.wait {
         return Ok(ExitCode::SUCCESS);
     }
@@ -416,6 +421,9 @@ struct Status {
     diverged: usize,
     failed: usize,
     running: usize,
+    /// `running` in the store but their process is gone (`critlab runs reap`; a resumed sweep
+    /// retrains them).
+    stale: usize,
     pending: usize,
     shards: Option<ShardStatus>,
 }
@@ -440,18 +448,25 @@ impl Status {
 }
 
 fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<Status> {
-    let mut best: HashMap<String, RunStatus> = HashMap::new();
+    // Per spec hash, the most advanced status; `None` stands for a stale run (running, but its
+    // process is gone).
+    let mut best: HashMap<String, Option<RunStatus>> = HashMap::new();
     if store_path.exists() {
-        let store = Store::open(store_path)?;
+        let store = Store::open_read_only(store_path)?;
+        if let Err(e) = plan.check_identity(&store) {
+            eprintln!("warning: {e}");
+        }
         for r in store.runs(Some(plan.name()))? {
-            let rank = |s: RunStatus| match s {
-                RunStatus::Done | RunStatus::Diverged => 2,
-                RunStatus::Running => 1,
-                RunStatus::Failed => 0,
+            let rank = |s: Option<RunStatus>| match s {
+                Some(RunStatus::Done | RunStatus::Diverged) => 3,
+                Some(RunStatus::Running) => 2,
+                None => 1,
+                Some(RunStatus::Failed) => 0,
             };
-            let e = best.entry(r.spec_hash).or_insert(r.status);
-            if rank(r.status) > rank(*e) {
-                *e = r.status;
+            let status = (!r.stale).then_some(r.status);
+            let e = best.entry(r.spec_hash).or_insert(status);
+            if rank(status) > rank(*e) {
+                *e = status;
             }
         }
     }
@@ -463,15 +478,17 @@ fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<
         diverged: 0,
         failed: 0,
         running: 0,
+        stale: 0,
         pending: 0,
         shards: None,
     };
     for e in &plan.entries {
         match best.get(&e.hash) {
-            Some(RunStatus::Done) => s.done += 1,
-            Some(RunStatus::Diverged) => s.diverged += 1,
-            Some(RunStatus::Failed) => s.failed += 1,
-            Some(RunStatus::Running) => s.running += 1,
+            Some(Some(RunStatus::Done)) => s.done += 1,
+            Some(Some(RunStatus::Diverged)) => s.diverged += 1,
+            Some(Some(RunStatus::Failed)) => s.failed += 1,
+            Some(Some(RunStatus::Running)) => s.running += 1,
+            Some(None) => s.stale += 1,
             None => s.pending += 1,
         }
     }
@@ -507,21 +524,24 @@ fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<
 
 fn print_status(s: &Status, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(s)?);
+        outln!("{}", serde_json::to_string_pretty(s)?)?;
         return Ok(());
     }
-    println!(
-        "sweep {} in {}: {} runs: {} done, {} diverged, {} failed, {} running, {} pending",
-        s.name, s.store, s.runs, s.done, s.diverged, s.failed, s.running, s.pending
-    );
+    outln!(
+        "sweep {} in {}: {} runs: {} done, {} diverged, {} failed, {} running, {} stale, {} pending",
+        s.name, s.store, s.runs, s.done, s.diverged, s.failed, s.running, s.stale, s.pending
+    )?;
+    if s.stale > 0 {
+        outln!("  stale runs were left `running` by a process that is gone; `critlab runs reap` marks them failed, `sweep run` retrains them")?;
+    }
     if let Some(sh) = &s.shards {
-        println!(
+        outln!(
             "slurm: {} shards in {}; {} runs finished in shard stores; shards without a store: {}",
             sh.shards,
             sh.work_dir,
             sh.finished_in_shards,
             if sh.missing.is_empty() { "none".to_string() } else { format!("{:?}", sh.missing) }
-        );
+        )?;
         if let (Some(a), Some(m)) = (&sh.array_job, &sh.merge_job) {
             let mut counts: Vec<(String, usize)> = Vec::new();
             for j in sh.jobs.iter().filter(|j| j.id.starts_with(&format!("{a}_")) || j.id == *a) {
@@ -536,7 +556,7 @@ fn print_status(s: &Status, json: bool) -> Result<()> {
             } else {
                 counts.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
             };
-            println!("  array job {a}: {tasks}; merge job {m}: {merge_state}");
+            outln!("  array job {a}: {tasks}; merge job {m}: {merge_state}")?;
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! `critlab train`: one run, measured and stored.
-use crate::args::{self, RunArgs, StoreArg};
+use crate::args::{self, MemoryArg, RunArgs, StoreArg};
 use crate::table;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -23,6 +23,8 @@ pub struct TrainCmd {
     config: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArg,
+    #[command(flatten)]
+    memory: MemoryArg,
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
@@ -145,13 +147,18 @@ pub fn progress_bar(len: u64, unit: &str) -> ProgressBar {
     bar
 }
 
-/// Installs a Ctrl-C handler that sets the returned flag (once per process).
+/// The flag set by Ctrl-C (SIGINT), SIGTERM (`kill`, Slurm's `scancel`) and SIGHUP: the
+/// handler is installed on the first call; every call returns the same flag.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // A second handler cannot be installed; the first one keeps working.
-    let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
-    flag
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        // Fails only if another handler is installed, which critlab never does.
+        let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
+        flag
+    })
+    .clone()
 }
 
 #[derive(Serialize)]
@@ -172,6 +179,8 @@ struct Summary<'a> {
 /// Runs `critlab train`.
 pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     let spec: ValidRunSpec = args::resolve(cmd.config.as_deref(), &cmd.run)?;
+    // Before anything is allocated or stored.
+    cmd.memory.budget().check("the run", &critlab_train::budget::estimate(std::slice::from_ref(&spec)))?;
     let store = Store::open(&cmd.store.store)?;
     let run_id = store.create_run(spec.spec(), None, critlab_train::BACKEND)?;
     let mut writer = store.writer()?;
@@ -215,9 +224,9 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
         final_metrics: &last[0],
     };
     if cmd.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     } else {
-        print_summary(&summary);
+        print_summary(&summary)?;
     }
     Ok(match outcome.status {
         RunStatus::Failed => ExitCode::from(1),
@@ -225,20 +234,20 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     })
 }
 
-fn print_summary(s: &Summary<'_>) {
-    let step = |t: Option<usize>| t.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
-    println!("run {} ({}) in {}: {}", s.run_id, s.spec_hash, s.store, s.status);
+fn print_summary(s: &Summary<'_>) -> Result<()> {
+    let step = |t: Option<usize>| t.map(|t| format!("first at step {t}")).unwrap_or_else(|| "never reached".into());
+    outln!("run {} ({}) in {}: {}", s.run_id, s.spec_hash, s.store, s.status)?;
     if let Some(r) = s.reason {
-        println!("  reason: {r}");
+        outln!("  reason: {r}")?;
     }
-    println!(
+    outln!(
         "  {} steps in {:.1} s ({:.2} ms/step; probes {:.1}% of the time)",
         s.steps,
         s.wall_seconds,
         1e3 * s.wall_seconds / s.steps.max(1) as f64,
         100.0 * s.probe_seconds / s.wall_seconds.max(1e-9)
-    );
-    println!("  train accuracy ≥ 0.9 first at step {}, test accuracy ≥ 0.9 first at step {}", step(s.t_train_acc_0_9), step(s.t_test_acc_0_9));
+    )?;
+    outln!("  train accuracy ≥ 0.9: {}; test accuracy ≥ 0.9: {}", step(s.t_train_acc_0_9), step(s.t_test_acc_0_9))?;
     let keys = ["train_loss", "train_acc", "test_loss", "test_acc", "explained_variance", "weight_norm", "action"];
     let rows: Vec<Vec<String>> = keys
         .iter()
@@ -246,6 +255,7 @@ fn print_summary(s: &Summary<'_>) {
         .map(|k| vec![k.to_string(), table::num(s.final_metrics.get(*k).copied())])
         .collect();
     if !rows.is_empty() {
-        print!("{}", table::render(&["final", "value"], &rows));
+        out!("{}", table::render(&["final", "value"], &rows))?;
     }
+    Ok(())
 }

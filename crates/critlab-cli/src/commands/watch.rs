@@ -28,25 +28,28 @@ pub struct WatchCmd {
     /// A CSV (header line) or JSON Lines log being appended
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
-    /// Column (CSV) or key (JSONL) of the step; without it the row number
-    #[arg(long, default_value = "step")]
-    step_column: String,
+    /// Column (CSV) or key (JSONL) of the step [default: `step` when the log has it, else the
+    /// row number]; a column given here must exist
+    #[arg(long)]
+    step_column: Option<String>,
     /// Seconds between polls
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::seconds)]
     interval: f64,
     /// Stop when the run is finished (store) or the log stopped growing
     #[arg(long)]
     until_done: bool,
     /// Seconds without growth after which a log counts as finished
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::args::seconds)]
     idle: f64,
     #[command(flatten)]
     ews: EwsArgs,
 }
 
 /// `(step, value)` pairs of `column` from a CSV or JSON Lines log; rows without the column
-/// (or not yet complete: the last line of a file being written) are skipped.
-pub fn read_log(path: &Path, step_column: &str, column: &str) -> Result<Vec<(f64, f64)>> {
+/// (or not yet complete: the last line of a file being written) are skipped. The step is
+/// `step_column` (an error when the log lacks it), or without it `step` when present, else
+/// the row number.
+pub fn read_log(path: &Path, step_column: Option<&str>, column: &str) -> Result<Vec<(f64, f64)>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let complete = match text.rfind('\n') {
         Some(i) => &text[..=i],
@@ -57,7 +60,10 @@ pub fn read_log(path: &Path, step_column: &str, column: &str) -> Result<Vec<(f64
     if jsonl {
         for (i, line) in complete.lines().filter(|l| !l.trim().is_empty()).enumerate() {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-            let step = v.get(step_column).and_then(|s| s.as_f64()).unwrap_or(i as f64);
+            if let Some(c) = step_column.filter(|c| v.get(*c).is_none()) {
+                bail!("line {} of {} has no key `{c}` (--step-column)", i + 1, path.display());
+            }
+            let step = v.get(step_column.unwrap_or("step")).and_then(|s| s.as_f64()).unwrap_or(i as f64);
             if let Some(y) = v.get(column).and_then(|y| y.as_f64()) {
                 out.push((step, y));
             }
@@ -67,11 +73,18 @@ pub fn read_log(path: &Path, step_column: &str, column: &str) -> Result<Vec<(f64
     let mut lines = complete.lines();
     let Some(header) = lines.next() else { return Ok(out) };
     let sep = if header.contains('\t') { '\t' } else { ',' };
+    // A UTF-8 byte-order mark is not part of the first column's name.
+    let header = header.trim_start_matches('\u{feff}');
     let names: Vec<&str> = header.split(sep).map(str::trim).collect();
     let Some(col) = names.iter().position(|n| *n == column) else {
         bail!("{} has no column `{column}` (columns: {})", path.display(), names.join(", "))
     };
-    let step_col = names.iter().position(|n| *n == step_column);
+    let step_col = match step_column {
+        Some(c) => Some(names.iter().position(|n| *n == c).with_context(|| {
+            format!("{} has no column `{c}` (--step-column; columns: {})", path.display(), names.join(", "))
+        })?),
+        None => names.iter().position(|n| *n == "step"),
+    };
     for (i, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(sep).map(str::trim).collect();
         let y = cells.get(col).and_then(|c| c.parse::<f64>().ok());
@@ -88,21 +101,27 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
     let stop = interrupt_flag();
     let mut monitor = Monitor::new(&Indicator::ALL, cmd.ews.options());
     let store = match (&cmd.store, &cmd.input) {
-        (Some(path), _) => Some(Store::open(path)?),
+        (Some(path), _) => Some(Store::open_read_only(path)?),
         (None, Some(_)) => None,
         (None, None) => bail!("give --store FILE --run ID, or --input LOG"),
     };
     let (mut last_len, mut last_growth) = (0usize, Instant::now());
-    let mut out = std::io::stdout();
+    let mut stale_noted = false;
+    let mut out = crate::output::stdout();
     loop {
         let (signals, finished) = match (&store, &cmd.input) {
             (Some(store), _) => {
                 let run = cmd.run.expect("clap requires --run with --store");
-                let done = store.run(run)?.status != RunStatus::Running;
+                let row = store.run(run)?;
+                if row.stale && !stale_noted {
+                    eprintln!("run {run} is stale: it is `running` but its process is gone; it will never finish");
+                    stale_noted = true;
+                }
+                let done = row.status != RunStatus::Running || row.stale;
                 (load_signals(store, run, &cmd.ews.column)?, done)
             }
             (None, Some(path)) => {
-                let order = read_log(path, &cmd.step_column, &cmd.ews.column)?;
+                let order = read_log(path, cmd.step_column.as_deref(), &cmd.ews.column)?;
                 if order.len() != last_len {
                     (last_len, last_growth) = (order.len(), Instant::now());
                 }

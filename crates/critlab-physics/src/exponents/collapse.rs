@@ -542,7 +542,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
     let corr_parts = (opts.corrections != Corrections::None).then(|| parts(n - 1));
     let comb = |e: &ErrorParts| stats::combine_errors(e.bootstrap, e.curvature);
     if x_c_parts.bootstrap.is_none() && x_c_parts.curvature.is_none() {
-        notes.push("no error estimate available (bootstrap off and S flat at the minimum): errors reported as 0".into());
+        let why = if opts.bootstrap == 0 { "bootstrap off".to_string() } else { format!("fewer than two of the {} bootstrap replicates converged", opts.bootstrap) };
+        notes.push(format!("no error estimate available ({why}, and S flat at the minimum): errors reported as 0"));
     }
     let zeta = layout.zeta(&best.x);
     if data.has_dy && s_min > 3.0 {

@@ -14,22 +14,22 @@ pub struct CollapseCmd {
     #[command(flatten)]
     data: FssArgs,
     /// Guess for the critical point x_c [default: middle of the x range common to all sizes]
-    #[arg(long = "x-c", value_name = "GUESS", allow_negative_numbers = true)]
+    #[arg(long = "x-c", value_name = "GUESS", allow_negative_numbers = true, value_parser = crate::args::finite)]
     x_c: Option<f64>,
     /// Guess for ν (> 0)
-    #[arg(long, value_name = "GUESS", default_value_t = 1.0)]
+    #[arg(long, value_name = "GUESS", default_value_t = 1.0, value_parser = crate::args::positive)]
     nu: f64,
     /// Guess for ζ (A ~ L^{ζ/ν}: ζ = −β for an order parameter, γ for a susceptibility)
-    #[arg(long, value_name = "GUESS", default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, value_name = "GUESS", default_value_t = 0.0, allow_negative_numbers = true, value_parser = crate::args::finite)]
     zeta: f64,
     /// Fix ζ instead of fitting it (0 for a Binder cumulant or a spanning probability)
-    #[arg(long, value_name = "VALUE", allow_negative_numbers = true)]
+    #[arg(long, value_name = "VALUE", allow_negative_numbers = true, value_parser = crate::args::finite)]
     fix_zeta: Option<f64>,
     /// Drop the k smallest sizes before fitting
     #[arg(long, value_name = "K", default_value_t = 0)]
     drop_smallest: usize,
     /// Nelder–Mead starts (the guess plus random ones)
-    #[arg(long, value_name = "N", default_value_t = 12)]
+    #[arg(long, value_name = "N", default_value_t = 12, value_parser = crate::args::at_least::<1>)]
     starts: usize,
     /// Bootstrap refits for the errors (0: curvature errors only)
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -41,7 +41,7 @@ pub struct CollapseCmd {
     #[arg(long, value_enum, default_value_t = Correction::None)]
     correction: Correction,
     /// Correction exponent ω (> 0) for --correction
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::positive)]
     omega: f64,
     #[command(flatten)]
     out: OutputArgs,
@@ -57,6 +57,7 @@ enum Correction {
 /// Runs `critlab analyze collapse`.
 pub fn run(cmd: CollapseCmd) -> Result<ExitCode> {
     let data = cmd.data.load()?;
+    super::common::refuse_degenerate(&data, "data collapse", &cmd.data.input)?;
     let opts = CollapseOptions {
         x_c_guess: cmd.x_c,
         nu_guess: cmd.nu,

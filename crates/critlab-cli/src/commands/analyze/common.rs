@@ -13,8 +13,8 @@ pub struct OutputArgs {
     /// Print the result as JSON instead of the text summary
     #[arg(long)]
     pub json: bool,
-    /// Write the figure to this SVG file
-    #[arg(long, value_name = "FILE.svg")]
+    /// Write the figure to this file: SVG (FILE.svg) or PNG (FILE.png)
+    #[arg(long, value_name = "FILE.svg", value_parser = crate::args::figure_path)]
     pub plot: Option<PathBuf>,
 }
 
@@ -22,8 +22,10 @@ impl OutputArgs {
     /// Writes the figure (if asked) and prints the JSON or the summary.
     pub fn emit<T: Serialize>(&self, result: &T, summary: impl FnOnce() -> String, figure: impl FnOnce() -> String) -> Result<()> {
         if let Some(path) = &self.plot {
-            std::fs::write(path, figure()).with_context(|| format!("cannot write the plot to {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
+            // The extension is .svg or .png (checked by the parser): PNG is rasterised.
+            for f in critlab_report::write_figure(&figure(), path).with_context(|| format!("cannot write the plot to {}", path.display()))? {
+                eprintln!("wrote {}", f.display());
+            }
         }
         print_result(self.json, result, summary)
     }
@@ -32,9 +34,9 @@ impl OutputArgs {
 /// Prints `result` as pretty JSON or its text summary.
 pub fn print_result<T: Serialize>(json: bool, result: &T, summary: impl FnOnce() -> String) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(result)?);
+        outln!("{}", serde_json::to_string_pretty(result)?)?;
     } else {
-        print!("{}", summary());
+        out!("{}", summary())?;
     }
     Ok(())
 }
@@ -72,6 +74,23 @@ impl FssArgs {
         let cols = FssColumns { size: self.size.clone(), x: self.x.clone(), y: self.y.clone(), dy: self.dy.clone() };
         CollapseData::from_table(&table, &cols).with_context(|| format!("cannot read finite-size data from {}", self.input.display()))
     }
+}
+
+/// Refuses data from which a finite-size analysis can learn nothing, instead of reporting its
+/// starting guesses as results: a constant observable (every x_c and ν collapse it
+/// perfectly), or curves identical for every size (they cross everywhere).
+pub fn refuse_degenerate(data: &CollapseData, analysis: &str, input: &Path) -> Result<()> {
+    let ys = || data.curves.iter().flat_map(|c| c.y.iter().copied());
+    let first = ys().next();
+    if let Some(y0) = first.filter(|&y0| ys().all(|y| y == y0)) {
+        anyhow::bail!("{analysis} of {}: the observable is constant (y = {y0} everywhere); there is no transition to locate", input.display());
+    }
+    if let Some((c0, rest)) = data.curves.split_first() {
+        if !rest.is_empty() && rest.iter().all(|c| c.x == c0.x && c.y == c0.y) {
+            anyhow::bail!("{analysis} of {}: the curves of every size are identical; they do not single out a critical point", input.display());
+        }
+    }
+    Ok(())
 }
 
 /// Bootstrap replicates and their seed, for the analyses whose default is 200 replicates.

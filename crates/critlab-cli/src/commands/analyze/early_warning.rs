@@ -37,23 +37,23 @@ pub struct EwsArgs {
     /// Series whose critical slowing down is measured
     #[arg(long, default_value = "test_loss")]
     pub column: String,
-    /// Rolling window as a fraction of the points so far (ewstools' default 0.5)
-    #[arg(long, default_value_t = 0.5, conflicts_with = "window_points")]
+    /// Rolling window as a fraction of the points so far, in (0, 1] (ewstools' default 0.5)
+    #[arg(long, default_value_t = 0.5, conflicts_with = "window_points", value_parser = crate::args::fraction)]
     pub window_fraction: f64,
-    /// Rolling window as a number of points
-    #[arg(long)]
+    /// Rolling window as a number of points (≥ 2)
+    #[arg(long, value_parser = crate::args::at_least::<2>)]
     pub window_points: Option<usize>,
     /// Detrending of the series before the rolling statistics
     #[arg(long, value_enum, default_value_t = DetrendArg::Gaussian)]
     pub detrend: DetrendArg,
-    /// Bandwidth of the Gaussian detrending, as a fraction of the series length
-    #[arg(long, default_value_t = 0.2)]
+    /// Bandwidth of the Gaussian detrending, as a fraction of the series length, in (0, 1]
+    #[arg(long, default_value_t = 0.2, value_parser = crate::args::fraction)]
     pub bandwidth: f64,
-    /// Kendall τ at which a warning fires
-    #[arg(long, default_value_t = 0.7)]
+    /// Kendall τ at which a warning fires, in (0, 1]
+    #[arg(long, default_value_t = 0.7, value_parser = crate::args::fraction)]
     pub tau_threshold: f64,
-    /// Indicator values needed before a warning can fire
-    #[arg(long, default_value_t = 30)]
+    /// Indicator values needed before a warning can fire (≥ 2)
+    #[arg(long, default_value_t = 30, value_parser = crate::args::at_least::<2>)]
     pub min_points: usize,
 }
 
@@ -90,6 +90,16 @@ fn as_f64(points: Vec<(i64, f64)>) -> Vec<(f64, f64)> {
 
 /// Every early-warning signal of a stored run: the CSD series `column` and the framework's.
 pub fn load_signals(store: &Store, run: RunId, column: &str) -> Result<Signals> {
+    // A missing run or series is an error, not a quiet "no warning".
+    store.run(run)?;
+    let names = store.metric_names(run)?;
+    if !names.iter().any(|n| n == column) {
+        bail!(
+            "run {run} in {} has no metric `{column}` (--column); it has: {}",
+            store.path().display(),
+            names.iter().filter(|n| !n.contains('/')).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
     let get = |name: &str| -> Result<Vec<(f64, f64)>> { Ok(as_f64(store.series(run, name)?)) };
     let kinetic: BTreeMap<i64, f64> = store.series(run, "kinetic_displacement")?.into_iter().collect();
     let kinetic_potential = store
@@ -99,7 +109,7 @@ pub fn load_signals(store: &Store, run: RunId, column: &str) -> Result<Signals> 
         .filter(|p| p.1.is_finite())
         .collect();
     let mut charge: BTreeMap<i64, f64> = BTreeMap::new();
-    for name in store.metric_names(run)? {
+    for name in names {
         if name.starts_with("charge_rescale/") && name.matches('/').count() == 1 {
             for (s, v) in store.series(run, &name)? {
                 *charge.entry(s).or_default() += v;
@@ -136,7 +146,7 @@ struct Report {
 
 /// Runs `critlab analyze early-warning`.
 pub fn run(cmd: EarlyWarningCmd) -> Result<ExitCode> {
-    let store = Store::open(&cmd.store.store)?;
+    let store = Store::open_read_only(&cmd.store.store)?;
     let ids: Vec<RunId> = match (&cmd.run, &cmd.sweep) {
         (Some(id), _) => vec![*id],
         (None, Some(sweep)) => store.runs(Some(sweep))?.into_iter().map(|r| r.id).collect(),

@@ -38,7 +38,7 @@ pub struct SweepArgs {
     #[arg(long, value_enum, default_value_t = OrderParameter::ExplainedVariance)]
     pub order_parameter: OrderParameter,
     /// The critical point of the control, if known (otherwise fitted)
-    #[arg(long = "x-c", value_name = "VALUE", allow_negative_numbers = true)]
+    #[arg(long = "x-c", value_name = "VALUE", allow_negative_numbers = true, value_parser = crate::args::finite)]
     pub x_c: Option<f64>,
     /// Bootstrap refits of the collapse over sizes
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -85,7 +85,7 @@ impl SweepArgs {
         let (Some(path), Some(name), Some(control)) = (&self.store, &self.sweep, &self.control) else {
             bail!("--store FILE, --sweep NAME and --control KEY are all needed");
         };
-        let store = Store::open(path)?;
+        let store = Store::open_read_only(path)?;
         let runs = store.runs(Some(name))?;
         if runs.is_empty() {
             bail!("no runs of sweep `{name}` in {}", path.display());

@@ -22,7 +22,7 @@ pub struct HypothesesCmd {
     #[arg(long)]
     sweep: String,
     /// Bootstrap resamples
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::at_least::<1>)]
     resamples: usize,
     /// Bootstrap seed
     #[arg(long, default_value_t = 0)]
@@ -47,7 +47,7 @@ fn at(points: &[(i64, f64)], t: f64) -> Option<f64> {
 
 /// Runs `critlab analyze hypotheses`.
 pub fn run(cmd: HypothesesCmd) -> Result<ExitCode> {
-    let store = Store::open(&cmd.store.store)?;
+    let store = Store::open_read_only(&cmd.store.store)?;
     let rows = store.runs(Some(&cmd.sweep))?;
     if rows.is_empty() {
         bail!("no runs in sweep {}", cmd.sweep);

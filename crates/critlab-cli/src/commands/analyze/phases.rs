@@ -43,19 +43,19 @@ pub struct PhasesCmd {
 #[derive(Debug, Clone, Args)]
 pub struct ClassifyArgs {
     /// Train accuracy that counts as memorised (t_mem)
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = crate::args::fraction)]
     train_threshold: f64,
     /// Test accuracy that counts as generalised (t_grok)
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = crate::args::fraction)]
     test_threshold: f64,
     /// Grokking when the delay t_grok − t_mem exceeds this fraction of the step budget
-    #[arg(long, default_value_t = 0.01, value_name = "FRACTION")]
+    #[arg(long, default_value_t = 0.01, value_name = "FRACTION", value_parser = crate::args::fraction)]
     grokking_delay: f64,
     /// Grokking when the delay exceeds this many steps (replaces --grokking-delay)
-    #[arg(long, value_name = "STEPS")]
+    #[arg(long, value_name = "STEPS", value_parser = crate::args::non_negative)]
     grokking_delay_steps: Option<f64>,
     /// Running-median window applied to every series before detection (odd; 1 = none)
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::args::at_least::<1>)]
     smooth: usize,
 }
 
@@ -115,6 +115,8 @@ pub struct Analysis {
     pub diagram: PhaseDiagram,
     /// Every run of the sweep.
     pub runs: Vec<RunResult>,
+    /// Whether the transitions were written back to the store (not when it is read-only).
+    pub stored: bool,
 }
 
 /// Reads a run's series for the detectors.
@@ -156,6 +158,16 @@ pub fn analyse(store: &Store, sweep: &str, x: &str, y: &str, args: &ClassifyArgs
             bail!("`{key}` is not a numeric key of the runs of sweep `{sweep}`; keys that vary: {}", varying_keys(&runs).join(", "));
         }
     }
+    let mut budgets: Vec<i64> = runs.iter().filter_map(|r| r.spec.get("steps").and_then(serde_json::Value::as_i64)).collect();
+    budgets.sort_unstable();
+    budgets.dedup();
+    if budgets.len() > 1 && x != "steps" && y != "steps" {
+        eprintln!(
+            "warning: the runs of sweep `{sweep}` have {} different step budgets ({}); phases of runs with unequal budgets are not comparable",
+            budgets.len(),
+            budgets.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        );
+    }
     let options_json = serde_json::json!({ "transitions": topts, "phases": popts }).to_string();
     let mut results = Vec::with_capacity(runs.len());
     for run in &runs {
@@ -185,7 +197,9 @@ pub fn analyse(store: &Store, sweep: &str, x: &str, y: &str, args: &ClassifyArgs
                 options_json: options_json.clone(),
             })
             .collect();
-        store.write_transitions(run.id, &rows)?;
+        if !store.is_read_only() {
+            store.write_transitions(run.id, &rows)?;
+        }
         results.push(RunResult {
             run_id: run.id,
             x: axis_value(run, x).unwrap_or(f64::NAN),
@@ -201,7 +215,7 @@ pub fn analyse(store: &Store, sweep: &str, x: &str, y: &str, args: &ClassifyArgs
         .map(|r| RunPoint { run_id: r.run_id, x: r.x, y: r.y, label: r.classification.label, t_grok: r.transitions[0].t_grok })
         .collect();
     let diagram = phase_diagram::build(x, y, &points);
-    Ok(Analysis { sweep: sweep.into(), diagram, runs: results })
+    Ok(Analysis { sweep: sweep.into(), diagram, runs: results, stored: !store.is_read_only() })
 }
 
 /// The terminal summary: the grid of majority phases, counts and boundaries.
@@ -243,7 +257,11 @@ pub fn summary(a: &Analysis, store: &Path) -> String {
         .collect();
     out.push_str(&format!("runs by phase: {}\n", counts.join(", ")));
     out.push_str(&format!("{} boundary points between neighbouring cells of different phases\n", d.boundaries.len()));
-    out.push_str(&format!("transitions and phases stored in {} (table `transitions`)\n", store.display()));
+    if a.stored {
+        out.push_str(&format!("transitions and phases stored in {} (table `transitions`)\n", store.display()));
+    } else {
+        out.push_str(&format!("{} is read-only: transitions and phases were not stored\n", store.display()));
+    }
     out
 }
 
@@ -255,10 +273,11 @@ pub fn write_diagram(a: &Analysis, path: &Path) -> Result<Vec<PathBuf>> {
 
 /// Runs `critlab analyze phases`.
 pub fn run(cmd: PhasesCmd) -> Result<ExitCode> {
-    if !cmd.store.store.exists() {
-        bail!("store {} does not exist", cmd.store.store.display());
-    }
-    let store = Store::open(&cmd.store.store)?;
+    let path = &cmd.store.store;
+    // The results are written back when the store may be written; a read-only file is
+    // analysed all the same.
+    let writable = std::fs::OpenOptions::new().write(true).open(path).is_ok();
+    let store = if writable { Store::open(path)? } else { Store::open_read_only(path)? };
     let analysis = analyse(&store, &cmd.sweep, &cmd.x, &cmd.y, &cmd.options)?;
     if let Some(path) = &cmd.plot {
         for f in write_diagram(&analysis, path)? {
@@ -266,9 +285,9 @@ pub fn run(cmd: PhasesCmd) -> Result<ExitCode> {
         }
     }
     if cmd.json {
-        println!("{}", serde_json::to_string_pretty(&analysis)?);
+        outln!("{}", serde_json::to_string_pretty(&analysis)?)?;
     } else {
-        print!("{}", summary(&analysis, &cmd.store.store));
+        out!("{}", summary(&analysis, &cmd.store.store))?;
     }
     Ok(ExitCode::SUCCESS)
 }

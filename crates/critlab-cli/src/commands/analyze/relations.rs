@@ -25,7 +25,7 @@ pub struct RelationsCmd {
     #[command(flatten)]
     sweep: SweepArgs,
     /// Effective dimension d for hyperscaling (overrides the set's `d`)
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = crate::args::positive)]
     d: Option<f64>,
     /// Print the result as JSON instead of the text summary
     #[arg(long)]

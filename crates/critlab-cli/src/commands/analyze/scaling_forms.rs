@@ -34,19 +34,19 @@ pub struct ScalingFormsCmd {
     #[arg(long, value_name = "COL")]
     size: Option<String>,
     /// With --size: guess for x_c
-    #[arg(long = "x-c", value_name = "GUESS", requires = "size", allow_negative_numbers = true)]
+    #[arg(long = "x-c", value_name = "GUESS", requires = "size", allow_negative_numbers = true, value_parser = crate::args::finite)]
     x_c: Option<f64>,
     /// With --size: guess for ν
-    #[arg(long, value_name = "GUESS", requires = "size", default_value_t = 1.0)]
+    #[arg(long, value_name = "GUESS", requires = "size", default_value_t = 1.0, value_parser = crate::args::positive)]
     nu: f64,
     /// With --size: guess for ζ
-    #[arg(long, value_name = "GUESS", requires = "size", default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, value_name = "GUESS", requires = "size", default_value_t = 0.0, allow_negative_numbers = true, value_parser = crate::args::finite)]
     zeta: f64,
     /// Forms to try (comma separated) [default: all five]
     #[arg(long, value_enum, value_delimiter = ',')]
     forms: Vec<FormArg>,
     /// Cross-validation folds (≥ 2)
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::args::at_least::<2>)]
     folds: usize,
     /// Seed of the fold assignment (and of the collapse's starts)
     #[arg(long, default_value_t = 0)]

@@ -36,7 +36,7 @@ struct Report {
 
 /// Runs `critlab analyze symmetry`.
 pub fn run(cmd: SymmetryCmd) -> Result<ExitCode> {
-    let store = Store::open(&cmd.store.store)?;
+    let store = Store::open_read_only(&cmd.store.store)?;
     let row = store.run(cmd.run)?;
     let spec: RunSpec = serde_json::from_value(row.spec.clone()).context("reading the run's stored spec")?;
     let spec = spec.validate().context("the stored spec no longer validates")?;

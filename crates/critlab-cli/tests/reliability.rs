@@ -1,0 +1,388 @@
+//! Reliability through the real binary (issue 16): output to a closed pipe or a full disk,
+//! the memory budget (also under `ulimit -v`), plan-size caps, and bad numeric options on
+//! every subcommand. Each test is named after the finding it pins.
+use std::fs::File;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_critlab");
+
+fn critlab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).current_dir(dir).args(args).output().expect("running critlab")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Runs critlab with standard output connected to `stdout`; returns (exit code, stderr).
+fn with_stdout(dir: &Path, args: &[&str], stdout: Stdio) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running critlab");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A pipe whose reader is already closed: every write to it fails with EPIPE.
+fn closed_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: pipe fills two descriptors we then own; we close the reading end at once.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        libc::close(fds[0]);
+        Stdio::from(OwnedFd::from_raw_fd(fds[1]))
+    }
+}
+
+fn dev_full() -> Stdio {
+    Stdio::from(File::options().write(true).open("/dev/full").expect("/dev/full"))
+}
+
+/// A tiny store with two finished runs of a sweep `tiny` (ids 1 and 2), built once; each test
+/// copies it.
+fn tiny_store() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+        let out = critlab(dir.path(), &["sweep", "run", "tiny.toml", "--store", "s.db", "--jobs", "1"]);
+        assert!(out.status.success(), "{}", text(&out));
+        dir
+    })
+    .path()
+}
+
+const TINY: &str = "name = \"tiny\"\nseeds = 2\n[base]\np = 5\nwidth = 8\nsteps = 20\neval-every = 10\n";
+
+fn copy_of_tiny() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["s.db", "tiny.toml"] {
+        std::fs::copy(tiny_store().join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+/// Commands that print to standard output, on the tiny store.
+const PRINTING: &[&[&str]] = &[
+    &["runs", "list", "--store", "s.db"],
+    &["runs", "list", "--store", "s.db", "--json"],
+    &["runs", "show", "1", "--store", "s.db"],
+    &["runs", "show", "1", "--store", "s.db", "--json"],
+    &["sweep", "plan", "tiny.toml"],
+    &["sweep", "plan", "tiny.toml", "--json"],
+    &["sweep", "status", "tiny.toml", "--store", "s.db"],
+    &["sweep", "run", "tiny.toml", "--store", "s.db"],
+    &["export", "--format", "csv", "--store", "s.db"],
+    &["export", "--format", "jsonl", "--store", "s.db"],
+    &["analyze", "symmetry", "--store", "s.db", "--run", "1"],
+    &["analyze", "early-warning", "--store", "s.db", "--run", "1"],
+    &["train", "--store", "s.db", "--p", "5", "--width", "8", "--steps", "5", "--eval-every", "5"],
+    &["train", "--store", "s.db", "--p", "5", "--width", "8", "--steps", "5", "--eval-every", "5", "--json"],
+];
+
+/// Regression: every printing command panicked on a closed pipe (`critlab runs show 1 | head -1`).
+#[test]
+fn a_closed_pipe_ends_every_printing_command_quietly_with_status_0() {
+    let dir = copy_of_tiny();
+    for args in PRINTING {
+        let (code, stderr) = with_stdout(dir.path(), args, closed_pipe());
+        assert_eq!(code, Some(0), "critlab {}: {stderr}", args.join(" "));
+        assert!(!stderr.contains("panicked") && !stderr.contains("error"), "critlab {}: {stderr}", args.join(" "));
+    }
+}
+
+/// Regression: every printing command panicked on `>/dev/full`; now it is an error naming
+/// standard output (exit 2).
+#[test]
+fn a_full_disk_on_standard_output_is_a_clear_error() {
+    let dir = copy_of_tiny();
+    for args in PRINTING {
+        let (code, stderr) = with_stdout(dir.path(), args, dev_full());
+        assert_eq!(code, Some(2), "critlab {}: {stderr}", args.join(" "));
+        assert!(stderr.contains("standard output") && !stderr.contains("panicked"), "critlab {}: {stderr}", args.join(" "));
+    }
+}
+
+/// Regression: `train --p 99991` and `--width 100000000` allocated until the OOM killer fired.
+#[test]
+fn runs_above_the_memory_budget_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&["--p", "99991", "--width", "32"][..], &["--width", "100000000"]] {
+        let mut args = vec!["train", "--store", "s.db", "--steps", "50"];
+        args.extend_from_slice(extra);
+        let out = critlab(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let msg = text(&out);
+        assert!(msg.contains("memory budget") && msg.contains("--max-memory"), "{msg}");
+        // Refused before the store was even created.
+        assert!(!dir.path().join("s.db").exists());
+    }
+    // --max-memory lowers the limit below a small run, and rejects nonsense.
+    let out = critlab(dir.path(), &["train", "--store", "s.db", "--p", "5", "--steps", "2", "--max-memory", "1M"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--max-memory 1.0 MiB"), "{}", text(&out));
+    for bad in ["nan", "-1G", "0", "150%", "lots"] {
+        let out = critlab(dir.path(), &["train", "--store", "s.db", &format!("--max-memory={bad}")]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out));
+        assert!(text(&out).contains("--max-memory"), "{bad}: {}", text(&out));
+    }
+}
+
+/// Under `ulimit -v` the default budget is what the limit leaves: `--p 1009` aborted with
+/// "memory allocation of 2054489488 bytes failed"; now it is refused, and a small run still
+/// trains under the same limit.
+#[test]
+fn the_budget_follows_ulimit_v() {
+    let dir = tempfile::tempdir().unwrap();
+    let under_limit = |args: &str| {
+        Command::new("sh")
+            .current_dir(dir.path())
+            .arg("-c")
+            .arg(format!("ulimit -v 1500000 && exec '{BIN}' {args}"))
+            .output()
+            .unwrap()
+    };
+    let big = under_limit("train --store s.db --p 1009 --width 32 --steps 2");
+    assert_eq!(big.status.code(), Some(2), "{}", text(&big));
+    assert!(text(&big).contains("ulimit -v") && !text(&big).contains("allocation"), "{}", text(&big));
+    let small = under_limit("train --store s.db --p 11 --width 16 --steps 4 --eval-every 2");
+    assert_eq!(small.status.code(), Some(0), "{}", text(&small));
+}
+
+/// Regression: a replica group too big for memory was only found out by the OOM killer.
+#[test]
+fn sweeps_above_the_memory_budget_are_refused_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.toml"), "name = \"big\"\nseeds = 4\n[base]\np = 1009\nwidth = 64\nsteps = 2\n").unwrap();
+    let out = critlab(dir.path(), &["sweep", "run", "big.toml", "--store", "s.db", "--max-memory", "2G"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("replica group") && text(&out).contains("--max-memory 2.0 GiB"), "{}", text(&out));
+}
+
+/// Regression: `seeds = 1000000000` or a logspace of 10⁸ points allocated gigabytes (or ran for
+/// minutes) in `sweep plan`; a 65,536-character name broke `runs list` for good.
+#[test]
+fn plan_sizes_and_names_are_capped_in_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("name = \"s\"\nseeds = 1000000000\n", "max-runs"),
+        ("name = \"s\"\n[axes]\nlr = { logspace = [-3, 1, 100000000] }\n", "max-runs"),
+        ("name = \"s\"\nsampling = \"random\"\nsamples = 100000000\n[axes]\nlr = [1e-3]\n", "max-runs"),
+        ("name = \"s\"\nmax-runs = 10\nseeds = 11\n", "max-runs"),
+        ("name = \"s\"\nmax-runs = 0\n", "max-runs"),
+    ];
+    for (spec, needle) in cases {
+        std::fs::write(dir.path().join("s.toml"), spec).unwrap();
+        let started = std::time::Instant::now();
+        let out = critlab(dir.path(), &["sweep", "plan", "s.toml"]);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {}", text(&out));
+        assert!(text(&out).contains(needle), "{spec}: {}", text(&out));
+        assert!(started.elapsed().as_secs_f64() < 10.0, "{spec}: took {:?}", started.elapsed());
+    }
+    std::fs::write(dir.path().join("s.toml"), "name = \"s\"\nmax-runs = 11\nseeds = 11\n[base]\np = 5\n").unwrap();
+    let out = critlab(dir.path(), &["sweep", "plan", "s.toml"]);
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::write(dir.path().join("s.toml"), format!("name = \"{}\"\n", "n".repeat(65_536))).unwrap();
+    let out = critlab(dir.path(), &["sweep", "plan", "s.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("`name` has 65536 characters"), "{}", &text(&out)[..300.min(text(&out).len())]);
+}
+
+const FSS: &str = "L,x,y\n8,0.1,0.2\n8,0.2,0.4\n8,0.3,0.5\n16,0.1,0.1\n16,0.2,0.45\n16,0.3,0.7\n";
+
+/// Every subcommand with nonsense numeric values (nan, inf, negative or zero where that means
+/// nothing), standard output a closed pipe: each exits 2 naming the flag, none panics, none
+/// creates a file. The numeric options themselves are enumerated from the parser by the unit
+/// test `every_numeric_option_refuses_non_finite_values_naming_the_flag`.
+#[test]
+fn every_subcommand_refuses_bad_numbers_naming_the_flag_without_panicking() {
+    let dir = copy_of_tiny();
+    std::fs::write(dir.path().join("g.csv"), FSS).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["train", "--store", "new.db", "--lr", "nan"], "--lr"),
+        (&["train", "--store", "new.db", "--lr", "1e400"], "--lr"),
+        (&["train", "--store", "new.db", "--weight-decay", "inf"], "--weight-decay"),
+        (&["train", "--store", "new.db", "--steps=-1"], "--steps"),
+        (&["train", "--store", "new.db", "--divergence-factor", "0.5"], "divergence-factor"),
+        (&["bench", "step", "--replicas", "0"], "--replicas"),
+        (&["demo", "--store", "new.db", "--jobs", "0"], "--jobs"),
+        (&["sweep", "plan", "tiny.toml", "--max-group", "0"], "--max-group"),
+        (&["sweep", "run", "tiny.toml", "--store", "new.db", "--jobs", "0"], "--jobs"),
+        (&["sweep", "run", "tiny.toml", "--store", "new.db", "--max-memory", "nan"], "--max-memory"),
+        (&["sweep", "run", "tiny.toml", "--store", "new.db", "--backend", "slurm", "--dry-run", "--array-limit", "0"], "--array-limit"),
+        (&["sweep", "worker", "tiny.toml", "--shard", "0/1", "--store", "new.db", "--max-group", "0"], "--max-group"),
+        (&["sweep", "status", "tiny.toml", "--store", "s.db", "--work-dir", "w", "--json", "--bogus", "1"], "--bogus"),
+        (&["merge", "--store", "s.db", "s.db"], "into itself"),
+        (&["runs", "show", "nan", "--store", "s.db"], "ID"),
+        (&["runs", "list", "--store", "typo.db"], "no store at"),
+        (&["export", "--format", "csv", "--store", "s.db", "--run", "nan"], "--run"),
+        (&["export", "--format", "parquet", "--store", "s.db", "-o", "s.db"], "same file"),
+        (&["export", "--format", "parquet", "--store", "s.db", "-o", "m.csv"], "extension"),
+        (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--nu", "nan"], "--nu"),
+        (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--nu=-1"], "--nu"),
+        (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--plot", "g.csv"], "--plot"),
+        (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--omega", "0"], "--omega"),
+        (&["analyze", "divergence", "--input", "g.csv", "--x", "x", "--y", "y", "--bootstrap=-3"], "--bootstrap"),
+        (&["analyze", "crossing", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--seed", "inf"], "--seed"),
+        (&["analyze", "exponents", "--store", "s.db", "--sweep", "tiny", "--control", "lr", "--x-c", "nan"], "--x-c"),
+        (&["analyze", "phases", "--store", "s.db", "--sweep", "tiny", "--x", "lr", "--y", "seed", "--test-threshold", "5"], "--test-threshold"),
+        (&["analyze", "phases", "--store", "s.db", "--sweep", "tiny", "--x", "lr", "--y", "seed", "--smooth", "0"], "--smooth"),
+        (&["analyze", "relations", "--store", "s.db", "--sweep", "tiny", "--control", "lr", "--d", "nan"], "--d"),
+        (&["analyze", "relations", "--store", "s.db", "--sweep", "tiny", "--control", "lr", "--d=-3"], "--d"),
+        (&["analyze", "scaling-forms", "--input", "g.csv", "--x", "x", "--y", "y", "--folds", "0"], "--folds"),
+        (&["analyze", "symmetry", "--store", "s.db", "--run", "inf"], "--run"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "1", "--window-fraction", "2"], "--window-fraction"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "1", "--window-fraction", "0"], "--window-fraction"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "1", "--window-points", "0"], "--window-points"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "1", "--bandwidth=-1"], "--bandwidth"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "1", "--tau-threshold", "5"], "--tau-threshold"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "1", "--column", "nosuch"], "--column"),
+        (&["analyze", "early-warning", "--store", "s.db", "--run", "999"], "no run with id 999"),
+        (&["analyze", "hypotheses", "--store", "s.db", "--sweep", "tiny", "--resamples", "0"], "--resamples"),
+        (&["watch", "--store", "s.db", "--run", "1", "--interval", "nan"], "--interval"),
+        (&["watch", "--store", "s.db", "--run", "1", "--interval=-1"], "--interval"),
+        (&["watch", "--store", "s.db", "--run", "1", "--interval", "inf"], "--interval"),
+        (&["watch", "--store", "s.db", "--run", "1", "--interval", "1e30"], "--interval"),
+        (&["watch", "--store", "s.db", "--run", "1", "--interval", "0"], "--interval"),
+        (&["watch", "--input", "g.csv", "--column", "y", "--step-column", "nosuch", "--until-done", "--idle", "0.01", "--interval", "0.01"], "--step-column"),
+    ];
+    let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let db = std::fs::read(dir.path().join("s.db")).unwrap();
+    for (args, needle) in cases {
+        let (code, stderr) = with_stdout(dir.path(), args, closed_pipe());
+        let shown = format!("critlab {}", args.join(" "));
+        assert_eq!(code, Some(2), "{shown}: {stderr}");
+        assert!(stderr.contains(needle), "{shown}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{shown}: {stderr}");
+    }
+    let mut after: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    // SQLite's transient companions of a store being read are not new files of ours.
+    after.retain(|n| !n.to_string_lossy().starts_with("s.db-"));
+    assert_eq!(after.len(), before.len(), "files created: {after:?} (before: {before:?})");
+    assert_eq!(std::fs::read(dir.path().join("s.db")).unwrap(), db, "the store changed");
+    assert_eq!(std::fs::read_to_string(dir.path().join("g.csv")).unwrap(), FSS);
+}
+
+const LONG: &str = "name = \"long\"\nseeds = 4\n[base]\np = 11\nwidth = 32\nsteps = 4000\neval-every = 100\n";
+
+/// Starts `sweep run` on LONG and returns once a run is `running` with metrics committed.
+fn sweep_in_flight(dir: &Path) -> std::process::Child {
+    std::fs::write(dir.join("long.toml"), LONG).unwrap();
+    let child = Command::new(BIN)
+        .current_dir(dir)
+        .args(["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        assert!(start.elapsed().as_secs() < 60, "the sweep made no progress");
+        if let Ok(store) = critlab_store::Store::open_read_only(dir.join("s.db")) {
+            if let Ok(runs) = store.runs(Some("long")) {
+                if runs.iter().any(|r| r.status == critlab_core::RunStatus::Running && r.last_step.is_some_and(|s| s >= 200)) {
+                    return child;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    assert!(Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success());
+}
+
+/// Regression: after SIGKILL (or OOM, or a full disk) runs stayed `running` forever:
+/// `sweep status` counted them running, `watch --until-done` never returned, nothing could
+/// clean them up. Now they show as `stale`, `runs reap` marks them failed with the reason,
+/// and the sweep resumes.
+#[test]
+fn a_sigkilled_sweep_leaves_stale_runs_that_are_reaped_and_retrained() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = sweep_in_flight(dir.path());
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    let list = critlab(dir.path(), &["runs", "list", "--store", "s.db", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let stale: Vec<i64> = runs.as_array().unwrap().iter().filter(|r| r["stale"] == true).map(|r| r["id"].as_i64().unwrap()).collect();
+    assert!(!stale.is_empty(), "{runs}");
+    let table = text(&critlab(dir.path(), &["runs", "list", "--store", "s.db"]));
+    assert!(table.contains("stale"), "{table}");
+    let status = text(&critlab(dir.path(), &["sweep", "status", "long.toml", "--store", "s.db"]));
+    assert!(status.contains(&format!("0 running, {} stale", stale.len())), "{status}");
+    // watch --until-done ends on a stale run instead of waiting forever.
+    let started = std::time::Instant::now();
+    let watch = critlab(dir.path(), &["watch", "--store", "s.db", "--run", &stale[0].to_string(), "--until-done", "--interval", "0.05"]);
+    assert!(watch.status.success() && started.elapsed().as_secs() < 20, "{}", text(&watch));
+    assert!(text(&watch).contains("stale"), "{}", text(&watch));
+    let reap = critlab(dir.path(), &["runs", "reap", "--store", "s.db"]);
+    assert!(reap.status.success() && text(&reap).contains(&format!("{} stale run(s) marked failed", stale.len())), "{}", text(&reap));
+    let show = text(&critlab(dir.path(), &["runs", "show", &stale[0].to_string(), "--store", "s.db"]));
+    assert!(show.contains("status failed") && show.contains("stale: its process"), "{show}");
+    let resumed = critlab(dir.path(), &["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let status = text(&critlab(dir.path(), &["sweep", "status", "long.toml", "--store", "s.db"]));
+    assert!(status.contains("4 runs: 4 done"), "{status}");
+}
+
+/// Regression: SIGTERM (`kill`, Slurm's `scancel`) killed a sweep outright (exit 143) and left
+/// its runs `running`; now it stops like Ctrl-C: runs in flight end `failed`
+/// ("interrupted"), everything measured is committed, and the sweep resumes.
+#[test]
+fn sigterm_stops_a_sweep_like_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = sweep_in_flight(dir.path());
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("interrupted"), "{}", text(&out));
+    let store = critlab_store::Store::open_read_only(dir.path().join("s.db")).unwrap();
+    let runs = store.runs(Some("long")).unwrap();
+    assert!(runs.iter().all(|r| r.status != critlab_core::RunStatus::Running), "{runs:?}");
+    assert!(runs.iter().any(|r| r.reason.as_deref().is_some_and(|w| w.contains("interrupted"))));
+    let resumed = critlab(dir.path(), &["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+}
+
+/// Regression: changing `steps` in a spec and rerunning kept the old runs under the same
+/// name, so `sweep status` showed only the new ones pending and analyses mixed budgets.
+#[test]
+fn a_changed_spec_under_the_same_sweep_name_is_refused_with_the_difference() {
+    let dir = copy_of_tiny();
+    std::fs::write(dir.path().join("tiny.toml"), TINY.replace("steps = 20", "steps = 40")).unwrap();
+    let out = critlab(dir.path(), &["sweep", "run", "tiny.toml", "--store", "s.db"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("`steps` = 20 there, 40 in tiny.toml"), "{}", text(&out));
+    let status = critlab(dir.path(), &["sweep", "status", "tiny.toml", "--store", "s.db"]);
+    assert!(text(&status).contains("different spec"), "{}", text(&status));
+    // More seeds (an axis) extend the sweep.
+    std::fs::write(dir.path().join("tiny.toml"), TINY.replace("seeds = 2", "seeds = 3")).unwrap();
+    let out = critlab(dir.path(), &["sweep", "run", "tiny.toml", "--store", "s.db"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// Regression: SGD at `--lr 1e6` on a ReLU MLP ended `done` with test loss 5.4e5 and weight
+/// norm 6.7e14. The loss-explosion rule marks it `diverged` with the reason.
+#[test]
+fn an_exploding_loss_is_diverged_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["train", "--store", "s.db", "--json", "--p", "23", "--width", "64", "--optimizer", "sgd", "--lr", "1e6", "--steps", "200", "--eval-every", "20"];
+    let out = critlab(dir.path(), &args);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "diverged", "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("loss explosion") || reason.contains("not finite") || reason.contains("train_loss is"), "{reason}");
+    // The factor is configurable; 0 turns the factor rule off.
+    let mut off = args.to_vec();
+    off.extend(["--divergence-factor", "0"]);
+    let v: serde_json::Value = serde_json::from_slice(&critlab(dir.path(), &off).stdout).unwrap();
+    assert!(v["reason"].as_str().is_none_or(|r| !r.contains("loss explosion")), "{v}");
+}
