@@ -280,3 +280,12 @@ fn runs_of_a_dead_process_are_stale_and_reaped() {
     assert_eq!(store.run(alive).unwrap().status, RunStatus::Running);
     assert!(store.reap(None).unwrap().is_empty());
 }
+
+/// Regression: a missing directory or a permission problem was reported as "is it a critlab
+/// store, and is it intact?".
+#[test]
+fn an_unopenable_path_says_to_check_the_directory_not_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(dir.path().join("no-such-dir").join("s.db")).err().unwrap().to_string();
+    assert!(err.contains("does its directory exist") && !err.contains("intact"), "{err}");
+}

@@ -11,14 +11,14 @@
 //!   training and test batches on the device: [`DATA_BYTES_PER_TOKEN`] bytes per input token
 //!   (or 4 per dense feature) plus [`DATA_BYTES_PER_EXAMPLE`] per example, times R·N;
 //! * **activations**: an eval step runs forward and backward over the whole training set and
-//!   forward over the test set, keeping every intermediate tensor of the graph; per example
-//!   that is [`ACTIVATION_COPIES`] copies of each hidden layer and of the logits (MLP), or the
-//!   transformer's residual stream, attention and MLP (see [`per_example_floats`]), times 4·R·N
-//!   bytes; plus the representation probe's f64 copy of `repr-samples` hidden vectors.
+//!   forward over the test set; per example that is [`HIDDEN_COPIES`] copies of each hidden
+//!   activation (the input lookups and hidden layers of the MLP, or the transformer's residual
+//!   stream, keys, values, attention and MLP) and [`LOGIT_COPIES`] copies of the logits (see
+//!   [`per_example_floats`]), times 4·R·N bytes; plus the representation probe's f64 copy of
+//!   `repr-samples` hidden vectors.
 //!
 //! The constants were fitted to the peak resident memory of real runs (docs/reliability.md
-//! has the table: the estimate lies between 1× and 2.5× the measured peak for runs above
-//! 100 MB, and is dominated by a fixed [`BASE_BYTES`] below that). The check compares the
+//! has the table: the estimate lies between 1.5× and 2.5× the measured peak). The check compares the
 //! estimate with a limit: `--max-memory`, or by default [`DEFAULT_FRACTION`] of the smallest
 //! of the machine's memory, the cgroup's memory limit and what `ulimit -v` leaves free.
 use crate::models::{self, InputShape};
@@ -34,8 +34,12 @@ pub const MODEL_COPIES: f64 = 10.0;
 pub const DATA_BYTES_PER_TOKEN: f64 = 4.0 + 8.0 + 8.0;
 /// Bytes per example besides its inputs: label (u32 host, i64 device), split index (usize).
 pub const DATA_BYTES_PER_EXAMPLE: f64 = 4.0 + 8.0 + 8.0 + 8.0;
-/// Live copies of each activation per example during forward and backward.
-pub const ACTIVATION_COPIES: f64 = 8.0;
+/// Live copies of each hidden activation per example at the peak of an eval step (fitted:
+/// the forward and backward passes free most intermediates as they go).
+pub const HIDDEN_COPIES: f64 = 1.5;
+/// Live copies of the logits per example at the peak (the softmax, its log and gradient, the
+/// kept training logits of the accuracy probe).
+pub const LOGIT_COPIES: f64 = 3.0;
 /// What the process needs before any run: binary, SQLite, threads, allocator.
 pub const BASE_BYTES: f64 = 96.0 * 1024.0 * 1024.0;
 /// The default limit is this fraction of the memory available to the process.
@@ -116,12 +120,12 @@ pub fn per_example_floats(spec: &ValidRunSpec, outputs: usize) -> f64 {
                 },
                 InputShape::Dense(d) => d as f64 + w,
             };
-            ACTIVATION_COPIES * (input + depth * w + c)
+            HIDDEN_COPIES * (input + depth * w) + LOGIT_COPIES * c
         }
         ModelKind::Transformer => {
             let (d, m, h) = (spec.d_model as f64, spec.d_mlp as f64, spec.heads as f64);
             // Residual stream of 3 positions, keys and values, attention scores, MLP, logits.
-            ACTIVATION_COPIES * (3.0 * 3.0 * d + 4.0 * d + 3.0 * h + 2.0 * m + c)
+            HIDDEN_COPIES * (3.0 * 3.0 * d + 4.0 * d + 3.0 * h + 2.0 * m) + LOGIT_COPIES * c
         }
     }
 }
