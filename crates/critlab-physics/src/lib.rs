@@ -86,7 +86,7 @@ pub use data::{CollapseData, FssColumns, SizeCurve, XyColumns, XyData};
 pub use error::{PhysicsError, Result};
 /// The value-with-standard-error type shared by all of critlab (one definition, in critlab-core).
 pub use critlab_core::Estimate;
-pub use exponents::{binder, collapse, divergence};
+pub use exponents::{binder, bsa, collapse, corrections, divergence};
 pub use relations::{ExponentSet, ExponentValue, RelationsReport, Verdict};
 pub use scaling_forms::{FormColumns, FormData, FormOptions, FormsReport};
 pub use table::Table;

@@ -49,6 +49,126 @@ pub fn collapse_summary(r: &CollapseResult) -> String {
     s
 }
 
+/// Terminal summary of a collapse with model selection ([`crate::corrections::analyze`]):
+/// the chosen model and why, every candidate, the parameters with stat and sys errors, the
+/// L_min drift and the notes.
+pub fn collapse_analysis_summary(a: &crate::exponents::corrections::CollapseAnalysis) -> String {
+    let r = &a.fit;
+    let mut s = String::new();
+    s.push_str("data collapse  A_L(x) = L^(zeta/nu) (1 + a L^-omega) F(L^(1/nu) (x - x_c - b L^(-1/nu-omega)))\n");
+    s.push_str(&format!(
+        "  sizes {:?}, {} points ({} with neighbours), {} bootstrap samples\n",
+        r.sizes, r.n_points, r.n_points_used, r.bootstrap_samples
+    ));
+    s.push_str(&format!("  correction chosen: {}\n", a.model.reason));
+    s.push_str("  candidate   omega    k   S        AIC        BIC        held-out S   x_c        nu       zeta\n");
+    for c in &a.candidates {
+        s.push_str(&format!(
+            "  {}{:<10} {:<8} {:<3} {:<8.3} {:<10.1} {:<10.1} {:<12} {:<10.5} {:<8.4} {:<8.4}\n",
+            if c.chosen { "*" } else { " " },
+            c.correction,
+            c.omega.map_or("-".into(), |w| format!("{w}{}", if c.omega_profiled { "p" } else { "" })),
+            c.n_params,
+            c.quality,
+            c.aic,
+            c.bic,
+            c.held_out.map_or("-".into(), |h| format!("{h:.3}")),
+            c.x_c,
+            c.nu,
+            c.zeta
+        ));
+    }
+    s.push_str("  (omega 'p': profiled over the grid, counted as a parameter)\n");
+    if let Some(c) = a.candidates.iter().find(|c| c.chosen && !c.omega_profile.is_empty()) {
+        s.push_str(&format!("  omega profile of {}:", c.correction));
+        for p in &c.omega_profile {
+            s.push_str(&format!("  [omega {} dchi2 {:.2}: x_c {:.5} nu {:.4} zeta {:.4}]", p.omega, p.delta_chi2, p.x_c, p.nu, p.zeta));
+        }
+        s.push('\n');
+    }
+    s.push_str("  parameter  estimate (total)            stat        sys\n");
+    let p = &a.parameters;
+    for (name, e) in [("x_c", p.x_c), ("nu", p.nu), ("zeta", p.zeta)] {
+        if name == "zeta" && r.zeta_fixed {
+            s.push_str(&format!("  {:<9}  {} (fixed)\n", "zeta", r.zeta));
+            continue;
+        }
+        s.push_str(&format!("  {name:<9}  {:<26}  {:<10.3e}  {:<10.3e}\n", format_estimate(e.value, e.err), e.err_stat, e.err_sys));
+    }
+    if let Some(c) = &r.correction {
+        s.push_str(&format!("  {:<9}  {}\n", "corr.a/b", format_estimate(c.amplitude, c.amplitude_err)));
+        if let (Some(b), Some(e)) = (c.shift, c.shift_err) {
+            s.push_str(&format!("  {:<9}  {}\n", "corr.b", format_estimate(b, e)));
+        }
+    }
+    s.push_str(&format!("  quality S = {}  (≈ 1 is a good collapse)\n", format_estimate(r.quality, r.quality_err)));
+    if !a.drift.is_empty() {
+        s.push_str("  L_min drift (chosen model):\n");
+        for d in &a.drift {
+            s.push_str(&format!(
+                "    L_min {:<6} x_c {:<24} nu {:<20} zeta {:<20} S {:.3}\n",
+                d.l_min,
+                format_estimate(d.x_c, d.x_c_err),
+                format_estimate(d.nu, d.nu_err),
+                format_estimate(d.zeta, d.zeta_err),
+                d.quality
+            ));
+        }
+    }
+    for n in &r.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    s
+}
+
+/// Terminal summary of a Bayesian scaling analysis next to the default method.
+pub fn bsa_summary(a: &crate::exponents::bsa::BsaAnalysis) -> String {
+    let b = &a.bsa;
+    let mut s = String::new();
+    s.push_str("Bayesian scaling analysis (Harada 2011): Gaussian-process scaling function, MAP + MCMC\n");
+    s.push_str(&format!(
+        "  sizes {:?}, {} points in the GP, correction {}{}, {} samples, acceptance {:.2}\n",
+        b.sizes,
+        b.n_points,
+        b.corrections.name(),
+        b.corrections.omega().map_or(String::new(), |w| format!(" (omega = {w})")),
+        b.n_samples,
+        b.acceptance
+    ));
+    s.push_str("  parameter  posterior median ± 1σ       MAP          2σ interval               R-hat   default method (stat ⊕ sys)\n");
+    let d = &a.default.parameters;
+    for (name, post) in &b.posteriors {
+        let def = match name.as_str() {
+            "x_c" => Some(d.x_c),
+            "nu" => Some(d.nu),
+            "zeta" => Some(d.zeta),
+            _ => None,
+        };
+        s.push_str(&format!(
+            "  {name:<9}  {:<26}  {:<11.5}  [{:.5}, {:.5}]  {:<6.3}  {}\n",
+            format_estimate(post.value, post.err),
+            post.map,
+            post.interval_2sigma.0,
+            post.interval_2sigma.1,
+            post.r_hat,
+            def.map_or(String::new(), |e| format_estimate(e.value, e.err))
+        ));
+    }
+    s.push_str(&format!(
+        "  hyperparameters (theta0, theta1{}): {:?}\n",
+        if b.hyperparameters.len() > 2 { ", theta2" } else { "" },
+        b.hyperparameters.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>()
+    ));
+    s.push_str(&format!(
+        "  agreement with the default method: x_c {:.1}σ, nu {:.1}σ, zeta {:.1}σ (default chose: {})\n",
+        a.agreement_sigmas[0], a.agreement_sigmas[1], a.agreement_sigmas[2], a.default.model.reason
+    ));
+    for n in &b.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    s
+}
+
 /// Terminal summary of a divergence fit.
 pub fn divergence_summary(r: &crate::exponents::divergence::DivergenceResult) -> String {
     let mut s = String::from("power-law divergence  y = A |x - x_c|^(-kappa)\n");
@@ -79,6 +199,17 @@ pub fn binder_summary(r: &crate::exponents::binder::BinderResult) -> String {
     match (r.x_c, r.x_c_err) {
         (Some(x), Some(e)) => s.push_str(&format!("  x_c = {}   ({})\n", format_estimate(x, e), r.message)),
         _ => s.push_str(&format!("  {}\n", r.message)),
+    }
+    if let Some(e) = &r.extrapolated {
+        s.push_str(&format!(
+            "  extrapolated x*(L) = x_c + c L^-kappa: x_c = {} (stat {:.2e}, kappa {:.2e}), kappa = {}, chi2 = {:.2} on {} dof\n",
+            format_estimate(e.x_c, e.x_c_err),
+            e.x_c_err_stat,
+            e.x_c_err_sys,
+            e.kappa,
+            e.chi2,
+            e.dof
+        ));
     }
     s
 }

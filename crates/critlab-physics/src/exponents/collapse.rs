@@ -71,6 +71,39 @@ pub enum Corrections {
         /// Correction exponent ω (> 0).
         omega: f64,
     },
+    /// Both at once with one exponent ω: A_L(x) = L^{ζ/ν} (1 + a L^{−ω})
+    /// F(L^{1/ν}(x − x_c − b L^{−1/ν−ω})); fits `a` and `b`.
+    Both {
+        /// Correction exponent ω (> 0).
+        omega: f64,
+    },
+}
+
+impl Corrections {
+    /// Number of fitted correction amplitudes (0, 1 or 2).
+    pub fn n_amplitudes(self) -> usize {
+        match self {
+            Corrections::None => 0,
+            Corrections::Amplitude { .. } | Corrections::Shift { .. } => 1,
+            Corrections::Both { .. } => 2,
+        }
+    }
+    /// The correction exponent ω, `None` for pure scaling.
+    pub fn omega(self) -> Option<f64> {
+        match self {
+            Corrections::None => None,
+            Corrections::Amplitude { omega } | Corrections::Shift { omega } | Corrections::Both { omega } => Some(omega),
+        }
+    }
+    /// Short name: `none`, `amplitude`, `shift`, `both`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Corrections::None => "none",
+            Corrections::Amplitude { .. } => "amplitude",
+            Corrections::Shift { .. } => "shift",
+            Corrections::Both { .. } => "both",
+        }
+    }
 }
 
 /// Options of [`fit`]. All fields have defaults (`CollapseOptions::default()`); from JSON or
@@ -138,6 +171,9 @@ pub struct CollapseErrors {
     pub zeta: ErrorParts,
     /// Errors of the correction amplitude, when fitted.
     pub correction: Option<ErrorParts>,
+    /// Errors of the shift amplitude b of `both` corrections.
+    #[serde(default)]
+    pub correction_shift: Option<ErrorParts>,
     /// How the curvature errors were obtained.
     pub curvature_method: CurvatureMethod,
 }
@@ -147,10 +183,14 @@ pub struct CollapseErrors {
 pub struct CorrectionFit {
     /// Which correction.
     pub corrections: Corrections,
-    /// Fitted amplitude (a or b).
+    /// Fitted amplitude (a for `amplitude` and `both`, b for `shift`).
     pub amplitude: f64,
-    /// Its error (larger of bootstrap and curvature).
+    /// Its error (bootstrap, else curvature).
     pub amplitude_err: f64,
+    /// The shift amplitude b of `both` (`null` otherwise).
+    pub shift: Option<f64>,
+    /// Its error.
+    pub shift_err: Option<f64>,
 }
 
 /// Result of a data collapse. JSON keys: `x_c, x_c_err, nu, nu_err, zeta, zeta_err, quality,
@@ -199,6 +239,19 @@ pub struct CollapseResult {
     pub notes: Vec<String>,
 }
 
+impl CorrectionFit {
+    /// The kind and the (a, b) amplitudes as the scaling uses them.
+    fn amps(&self) -> (Corrections, (f64, f64)) {
+        let ab = match self.corrections {
+            Corrections::None => (0.0, 0.0),
+            Corrections::Amplitude { .. } => (self.amplitude, 0.0),
+            Corrections::Shift { .. } => (0.0, self.amplitude),
+            Corrections::Both { .. } => (self.amplitude, self.shift.unwrap_or(0.0)),
+        };
+        (self.corrections, ab)
+    }
+}
+
 impl CollapseResult {
     /// x_c as an [`crate::Estimate`].
     pub fn x_c_estimate(&self) -> crate::Estimate {
@@ -223,20 +276,34 @@ struct Layout {
 
 impl Layout {
     fn n(&self) -> usize {
-        2 + usize::from(self.fixed_zeta.is_none()) + usize::from(self.corrections != Corrections::None)
+        2 + usize::from(self.fixed_zeta.is_none()) + self.corrections.n_amplitudes()
     }
     fn zeta(&self, p: &[f64]) -> f64 {
         self.fixed_zeta.unwrap_or_else(|| p[2])
     }
+    /// Index of the first correction amplitude.
+    fn first_amp(&self) -> usize {
+        2 + usize::from(self.fixed_zeta.is_none())
+    }
     fn amplitude(&self, p: &[f64]) -> Option<f64> {
-        (self.corrections != Corrections::None).then(|| p[self.n() - 1])
+        (self.corrections != Corrections::None).then(|| p[self.first_amp()])
+    }
+    /// The (a, b) pair the scaling uses: amplitude and shift amplitude.
+    fn amps(&self, p: &[f64]) -> (f64, f64) {
+        let i = self.first_amp();
+        match self.corrections {
+            Corrections::None => (0.0, 0.0),
+            Corrections::Amplitude { .. } => (p[i], 0.0),
+            Corrections::Shift { .. } => (0.0, p[i]),
+            Corrections::Both { .. } => (p[i], p[i + 1]),
+        }
     }
 }
 
 /// The scaling of each curve for parameters `(x_c, ν, ζ)` and an optional correction, as
 /// (s_x, x₀, s_y) with X = s_x (x − x₀), Y = s_y y; `None` if the parameters are outside their
 /// domain (ν ≤ 0, non-positive amplitude factor).
-fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amp: f64) -> Option<Vec<(f64, f64, f64)>> {
+fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amps: (f64, f64)) -> Option<Vec<(f64, f64, f64)>> {
     if !(nu > 1e-3) || !x_c.is_finite() || !zeta.is_finite() {
         return None;
     }
@@ -247,16 +314,14 @@ fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections
             let sx = l.powf(1.0 / nu);
             let mut sy = l.powf(-zeta / nu);
             let mut xc = x_c;
-            match corr {
-                Corrections::None => {}
-                Corrections::Amplitude { omega } => {
-                    let f = 1.0 + amp * l.powf(-omega);
-                    if !(f > 1e-6) {
-                        return None;
-                    }
-                    sy /= f;
+            if let Some(omega) = corr.omega() {
+                let (a, b) = amps;
+                let f = 1.0 + a * l.powf(-omega);
+                if !(f > 1e-6) {
+                    return None;
                 }
-                Corrections::Shift { omega } => xc += amp * l.powf(-1.0 / nu - omega),
+                sy /= f;
+                xc += b * l.powf(-1.0 / nu - omega);
             }
             (sx.is_finite() && sy.is_finite() && sy > 0.0 && sx > 0.0 && xc.is_finite()).then_some((sx, xc, sy))
         })
@@ -264,8 +329,8 @@ fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections
 }
 
 /// Scaled copies of the curves (for plots and scaling-function fits).
-fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amp: f64) -> Option<Vec<ScaledCurve>> {
-    let sc = scalings(data, x_c, nu, zeta, corr, amp)?;
+fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amps: (f64, f64)) -> Option<Vec<ScaledCurve>> {
+    let sc = scalings(data, x_c, nu, zeta, corr, amps)?;
     Some(
         data.curves
             .iter()
@@ -304,7 +369,7 @@ const REFINE_EVALS_ALL: usize = 20;
 
 /// Every k-th point of each curve so that at most `target` points remain; `None` when the data
 /// are small enough already.
-fn thinned(data: &CollapseData, target: usize) -> Option<CollapseData> {
+pub(crate) fn thinned(data: &CollapseData, target: usize) -> Option<CollapseData> {
     let n = data.n_points();
     if n <= target {
         return None;
@@ -333,7 +398,7 @@ impl Prepared {
 
 fn objective(prep: &Prepared, layout: Layout, window: Option<(f64, f64)>, p: &[f64]) -> Quality {
     let data = &prep.curves;
-    match scalings(data, p[0], p[1], layout.zeta(p), layout.corrections, layout.amplitude(p).unwrap_or(0.0)) {
+    match scalings(data, p[0], p[1], layout.zeta(p), layout.corrections, layout.amps(p)) {
         Some(sc) => {
             let views: Vec<CurveView> = data
                 .curves
@@ -378,13 +443,34 @@ pub fn quality_at(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, x_window: O
 /// the scaling function F): x → L^{1/ν}(x − x_c), y → L^{−ζ/ν} y, dy likewise.
 pub fn scaled_curves(data: &CollapseData, result: &CollapseResult) -> Vec<crate::data::SizeCurve> {
     let data = restrict(data, &result.sizes);
-    let (corr, amp) = result.correction.as_ref().map_or((Corrections::None, 0.0), |c| (c.corrections, c.amplitude));
-    let scaled = scale(&data, result.x_c, result.nu, result.zeta, corr, amp).unwrap_or_default();
+    let (corr, amps) = result.correction.as_ref().map_or((Corrections::None, (0.0, 0.0)), CorrectionFit::amps);
+    let scaled = scale(&data, result.x_c, result.nu, result.zeta, corr, amps).unwrap_or_default();
     data.curves
         .iter()
         .zip(scaled)
         .map(|(c, s)| crate::data::SizeCurve { size: c.size, x: s.x, y: s.y, dy: s.dy })
         .collect()
+}
+
+/// How well the curve of size `held` (which need not have been in the fit) collapses onto the
+/// curves of the other sizes of `data` under the parameters of `result` (its correction
+/// included): the held-out part of S, i.e. the mean normalised squared residual of its points
+/// against the master curve built from the other sizes ([`super::quality::curve_quality`]).
+/// `None` when the size is absent or no point of it overlaps the others.
+pub fn held_out_quality(data: &CollapseData, result: &CollapseResult, held: f64, x_window: Option<(f64, f64)>) -> Option<Quality> {
+    let i = data.curves.iter().position(|c| c.size == held)?;
+    let (corr, amps) = result.correction.as_ref().map_or((Corrections::None, (0.0, 0.0)), CorrectionFit::amps);
+    let sc = scalings(data, result.x_c, result.nu, result.zeta, corr, amps)?;
+    let prep = Prepared::new(data);
+    let views: Vec<CurveView> = data
+        .curves
+        .iter()
+        .zip(sc)
+        .zip(&prep.weights)
+        .map(|((c, (sx, x0, sy)), w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx, x0, sy })
+        .collect();
+    let q = super::quality::curve_quality(&views, i, x_window);
+    q.s.is_finite().then_some(q)
 }
 
 fn restrict(data: &CollapseData, sizes: &[f64]) -> CollapseData {
@@ -407,7 +493,7 @@ fn validate(opts: &CollapseOptions) -> Result<()> {
         return bad("starts", "must be at least 1");
     }
     match opts.corrections {
-        Corrections::Amplitude { omega } | Corrections::Shift { omega } if !(omega > 0.0 && omega.is_finite()) => {
+        Corrections::Amplitude { omega } | Corrections::Shift { omega } | Corrections::Both { omega } if !(omega > 0.0 && omega.is_finite()) => {
             return bad("corrections.omega", "must be a positive number");
         }
         _ => {}
@@ -424,6 +510,22 @@ fn validate(opts: &CollapseOptions) -> Result<()> {
 /// than 3 points per size, invalid options. A collapse that is poor is *not* an error: it is
 /// reported with its quality S and a note.
 pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult> {
+    fit_with(data, opts, &Control::default())
+}
+
+/// Internal knobs of [`fit`] used by the model selection ([`super::corrections`]): a warm
+/// start for the correction amplitudes and whether to skip the curvature errors (screening
+/// fits only need S).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Control {
+    /// Starting values of the correction amplitudes in parameter order (a, b).
+    pub amp_guess: [f64; 2],
+    /// Skip the curvature errors (the bootstrap then starts with the default steps).
+    pub skip_curvature: bool,
+}
+
+/// [`fit`] with internal knobs.
+pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Control) -> Result<CollapseResult> {
     validate(opts)?;
     let data = data.drop_smallest(opts.drop_smallest);
     data.require("data collapse", 2, 3)?;
@@ -444,8 +546,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
         p0.push(opts.zeta_guess);
         steps.push(0.2 * opts.zeta_guess.abs().max(0.5));
     }
-    if opts.corrections != Corrections::None {
-        p0.push(0.0);
+    for k in 0..opts.corrections.n_amplitudes() {
+        p0.push(ctl.amp_guess[k]);
         steps.push(0.2);
     }
     let prep = Prepared::new(&data);
@@ -464,8 +566,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
             if opts.fix_zeta.is_none() {
                 p[2] = opts.zeta_guess + r.gen_range(-0.5..0.5) * opts.zeta_guess.abs().max(1.0);
             }
-            if opts.corrections != Corrections::None {
-                p[n - 1] = r.gen_range(-0.5..0.5);
+            for v in &mut p[layout.first_amp()..] {
+                *v += r.gen_range(-0.5..0.5);
             }
             p
         })
@@ -504,7 +606,11 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
     let used = objective(&prep, layout, opts.x_window, &best.x).n_used;
 
     // 2. curvature errors (pyfssa: S rises by S_min); zero S (noiseless data) uses rise 1e-12.
-    let curv = curvature_errors(f, &best.x, s_min, &steps.iter().map(|s| s * 0.1).collect::<Vec<_>>(), s_min.max(1e-12));
+    let curv = if ctl.skip_curvature {
+        crate::optimize::curvature::CurvatureErrors { errors: vec![None; n], method: CurvatureMethod::Conditional }
+    } else {
+        curvature_errors(f, &best.x, s_min, &steps.iter().map(|s| s * 0.1).collect::<Vec<_>>(), s_min.max(1e-12))
+    };
 
     // 3. parametric bootstrap
     let noise_scale = if data.has_dy { 1.0 } else { s_min.sqrt() };
@@ -539,7 +645,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
     let x_c_parts = parts(0);
     let nu_parts = parts(1);
     let zeta_parts = if opts.fix_zeta.is_none() { parts(2) } else { ErrorParts { bootstrap: None, curvature: None } };
-    let corr_parts = (opts.corrections != Corrections::None).then(|| parts(n - 1));
+    let corr_parts = (opts.corrections != Corrections::None).then(|| parts(layout.first_amp()));
+    let shift_parts = matches!(opts.corrections, Corrections::Both { .. }).then(|| parts(layout.first_amp() + 1));
     let comb = |e: &ErrorParts| stats::combine_errors(e.bootstrap, e.curvature);
     if x_c_parts.bootstrap.is_none() && x_c_parts.curvature.is_none() {
         let why = if opts.bootstrap == 0 { "bootstrap off".to_string() } else { format!("fewer than two of the {} bootstrap replicates converged", opts.bootstrap) };
@@ -572,6 +679,8 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
             corrections: opts.corrections,
             amplitude: a,
             amplitude_err: corr_parts.as_ref().map_or(0.0, comb),
+            shift: shift_parts.map(|_| best.x[layout.first_amp() + 1]),
+            shift_err: shift_parts.as_ref().map(comb),
         }),
         n_points: data.n_points(),
         n_points_used: used,
@@ -580,7 +689,14 @@ pub fn fit(data: &CollapseData, opts: &CollapseOptions) -> Result<CollapseResult
         starts_converged,
         bootstrap_samples: replicates.len(),
         has_dy: data.has_dy,
-        errors: CollapseErrors { x_c: x_c_parts, nu: nu_parts, zeta: zeta_parts, correction: corr_parts, curvature_method: curv.method },
+        errors: CollapseErrors {
+            x_c: x_c_parts,
+            nu: nu_parts,
+            zeta: zeta_parts,
+            correction: corr_parts,
+            correction_shift: shift_parts,
+            curvature_method: curv.method,
+        },
         method: "Houdayer-Hartmann quality S minimised by multi-start Nelder-Mead; errors: parametric bootstrap (curvature 2 S_min H^-1 reported alongside)".into(),
         notes,
     })

@@ -3,7 +3,9 @@
 //! ([`binder`]), and every exponent of a sweep of training runs ([`sweep`]).
 
 pub mod binder;
+pub mod bsa;
 pub mod collapse;
+pub mod corrections;
 pub mod divergence;
 pub mod quality;
 pub mod sweep;

@@ -142,6 +142,15 @@ pub fn quality_views(curves: &[CurveView], window: Option<(f64, f64)>) -> Qualit
     Quality { s: if s.is_finite() { s } else { f64::INFINITY }, n_used }
 }
 
+/// The part of S contributed by curve `i` alone: its points against the master curve built
+/// from the other curves (used for leave-one-size-out prediction errors).
+pub fn curve_quality(curves: &[CurveView], i: usize, window: Option<(f64, f64)>) -> Quality {
+    let xs: Vec<Vec<f64>> = curves.iter().map(|c| c.x.iter().map(|x| c.sx * (x - c.x0)).collect()).collect();
+    let (sum, n_used) = curve_terms(curves, &xs, i, window);
+    let s = if n_used == 0 { f64::INFINITY } else { sum / n_used as f64 };
+    Quality { s: if s.is_finite() { s } else { f64::INFINITY }, n_used }
+}
+
 /// The quality S of already scaled curves (see [`quality_views`]).
 pub fn quality(curves: &[ScaledCurve], window: Option<(f64, f64)>) -> Quality {
     let w: Vec<Vec<f64>> = curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect();

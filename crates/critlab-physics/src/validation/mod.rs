@@ -3,6 +3,7 @@
 //! values and the tolerances the tests hold the estimators to live in [`reference`](self::reference), next to
 //! the simulators that produce the data.
 
+pub mod coverage;
 pub mod ising;
 pub mod percolation;
 pub mod reference;

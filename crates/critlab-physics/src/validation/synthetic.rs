@@ -27,6 +27,51 @@ pub fn collapse_data(sizes: &[f64], x_lo: f64, x_hi: f64, points: usize, x_c: f6
     CollapseData { curves, has_dy: true, labels: ("L".into(), "x".into(), "A".into()) }
 }
 
+/// A synthetic finite-size data set with known answers and corrections to scaling.
+#[derive(Debug, Clone)]
+pub struct FssTruth {
+    /// Sizes.
+    pub sizes: Vec<f64>,
+    /// x range and points per size.
+    pub x_lo: f64,
+    /// Upper end of the x range.
+    pub x_hi: f64,
+    /// Points per size.
+    pub points: usize,
+    /// True x_c.
+    pub x_c: f64,
+    /// True ν.
+    pub nu: f64,
+    /// True ζ.
+    pub zeta: f64,
+    /// Relative noise σ (dy = σ · L^{ζ/ν} (1 + a L^{−ω})).
+    pub sigma: f64,
+    /// Amplitude correction a (0: none).
+    pub a: f64,
+    /// Shift correction b (0: none).
+    pub b: f64,
+    /// Correction exponent ω.
+    pub omega: f64,
+}
+
+/// Data A_L(x) = L^{ζ/ν} (1 + a L^{−ω}) [F(L^{1/ν}(x − x_c − b L^{−1/ν−ω})) + σ ε] with the
+/// master curve [`master_curve`], on `points` equally spaced x per size.
+pub fn corrected_collapse_data(t: &FssTruth, seed: u64) -> CollapseData {
+    let mut r = rng(seed, 17);
+    let curves = t
+        .sizes
+        .iter()
+        .map(|&l| {
+            let amp = l.powf(t.zeta / t.nu) * (1.0 + t.a * l.powf(-t.omega));
+            let xc = t.x_c + t.b * l.powf(-1.0 / t.nu - t.omega);
+            let x: Vec<f64> = (0..t.points).map(|i| t.x_lo + (t.x_hi - t.x_lo) * i as f64 / (t.points - 1).max(1) as f64).collect();
+            let y = x.iter().map(|&v| amp * (master_curve(l.powf(1.0 / t.nu) * (v - xc)) + t.sigma * standard_normal(&mut r))).collect();
+            SizeCurve { size: l, x, y, dy: vec![t.sigma * amp; t.points] }
+        })
+        .collect();
+    CollapseData { curves, has_dy: true, labels: ("L".into(), "x".into(), "A".into()) }
+}
+
 /// y = A |x − x_c|^{−κ} (1 + σ_rel ε) on `points` values of x on one side of x_c, spaced
 /// geometrically in |x − x_c| from `d_min` to `d_max`; dy = σ_rel · y.
 #[allow(clippy::too_many_arguments)]

@@ -4,6 +4,7 @@
 mod binder;
 mod bad_tables;
 mod collapse;
+mod corrections;
 mod divergence;
 mod relations;
 mod scaling_forms;
