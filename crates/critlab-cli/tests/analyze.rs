@@ -60,6 +60,34 @@ fn collapse_recovers_the_exponents_it_was_built_with_and_plots_both_panels() {
 }
 
 #[test]
+fn collapse_reports_the_chosen_correction_candidates_and_stat_sys_errors_and_runs_bsa() {
+    let dir = tempfile::tempdir().unwrap();
+    collapse_csv(dir.path());
+    let out = critlab(dir.path(), &with(COLLAPSE, &["--x-c", "0.05", "--bootstrap", "20", "--json"]));
+    let r = json(&out);
+    assert_eq!(r["candidates"].as_array().unwrap().len(), 4, "{r}");
+    assert!(r["model"]["correction"].is_string() && r["model"]["reason"].is_string(), "{r}");
+    for key in ["x_c", "nu", "zeta"] {
+        let p = &r["parameters"][key];
+        for k in ["value", "err", "err_stat", "err_sys"] {
+            assert!(p[k].is_number(), "parameters.{key}.{k} missing: {r}");
+        }
+        assert_eq!(r[format!("{key}_err")].as_f64(), p["err"].as_f64(), "{key}_err is the total error");
+    }
+    let text = critlab(dir.path(), &with(COLLAPSE, &["--x-c", "0.05", "--bootstrap", "0", "--correction", "none"]));
+    assert!(text.status.success(), "{}", stderr(&text));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("forced by the user") && text.contains("stat"), "{text}");
+    let bsa = critlab(dir.path(), &with(COLLAPSE, &["--x-c", "0.05", "--bootstrap", "20", "--method", "bsa", "--samples", "300", "--correction", "none", "--json"]));
+    let b = json(&bsa);
+    for (key, truth) in [("x_c", 0.1), ("nu", 1.5), ("zeta", 0.5)] {
+        let (v, e) = (b[key].as_f64().unwrap(), b[format!("{key}_err")].as_f64().unwrap());
+        assert!(e > 0.0 && (v - truth).abs() <= SIGMAS * e, "BSA {key} = {v} ± {e}, truth {truth}");
+    }
+    assert!(b["default"]["model"].is_object() && b["posteriors"].is_array(), "{b}");
+}
+
+#[test]
 fn a_missing_column_exits_2_naming_the_column_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     collapse_csv(dir.path());

@@ -10,23 +10,28 @@
 //! 1. **fits every candidate model** — none; amplitude; shift; both (one ω) — with the
 //!    collapse of [`super::collapse`], ω *profiled* over a grid (each ω a full fit, the ω of
 //!    least S kept and counted as a fitted parameter), or fixed by the user;
-//! 2. **scores each** by an information criterion on the collapse quality, treating
+//! 2. **scores each** by information criteria on the collapse quality, treating
 //!    χ² ≈ N_used·S (S is the mean normalised squared residual): AIC = N_used·S + 2k,
 //!    BIC = N_used·S + k ln N_used (Akaike 1974, Schwarz 1978; without dy,
 //!    N ln(S) + 2k), and by the **leave-one-size-out prediction error**: each size in turn is
 //!    left out, the model refitted on the others, and the left-out curve scored against the
 //!    master curve of the others under the refitted parameters (its part of S; ≈ 1 when the
 //!    model predicts an unseen size within its error bars, Stone 1974 applied to sizes);
-//! 3. **chooses** the candidate of least AIC whose held-out error is within 25 % (+0.25) of
-//!    the best held-out error — both criteria must accept it; the next by AIC otherwise;
+//! 3. **chooses** the candidate of least BIC among those whose held-out error is within
+//!    25 % (+0.25) of the best held-out error — both criteria must accept it (BIC rather than
+//!    AIC because its stronger penalty keeps pure-scaling data on the plain model: on a pure
+//!    synthetic set AIC preferred `both` by 1 unit of AIC, BIC the plain model by 4);
 //! 4. **refits the chosen model** with the bootstrap errors of [`super::collapse::fit`]
 //!    (statistical error), then refits it with the smallest sizes dropped one at a time
 //!    (L_min drift, while the model keeps at least 2 sizes, 3 with a correction). A drift
 //!    d_k = |θ_k − θ_0| is compared with the error of the difference of nested fits,
-//!    σ_d² = max(σ_k² − σ_0², σ_k²/4); the part not explained by noise,
-//!    sys_k = √max(d_k² − σ_d², 0), gives the systematic error sys = max_k sys_k, and the
-//!    reported error is stat ⊕ sys = √(stat² + sys²) (both printed). When sys exceeds half the
-//!    statistical error for x_c, ν or ζ a note says the sizes are not yet asymptotic.
+//!    σ_d² = max(σ_k² − σ_0², σ_k²/4); a drift beyond 2σ_d counts, and its part not
+//!    explained by noise, √(d_k² − σ_d²), is the drift error (the largest over k);
+//! 5. **adds the ω uncertainty**: when ω was profiled, half the range of the estimates over
+//!    the grid values with Δχ² = N_used·ΔS ≤ 1 (ω not determined by the data);
+//!
+//! and reports err_sys = drift ⊕ ω and err = stat ⊕ sys = √(stat² + sys²), both printed.
+//! When the drift counts for x_c, ν or ζ a note says the sizes are not yet asymptotic.
 //!
 //! Large data (above 4 000 points): the ω profile and the held-out fits run on a copy thinned
 //! to ≤ 4 000 points (every k-th point of each curve); each candidate's S, AIC and BIC and the
@@ -409,12 +414,22 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
         let v: Vec<f64> = near.iter().map(|p| pick(p)).collect();
         if v.len() < 2 { 0.0 } else { 0.5 * (v.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - v.iter().cloned().fold(f64::INFINITY, f64::min)) }
     };
-    let x_c = ParamEstimate::new(fit.x_c, fit.x_c_err, sys(fit.x_c, fit.x_c_err, |p| (p.x_c, p.x_c_err)).hypot(omega_sys(|p| p.x_c)));
-    let nu = ParamEstimate::new(fit.nu, fit.nu_err, sys(fit.nu, fit.nu_err, |p| (p.nu, p.nu_err)).hypot(omega_sys(|p| p.nu)));
+    // model uncertainty: BIC weights w_c ∝ exp(−ΔBIC/2) over the candidates that predict the
+    // left-out sizes acceptably, spread √Σ w_c (θ_c − θ_chosen)² (Buckland et al. 1997)
+    let pool: Vec<&Candidate> = candidates.iter().filter(|c| accept(c)).collect();
+    let bic0 = pool.iter().map(|c| c.bic).fold(f64::INFINITY, f64::min);
+    let wsum: f64 = pool.iter().map(|c| (-(c.bic - bic0) / 2.0).exp()).sum();
+    let model_sys = |v0: f64, pick: fn(&Candidate) -> f64| {
+        (pool.iter().map(|c| (-(c.bic - bic0) / 2.0).exp() * (pick(c) - v0).powi(2)).sum::<f64>() / wsum).sqrt()
+    };
+    let q = |a: f64, b: f64, c: f64| a.hypot(b).hypot(c);
+    let ch = &candidates[pick];
+    let x_c = ParamEstimate::new(fit.x_c, fit.x_c_err, q(sys(fit.x_c, fit.x_c_err, |p| (p.x_c, p.x_c_err)), omega_sys(|p| p.x_c), model_sys(ch.x_c, |c| c.x_c)));
+    let nu = ParamEstimate::new(fit.nu, fit.nu_err, q(sys(fit.nu, fit.nu_err, |p| (p.nu, p.nu_err)), omega_sys(|p| p.nu), model_sys(ch.nu, |c| c.nu)));
     let zeta = if fit.zeta_fixed {
         ParamEstimate::new(fit.zeta, 0.0, 0.0)
     } else {
-        ParamEstimate::new(fit.zeta, fit.zeta_err, sys(fit.zeta, fit.zeta_err, |p| (p.zeta, p.zeta_err)).hypot(omega_sys(|p| p.zeta)))
+        ParamEstimate::new(fit.zeta, fit.zeta_err, q(sys(fit.zeta, fit.zeta_err, |p| (p.zeta, p.zeta_err)), omega_sys(|p| p.zeta), model_sys(ch.zeta, |c| c.zeta)))
     };
     if near.len() > 1 {
         fit.notes.push(format!(
