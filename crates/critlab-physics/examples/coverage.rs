@@ -9,6 +9,10 @@
 //! `--dump DIR` writes every case as `DIR/case_K.csv` (L, x, y, dy) with `DIR/cases.json`
 //! (names, true values, guesses) for `bench/pyfssa_compare.py`.
 //!
+//! `-- --ising-report` instead prints, for the Ising design of the validation tests
+//! (`reference::ising_design`), the Binder crossings with their extrapolation, and the default
+//! analysis and the BSA of the Binder-cumulant (ζ = 0) and ⟨|m|⟩ collapses (docs/physics.md).
+//!
 //! `-- --percolation-csv PATH` instead writes the largest-cluster density of 2D site
 //! percolation at L = 16, 32, 64, 128 (columns L, p, P, dP; seed 77) for
 //! `critlab analyze collapse` and exits.
@@ -26,6 +30,22 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let ps: Vec<f64> = (0..=13).map(|i| 0.56 + 0.005 * i as f64).collect();
+    if args.iter().any(|a| a == "--ising-report") {
+        use critlab_physics::collapse::CollapseOptions;
+        use critlab_physics::corrections::AnalysisOptions;
+        use critlab_physics::{binder, bsa, report};
+        let [u, m, _] = ising::simulate(&id::SIZES, &id::temps(), id::THERM, id::MEASUREMENTS, id::SEED);
+        let b = binder::fit(&u, &Default::default()).expect("crossings");
+        print!("{}", report::binder_summary(&b));
+        for (name, d, fix_zeta) in [("Binder cumulant, zeta = 0", &u, Some(0.0)), ("<|m|>", &m, None)] {
+            let o = AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(2.25), fix_zeta, ..Default::default() }, ..Default::default() };
+            let r = bsa::analyze(d, &o, &bsa::BsaOptions { samples: 1000, burn_in: 1000, ..Default::default() }).expect("analysis");
+            println!("== {name}");
+            print!("{}", report::collapse_analysis_summary(&r.default));
+            print!("{}", report::bsa_summary(&r));
+        }
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--percolation-csv") {
         let path = args.get(i + 1).expect("--percolation-csv needs a path");
         let t = Instant::now();
