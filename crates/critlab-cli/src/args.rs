@@ -176,6 +176,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = finite, help_heading = "Measurement")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub divergence_factor: Option<f64>,
+    /// Regression accuracy: fraction of examples with squared error below ε [default: none]
+    #[arg(long, value_parser = finite, help_heading = "Measurement")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_threshold: Option<f64>,
 }
 
 /// A spec error, kept typed so the binary can exit 2 with the offending key named.

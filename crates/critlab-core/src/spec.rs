@@ -211,13 +211,15 @@ pub struct RunSpec {
     pub samples: usize,
     /// Input dimension of teacher–student regression (default 16).
     pub input_dim: usize,
-    /// Hidden width of the random teacher (default 32).
+    /// Hidden width of the random teacher (default 32); 0 means a linear teacher
+    /// y = w*·x with w* ~ N(0, I/d) (Levi, Beck, Bar-Sinai 2024, "Grokking in linear estimators").
     pub teacher_width: usize,
     /// Standard deviation of the label noise of teacher–student regression (default 0.1).
     pub noise: f64,
     /// The model (default `mlp`).
     pub model: ModelKind,
-    /// Hidden layers of the MLP (default 1).
+    /// Hidden layers of the MLP (default 1); 0 is a linear model (inputs straight to the
+    /// read-out), the linear student of Levi et al. 2024.
     pub depth: usize,
     /// Hidden width of the MLP, the other system size L (default 128).
     pub width: usize,
@@ -283,6 +285,12 @@ pub struct RunSpec {
     /// at its default, so runs stored before it existed keep their identity.
     #[serde(skip_serializing_if = "is_default_divergence_factor")]
     pub divergence_factor: f64,
+    /// Regression accuracy: the fraction of examples whose squared error (ŷ − y)² is below ε
+    /// (Levi et al. 2024), stored as `train_acc` and `test_acc` (default: none; accuracy is
+    /// then recorded for classification only). Regression tasks only. Left out of the spec's
+    /// JSON (and hash) when unset, so runs from before the key keep their identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_threshold: Option<f64>,
 }
 
 /// The default loss-explosion factor ([`RunSpec::divergence_factor`]).
@@ -334,6 +342,7 @@ impl Default for RunSpec {
             repr_samples: 512,
             neuron_charges: false,
             divergence_factor: DEFAULT_DIVERGENCE_FACTOR,
+            accuracy_threshold: None,
         }
     }
 }
@@ -495,6 +504,7 @@ impl RunSpec {
         };
         // Left out of the JSON at its default.
         keys.push("divergence-factor".into());
+        keys.push("accuracy-threshold".into());
         keys
     }
 
@@ -544,7 +554,6 @@ impl RunSpec {
             ("steps", self.steps as f64),
             ("eval-every", self.eval_every as f64),
             ("width", self.width as f64),
-            ("depth", self.depth as f64),
             ("embed-dim", self.embed_dim as f64),
             ("d-model", self.d_model as f64),
             ("heads", self.heads as f64),
@@ -631,11 +640,21 @@ impl RunSpec {
                 });
             }
         }
-        if self.task == TaskKind::TeacherStudent {
-            for (key, v) in [("input-dim", self.input_dim), ("teacher-width", self.teacher_width)] {
-                if v == 0 {
-                    return Err(SpecError::NotPositive { key, value: 0.0 });
-                }
+        if self.task == TaskKind::TeacherStudent && self.input_dim == 0 {
+            return Err(SpecError::NotPositive { key: "input-dim", value: 0.0 });
+        }
+        if let Some(eps) = self.accuracy_threshold {
+            if !eps.is_finite() {
+                return Err(SpecError::NotFinite { key: "accuracy-threshold" });
+            }
+            if eps <= 0.0 {
+                return Err(SpecError::NotPositive { key: "accuracy-threshold", value: eps });
+            }
+            if !self.task.is_regression() {
+                return Err(SpecError::Incompatible {
+                    key: "accuracy-threshold",
+                    reason: "a squared-error threshold defines accuracy for regression tasks only; classification accuracy is the arg-max".into(),
+                });
             }
         }
         if self.model == ModelKind::Transformer && self.d_model % self.heads != 0 {
@@ -778,6 +797,29 @@ mod tests {
         b.seed = 1;
         assert_ne!(a.hash(), b.hash());
         assert_eq!(a.hash().len(), 16);
+    }
+
+    #[test]
+    fn linear_estimator_keys_validate_and_keep_old_hashes() {
+        // Adding `accuracy-threshold` must not change the identity of runs stored before it.
+        assert!(!RunSpec::default().to_json().contains("accuracy-threshold"));
+        let s = RunSpec::from_toml_str(
+            "task = \"teacher-student\"\nteacher-width = 0\ndepth = 0\naccuracy-threshold = 1e-3\n",
+            "le.toml",
+        )
+        .unwrap();
+        assert_eq!((s.teacher_width, s.depth, s.accuracy_threshold), (0, 0, Some(1e-3)));
+        assert!(s.to_json().contains("\"accuracy-threshold\":0.001"));
+        s.clone().validate().unwrap();
+        let bad = |f: fn(&mut RunSpec)| {
+            let mut t = s.clone();
+            f(&mut t);
+            t.validate().unwrap_err().to_string()
+        };
+        assert!(bad(|t| t.accuracy_threshold = Some(0.0)).contains("`accuracy-threshold`"));
+        assert!(bad(|t| t.accuracy_threshold = Some(f64::NAN)).contains("`accuracy-threshold`"));
+        assert!(bad(|t| t.task = TaskKind::ModularAddition).contains("regression tasks only"));
+        assert!(bad(|t| t.input_dim = 0).contains("`input-dim`"));
     }
 
     #[test]

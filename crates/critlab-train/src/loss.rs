@@ -27,10 +27,17 @@ pub fn cross_entropy(logits: Tensor<3>, labels: burn::tensor::Tensor<3, burn::te
     logp.gather(2, labels).mean_dim(1).neg()
 }
 
-/// Per-replica accuracy `[R, 1, 1]` (classification only).
-pub fn accuracy(logits: Tensor<3>, batch: &Batch) -> Option<Tensor<3>> {
-    let labels = batch.labels.as_ref()?;
-    Some(logits.argmax(2).equal(labels.clone()).float().mean_dim(1))
+/// Per-replica accuracy `[R, 1, 1]`: for classification the fraction whose arg-max output is
+/// the label; for regression, when a squared-error `threshold` ε is given, the fraction of
+/// examples with (ŷ − y)² < ε (Levi, Beck, Bar-Sinai 2024); otherwise none.
+pub fn accuracy(logits: Tensor<3>, batch: &Batch, threshold: Option<f64>) -> Option<Tensor<3>> {
+    match (&batch.labels, &batch.real, threshold) {
+        (Some(labels), _, _) => Some(logits.argmax(2).equal(labels.clone()).float().mean_dim(1)),
+        (None, Some(real), Some(eps)) => {
+            Some((logits - real.clone()).square().lower_elem(eps as f32).float().mean_dims(&[1, 2]))
+        }
+        _ => None,
+    }
 }
 
 /// Per-replica R² = 1 − MSE / Var(y) `[R]` on host values (regression only).

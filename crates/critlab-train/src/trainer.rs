@@ -210,9 +210,9 @@ pub fn train(
             // Full training-set loss, accuracy and gradient.
             let (train_loss, train_acc, grads_full) = if minibatch {
                 let (l, g, logits) = loss_and_grad(model.as_ref(), &params, &full_train, loss_kind);
-                (host(l), loss::accuracy(logits, &full_train).map(host), g)
+                (host(l), loss::accuracy(logits, &full_train, spec.accuracy_threshold).map(host), g)
             } else {
-                (losses_host.clone(), loss::accuracy(logits, &full_train).map(host), grads.clone())
+                (losses_host.clone(), loss::accuracy(logits, &full_train, spec.accuracy_threshold).map(host), grads.clone())
             };
             let grad_sq = sq_norms(&grads_full);
             let param_grad_sq = sq_norms_each(&grads_full);
@@ -230,7 +230,7 @@ pub fn train(
             // Test set.
             let fwd = model.forward(&params, &test);
             let test_loss = host(loss::per_replica(loss_kind, fwd.logits.clone(), &test));
-            let test_acc = loss::accuracy(fwd.logits.clone(), &test).map(host);
+            let test_acc = loss::accuracy(fwd.logits.clone(), &test, spec.accuracy_threshold).map(host);
             // The explained variance needs the test cross-entropy, which is the test loss
             // unless the run trains on MSE.
             let test_ce = test.labels.as_ref().map(|l| match loss_kind {

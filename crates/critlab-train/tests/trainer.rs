@@ -159,3 +159,32 @@ fn plain_full_batch_gd_displacement_equals_kinetic() {
 
 #[path = "conservation/mod.rs"]
 mod conservation;
+
+#[test]
+fn linear_student_on_linear_teacher_memorises_then_generalises() {
+    // Levi, Beck, Bar-Sinai 2024: r = d/N_train = 0.5, plain GD, accuracy = fraction with
+    // squared error below ε. Train accuracy reaches 0.9 before test accuracy does.
+    let s = spec(|s| {
+        s.task = TaskKind::TeacherStudent;
+        s.teacher_width = 0;
+        s.noise = 0.0;
+        s.input_dim = 20;
+        s.samples = 440;
+        s.train_frac = 40.0 / 440.0;
+        s.depth = 0;
+        s.bias = false;
+        s.init_scale = 3f64.sqrt();
+        s.optimizer = OptimizerKind::Sgd;
+        s.lr = 0.05;
+        s.accuracy_threshold = Some(1e-3);
+        s.steps = 1500;
+        s.eval_every = 10;
+    });
+    assert_eq!(s.n_train(), 40);
+    let (out, c) = run(&[s]);
+    assert_eq!(out[0].status, RunStatus::Done);
+    let first = |name: &str| c.0[&0][name].iter().find(|(_, v)| *v >= 0.9).map(|(t, _)| *t);
+    let (t_mem, t_grok) = (first("train_acc").expect("memorises"), first("test_acc").expect("generalises"));
+    assert!(t_mem < t_grok, "t_mem {t_mem}, t_grok {t_grok}");
+    assert_eq!(c.series(0, "train_acc")[0], 0.0);
+}

@@ -1,4 +1,5 @@
-//! Multilayer perceptron: `depth` hidden layers of `width` units, then a linear read-out.
+//! Multilayer perceptron: `depth` hidden layers of `width` units, then a linear read-out
+//! (`depth` = 0: the inputs feed the read-out directly, a linear model).
 use super::{Forward, InputShape, Model, ParamSpec};
 use crate::batch::Batch;
 use crate::symmetry::{After, Layer};
@@ -77,6 +78,17 @@ impl Model for Mlp {
             }
             (InputShape::Dense(_), _) => batch.dense.clone().expect("dense inputs").matmul(next().clone()),
         };
+        if self.depth == 0 {
+            // A linear model (Levi et al. 2024's student): the first product is the read-out.
+            // Its penultimate representation is the input itself for dense inputs; for token
+            // inputs, which have no dense input here, the outputs stand in for it.
+            let mut logits = first;
+            if self.bias {
+                logits = logits + next().clone();
+            }
+            let hidden = batch.dense.clone().unwrap_or_else(|| logits.clone());
+            return Forward { logits, hidden };
+        }
         let mut h = first;
         for l in 0..self.depth {
             if l > 0 {

@@ -1,5 +1,6 @@
 //! `train_acc` and `test_acc`: fraction of examples whose arg-max output is the label
-//! (classification tasks; NaN for regression).
+//! (classification), or whose squared error is below `accuracy-threshold` ε (regression,
+//! Levi et al. 2024); NaN for regression without a threshold.
 use super::Kind;
 
 scalar_probe!(

@@ -88,11 +88,11 @@ pub struct Measurements {
     pub noise_batch: usize,
     /// Training loss on the full training set.
     pub train_loss: f64,
-    /// Training accuracy (classification).
+    /// Training accuracy (classification, or regression with `accuracy-threshold`).
     pub train_acc: Option<f64>,
     /// Test loss (the training loss function on the test set).
     pub test_loss: f64,
-    /// Test accuracy (classification).
+    /// Test accuracy (classification, or regression with `accuracy-threshold`).
     pub test_acc: Option<f64>,
     /// Test cross-entropy (classification) for the explained variance.
     pub test_cross_entropy: Option<f64>,
