@@ -266,3 +266,22 @@ fn exponents_from_a_stored_sweep_recover_beta_and_z_nu_and_feed_the_relations() 
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no runs of sweep `nope`"), "{}", stderr(&out));
 }
+
+#[test]
+fn exponents_refuse_a_degenerate_family_and_print_the_family_and_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    sweep_store(dir.path());
+    let base = ["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay"];
+    // the field (or size) must not be the control: that family has one x
+    let out = critlab(dir.path(), &[&base[..], &["--field", "weight-decay"]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is the control itself"), "{}", stderr(&out));
+    // a control that does not vary names the keys that do
+    let out = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "lr"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not vary") && stderr(&out).contains("seed, weight-decay"), "{}", stderr(&out));
+    // the text report prints the family and its grid
+    let out = critlab(dir.path(), &base);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("main family: all runs; control grid (10 values)"), "{text}");
+}

@@ -272,6 +272,18 @@ pub fn scaling_forms_summary(r: &crate::scaling_forms::FormsReport) -> String {
 pub fn sweep_exponents_summary(r: &crate::exponents::sweep::SweepExponents) -> String {
     use crate::exponents::sweep::Outcome;
     let mut s = format!("critical exponents from {} runs ({} in the main family), sizes {:?}\n", r.n_runs, r.n_main, r.sizes);
+    let f = &r.family;
+    let roles: Vec<String> = [("size", f.size), ("field", f.field), ("crossover", f.crossover)]
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k} = {v}")))
+        .collect();
+    s.push_str(&format!(
+        "  main family: {}; control grid ({} values): {}; runs per value: {:?}\n",
+        if roles.is_empty() { "all runs".to_string() } else { roles.join(", ") },
+        f.x.len(),
+        f.x.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(", "),
+        f.runs_per_x
+    ));
     let rows: [(&str, &Outcome); 12] = [
         ("x_c", &r.x_c),
         ("beta", &r.beta),

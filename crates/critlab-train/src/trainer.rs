@@ -272,6 +272,7 @@ pub fn train(
                         biases: biases.iter().map(|(n, m)| (n.clone(), m[i].clone())).collect(),
                         param_grad_sq: param_names.iter().cloned().zip(param_grad_sq[i].iter().copied()).collect(),
                         hidden: hidden[i].clone(),
+                        modulus: spec.task.is_modular().then_some(spec.p),
                     })
                     .collect(),
             );

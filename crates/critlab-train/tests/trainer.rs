@@ -186,5 +186,5 @@ fn linear_student_on_linear_teacher_memorises_then_generalises() {
     let first = |name: &str| c.0[&0][name].iter().find(|(_, v)| *v >= 0.9).map(|(t, _)| *t);
     let (t_mem, t_grok) = (first("train_acc").expect("memorises"), first("test_acc").expect("generalises"));
     assert!(t_mem < t_grok, "t_mem {t_mem}, t_grok {t_grok}");
-    assert_eq!(c.series(0, "train_acc")[0], 0.0);
+    assert!(c.series(0, "train_acc")[0] < 0.5, "{:?}", c.series(0, "train_acc"));
 }

@@ -12,6 +12,7 @@ pub mod merge;
 pub mod report;
 pub mod runs;
 pub mod serve;
+pub mod study;
 pub mod sweep;
 pub mod train;
 pub mod watch;
@@ -39,6 +40,9 @@ enum Command {
     /// List or show stored runs.
     #[command(subcommand)]
     Runs(runs::RunsCmd),
+    /// Built-in studies: one question each, answered by sweeps, analyses and figures.
+    #[command(subcommand)]
+    Study(study::StudyCmd),
     /// Export stored metrics as CSV, JSON Lines or Parquet.
     Export(export::ExportCmd),
     /// Read outside runs (TensorBoard, MLflow, CSV/JSONL, W&B export) into the store.
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sweep(cmd) => sweep::run(cmd),
         Command::Merge(cmd) => merge::run(cmd),
         Command::Runs(cmd) => runs::run(cmd),
+        Command::Study(cmd) => study::run(cmd),
         Command::Export(cmd) => export::run(cmd),
         Command::Ingest(cmd) => ingest::run(cmd),
         Command::Analyze(cmd) => analyze::run(cmd),

@@ -1,6 +1,7 @@
 //! Critical exponents (THEORY.md §5): data collapse ([`collapse`]) with the Houdayer–Hartmann
 //! quality ([`quality`]), power-law divergences ([`divergence`]) and Binder-cumulant crossings
-//! ([`binder`]), and every exponent of a sweep of training runs ([`sweep`]).
+//! ([`binder`]), seed statistics χ and U₄ with their crossings ([`seeds`]), and every exponent
+//! of a sweep of training runs ([`sweep`]).
 
 pub mod binder;
 pub mod bsa;
@@ -8,4 +9,5 @@ pub mod collapse;
 pub mod corrections;
 pub mod divergence;
 pub mod quality;
+pub mod seeds;
 pub mod sweep;

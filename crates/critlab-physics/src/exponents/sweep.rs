@@ -38,6 +38,14 @@ pub const MIN_POINTS: usize = 4;
 /// the power laws.
 pub const AT_X_C: f64 = 1e-9;
 
+/// A collapse whose quality S exceeds this is reported as "not determinable" (a good collapse
+/// has S ≈ 1; the issue's real sweeps gave S = 2.9 and 3.8 with confident-looking numbers).
+pub const POOR_COLLAPSE_S: f64 = 2.0;
+
+/// A fitted x_c within this fraction of the smallest grid spacing of its starting guess has not
+/// moved from it, and is reported as such rather than as an estimate.
+pub const ON_GUESS: f64 = 1e-3;
+
 /// What one run contributes: its control values and the observables measured at its end.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -145,6 +153,21 @@ pub enum OrderedSide {
     Below,
 }
 
+/// The main family: the runs the power laws use, and its grid of control values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Family {
+    /// Its size L (the largest), if sizes vary.
+    pub size: Option<f64>,
+    /// Its field h (the most common value), if a field is given.
+    pub field: Option<f64>,
+    /// Its crossover control b (the most common value), if given.
+    pub crossover: Option<f64>,
+    /// Distinct control values x, ascending.
+    pub x: Vec<f64>,
+    /// Runs (seeds) at each x.
+    pub runs_per_x: Vec<usize>,
+}
+
 /// All exponents of one sweep.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepExponents {
@@ -180,6 +203,9 @@ pub struct SweepExponents {
     pub sizes: Vec<f64>,
     /// Runs in the main family.
     pub n_main: usize,
+    /// The main family and its grid.
+    #[serde(default)]
+    pub family: Family,
 }
 
 impl SweepExponents {
@@ -316,6 +342,27 @@ pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {
     let (field0, cross0, size0) = (mode(&runs, |r| r.field), mode(&runs, |r| r.crossover), sizes.last().copied());
     let main: Vec<&RunSummary> = runs.iter().filter(|r| r.size == size0 && r.field == field0 && r.crossover == cross0).collect();
     let pts = points(&main);
+    let family = Family {
+        size: size0,
+        field: field0,
+        crossover: cross0,
+        x: pts.iter().map(|p| p.x).collect(),
+        runs_per_x: group_by(main.iter().copied(), |r| r.x).iter().map(|(_, rs)| rs.len()).collect(),
+    };
+    if pts.len() < 2 {
+        let roles = [("size", size0), ("field", field0), ("crossover", cross0)];
+        let at: Vec<String> = roles.iter().filter_map(|(k, v)| v.map(|v| format!("{k} = {v}"))).collect();
+        return Err(PhysicsError::Unsuitable {
+            analysis: "exponents from a sweep",
+            reason: format!(
+                "the main family ({}) has {} control value(s) {:?}: the control must vary within it \
+                 (a field or crossover key that varies together with the control leaves one x per family)",
+                if at.is_empty() { "all runs".to_string() } else { format!("runs at {}", at.join(", ")) },
+                pts.len(),
+                family.x
+            ),
+        });
+    }
 
     // ν, ζ (and x_c) from the collapse over sizes of the seed-mean order parameter
     let (nu, zeta, collapse_xc) = collapse_over_sizes(&runs, &sizes, field0, cross0, opts);
@@ -362,7 +409,7 @@ pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {
     };
     let delta = delta_over_field(&runs, &x_c, size0, cross0, field0.is_some());
     let phi = phi_over_crossover(&runs, &x_c, size0, field0, cross0);
-    Ok(SweepExponents { x_c, ordered_side: side, beta, gamma, alpha, delta, nu, zeta, z_nu, z, nu_m, mu, phi, n_runs: runs.len(), sizes, n_main: main.len() })
+    Ok(SweepExponents { x_c, ordered_side: side, beta, gamma, alpha, delta, nu, zeta, z_nu, z, nu_m, mu, phi, n_runs: runs.len(), sizes, n_main: main.len(), family })
 }
 
 /// χ = N_seeds · Var_seeds(V), with the error of a sample variance, σ²·√(2/(n−1)).
@@ -402,7 +449,37 @@ fn collapse_over_sizes(runs: &[RunSummary], sizes: &[f64], field0: Option<f64>, 
         Err(e) => return (Outcome::not(e.to_string()), Outcome::not(e.to_string()), None),
     };
     let copts = CollapseOptions { x_c_guess: opts.x_c, bootstrap: if opts.bootstrap == 0 { 100 } else { opts.bootstrap }, seed: opts.seed, ..Default::default() };
+    // The collapse's own default start: the middle of the x range common to all sizes.
+    let guess = opts.x_c.unwrap_or_else(|| {
+        let (lo, hi) = data.curves.iter().fold((f64::NEG_INFINITY, f64::INFINITY), |(lo, hi), c| {
+            (lo.max(c.x.iter().copied().fold(f64::INFINITY, f64::min)), hi.min(c.x.iter().copied().fold(f64::NEG_INFINITY, f64::max)))
+        });
+        0.5 * (lo + hi)
+    });
+    let mut grid = x.clone();
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let spacing = grid.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min);
     match collapse::fit(&data, &copts) {
+        Ok(r) if r.quality > POOR_COLLAPSE_S => {
+            let why = format!(
+                "poor collapse: quality S = {:.2} > {POOR_COLLAPSE_S} (a good collapse has S ≈ 1), so no single (x_c, nu, zeta) \
+                 collapses the {} sizes; the best it found, not an estimate: x_c = {:.4}, nu = {:.3}",
+                r.quality,
+                r.sizes.len(),
+                r.x_c,
+                r.nu
+            );
+            (Outcome::not(why.clone()), Outcome::not(why), None)
+        }
+        Ok(r) if opts.x_c.is_none() && spacing.is_finite() && (r.x_c - guess).abs() < ON_GUESS * spacing => {
+            let why = format!(
+                "the collapse's x_c = {:.4} sits on its starting guess (the middle of the common x range, {guess:.4}): \
+                 the fit did not move, so it measured nothing (S = {:.2})",
+                r.x_c, r.quality
+            );
+            (Outcome::not(why.clone()), Outcome::not(why), None)
+        }
         Ok(r) => {
             let m = |what: &str| format!("data collapse of the seed-mean V over {} sizes ({what}), S = {:.2}", r.sizes.len(), r.quality);
             (
@@ -555,6 +632,38 @@ mod tests {
         assert!(matches!(&r.gamma, Outcome::NotDeterminable { reason } if reason.contains("chi")), "{:?}", r.gamma);
         let empty = vec![RunSummary { x: 0.1, ..Default::default() }];
         assert!(fit(&empty, &SweepOptions::default()).is_err());
+    }
+
+    #[test]
+    fn a_field_that_varies_with_the_control_is_a_degenerate_family_error() {
+        // The bug of the shipped finite-size example: `--field train-frac` with control
+        // train-frac leaves one x per family.
+        let runs: Vec<RunSummary> = sweep(0.5, 1.0, 1.2, 2).into_iter().map(|r| RunSummary { field: Some(r.x), ..r }).collect();
+        let e = fit(&runs, &SweepOptions::default()).unwrap_err().to_string();
+        assert!(e.contains("main family") && e.contains("1 control value"), "{e}");
+    }
+
+    #[test]
+    fn a_poor_collapse_is_not_an_estimate_and_the_family_is_reported() {
+        // Curves that do not collapse: the transition moves the wrong way and changes shape.
+        let mut runs = Vec::new();
+        for (k, l) in [8.0f64, 16.0, 32.0].into_iter().enumerate() {
+            for i in 0..15 {
+                let x = 0.1 + 0.05 * i as f64;
+                for seed in 0..3 {
+                    let v = if k == 1 { (x * 7.0).sin().abs() } else { 1.0 / (1.0 + (-(x - 0.2 * (k + 1) as f64) * 10.0 * l).exp()) };
+                    runs.push(RunSummary { x, size: Some(l), seed, order_parameter: Some(v + 0.001 * seed as f64), ..Default::default() });
+                }
+            }
+        }
+        let r = fit(&runs, &SweepOptions { bootstrap: 10, ..Default::default() }).unwrap();
+        match &r.nu {
+            Outcome::NotDeterminable { reason } => assert!(reason.contains("poor collapse") || reason.contains("starting guess"), "{reason}"),
+            o => panic!("a collapse of curves that do not collapse gave {o:?}"),
+        }
+        assert_eq!(r.family.size, Some(32.0));
+        assert_eq!(r.family.x.len(), 15);
+        assert_eq!(r.family.runs_per_x, vec![3; 15]);
     }
 
     #[test]

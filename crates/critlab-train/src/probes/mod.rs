@@ -31,6 +31,7 @@ macro_rules! scalar_probe {
 
 mod accuracy;
 mod explained_variance;
+pub mod fourier_ipr;
 mod grad_norm;
 mod kinetic;
 mod lagrangian;
@@ -39,6 +40,7 @@ pub mod noether;
 mod noise;
 mod potential_info;
 mod rank;
+pub mod spectral_contrast;
 mod weight_norm;
 
 pub use rank::{effective_rank, singular_values};
@@ -116,6 +118,8 @@ pub struct Measurements {
     pub param_grad_sq: Vec<(String, f64)>,
     /// Hidden representation on up to `repr-samples` test inputs, `[samples, hidden]`.
     pub hidden: HostMatrix,
+    /// The modulus p of a modular task (token vocabulary of the inputs), `None` otherwise.
+    pub modulus: Option<usize>,
 }
 
 impl Measurements {
@@ -197,6 +201,8 @@ pub fn default_probes(replicas: usize) -> Vec<Box<dyn Probe>> {
         Box::new(weight_norm::WeightNorm),
         Box::new(rank::WeightEffectiveRank),
         Box::new(rank::ReprEffectiveRank),
+        Box::new(spectral_contrast::SpectralContrast),
+        Box::new(fourier_ipr::FourierIpr),
     ]
 }
 
@@ -219,6 +225,8 @@ pub const PROBE_NAMES: &[&str] = &[
     "weight_norm",
     "weight_effective_rank",
     "repr_effective_rank",
+    "spectral_contrast",
+    "fourier_ipr",
 ];
 
 /// Runs every probe on one replica's measurements.
@@ -256,6 +264,7 @@ pub(crate) mod tests {
             biases: Vec::new(),
             param_grad_sq: Vec::new(),
             hidden: HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 0.0] },
+            modulus: None,
         }
     }
 

@@ -28,9 +28,9 @@ pub struct SweepArgs {
     /// Spec key of the system size L (e.g. width, p) for the collapse (ν)
     #[arg(long, value_name = "KEY")]
     pub size: Option<String>,
-    /// Spec key of the field h for δ
-    #[arg(long, value_name = "KEY", default_value = "train-frac")]
-    pub field: String,
+    /// Spec key of the field h for δ (no default: it must differ from the control)
+    #[arg(long, value_name = "KEY")]
+    pub field: Option<String>,
     /// Spec key of a second control b for the crossover exponent φ
     #[arg(long, value_name = "KEY")]
     pub crossover: Option<String>,
@@ -85,6 +85,12 @@ impl SweepArgs {
         let (Some(path), Some(name), Some(control)) = (&self.store, &self.sweep, &self.control) else {
             bail!("--store FILE, --sweep NAME and --control KEY are all needed");
         };
+        let roles = [("--size", &self.size), ("--field", &self.field), ("--crossover", &self.crossover)];
+        for (flag, key) in roles {
+            if key.as_deref().map(|k| k.replace('_', "-")) == Some(control.replace('_', "-")) {
+                bail!("{flag} `{control}` is the control itself: each role needs its own spec key (the control varies within a family, {flag} across families)");
+            }
+        }
         let store = Store::open_read_only(path)?;
         let runs = store.runs(Some(name))?;
         if runs.is_empty() {
@@ -94,10 +100,30 @@ impl SweepArgs {
         if done.len() < runs.len() {
             eprintln!("using the {} finished runs of {} (others are running, diverged or failed)", done.len(), runs.len());
         }
-        let field_varies = {
-            let vals: Vec<f64> = done.iter().filter_map(|r| spec_value(r, &self.field).ok()).collect();
+        let field_varies = self.field.as_deref().is_some_and(|field| {
+            let vals: Vec<f64> = done.iter().filter_map(|r| spec_value(r, field).ok()).collect();
             vals.iter().any(|v| *v != vals[0])
-        };
+        });
+        let varying = varying_keys(&done);
+        for (flag, key) in [("--control", Some(control)), ("--size", self.size.as_ref())] {
+            if let Some(key) = key {
+                if !varying.iter().any(|k| *k == key.replace('_', "-")) {
+                    bail!(
+                        "{flag} `{key}` does not vary across the {} finished runs of sweep `{name}`; the keys that vary are: {}",
+                        done.len(),
+                        if varying.is_empty() { "none".to_string() } else { varying.join(", ") }
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "sweep `{name}`: {} finished runs; keys that vary: {}; control `{control}`{}{}{}",
+            done.len(),
+            varying.join(", "),
+            self.size.as_deref().map(|k| format!(", size `{k}`")).unwrap_or_default(),
+            self.field.as_deref().map(|k| format!(", field `{k}`{}", if field_varies { "" } else { " (does not vary: δ not estimated)" })).unwrap_or_default(),
+            self.crossover.as_deref().map(|k| format!(", crossover `{k}`")).unwrap_or_default(),
+        );
         let summaries = done
             .iter()
             .map(|run| {
@@ -105,7 +131,10 @@ impl SweepArgs {
                 Ok(RunSummary {
                     x: spec_value(run, control)?,
                     size: self.size.as_deref().map(|k| spec_value(run, k)).transpose()?,
-                    field: if field_varies { Some(spec_value(run, &self.field)?) } else { None },
+                    field: match (&self.field, field_varies) {
+                        (Some(k), true) => Some(spec_value(run, k)?),
+                        _ => None,
+                    },
                     crossover: self.crossover.as_deref().map(|k| spec_value(run, k)).transpose()?,
                     seed: run.seed,
                     order_parameter: final_value(&series(self.order_parameter.series())?, FINAL_EVALS),
@@ -123,8 +152,29 @@ impl SweepArgs {
     /// Loads the sweep and estimates its exponents.
     pub fn exponents(&self) -> Result<SweepExponents> {
         let (runs, opts) = self.load()?;
-        sweep::fit(&runs, &opts).context("estimating exponents from the sweep")
+        sweep::fit(&runs, &opts).with_context(|| {
+            format!(
+                "estimating exponents from the sweep (control `{}`, size {}, field {}, crossover {})",
+                self.control.as_deref().unwrap_or("?"),
+                self.size.as_deref().map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into()),
+                self.field.as_deref().map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into()),
+                self.crossover.as_deref().map(|k| format!("`{k}`")).unwrap_or_else(|| "none".into()),
+            )
+        })
     }
+}
+
+/// The spec keys whose values differ across `runs` (seed keys included), sorted.
+fn varying_keys(runs: &[&RunRow]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(first) = runs.first().and_then(|r| r.spec.as_object()) else { return out };
+    for (k, v) in first {
+        if runs.iter().any(|r| r.spec.get(k) != Some(v)) {
+            out.push(k.clone());
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Critical exponents from the runs of a sweep.
