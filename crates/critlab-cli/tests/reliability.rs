@@ -269,9 +269,11 @@ fn every_subcommand_refuses_bad_numbers_naming_the_flag_without_panicking() {
     assert_eq!(std::fs::read_to_string(dir.path().join("g.csv")).unwrap(), FSS);
 }
 
-const LONG: &str = "name = \"long\"\nseeds = 4\n[base]\np = 11\nwidth = 32\nsteps = 4000\neval-every = 100\n";
+const LONG: &str = "name = \"long\"\nseeds = 4\n[base]\np = 11\nwidth = 32\nsteps = 20000\neval-every = 100\n";
 
 /// Starts `sweep run` on LONG and returns once a run is `running` with metrics committed.
+/// LONG must last several of the writer's 500 ms commit intervals on a quiet machine (4000 steps
+/// took 0.5 s and finished before a `running` row with metrics was ever committed).
 fn sweep_in_flight(dir: &Path) -> std::process::Child {
     std::fs::write(dir.join("long.toml"), LONG).unwrap();
     let child = Command::new(BIN)
