@@ -1,7 +1,9 @@
 //! Small statistics the studies share: medians over seeds with bootstrap intervals, and
 //! weighted straight-line fits (power laws in log–log coordinates) with both curvature and
 //! bootstrap errors.
-use critlab_physics::stats;
+use crate::StudyError;
+use critlab_physics::divergence::{self, DivergenceOptions, DivergenceResult, Side};
+use critlab_physics::{stats, XyData};
 use rand::Rng;
 use serde::Serialize;
 
@@ -139,4 +141,22 @@ mod tests {
         assert_eq!(median_interval(&v, 200, 1).unwrap(), m, "seeded");
         assert!(median(&[]).is_none());
     }
+}
+
+/// Power-law divergence of the median t_grok against a control, `t_grok ~ |x − x_c|^(−κ)`
+/// approached from above, fitted by `critlab_physics::divergence` (bootstrap 200, seed 0) on the
+/// points whose t_grok was determined; errors are the intervals' one sigma, floored at 2 % of the
+/// value. `None` below 5 usable points.
+pub fn t_grok_divergence(points: &[(f64, Interval)], x_label: &str) -> Result<Option<(XyData, DivergenceResult)>, StudyError> {
+    if points.len() < 5 {
+        return Ok(None);
+    }
+    let x: Vec<f64> = points.iter().map(|(x, _)| *x).collect();
+    let y: Vec<f64> = points.iter().map(|(_, t)| t.value).collect();
+    let dy: Vec<f64> = points.iter().map(|(_, t)| t.sigma().max(0.02 * t.value)).collect();
+    let err = |e: critlab_physics::PhysicsError| StudyError::Analysis { analysis: "divergence", reason: e.to_string() };
+    let mut data = XyData::from_points(&x, &y, Some(&dy)).map_err(err)?;
+    data.labels = (x_label.into(), "t_grok".into());
+    let r = divergence::fit(&data, &DivergenceOptions { side: Side::Above, bootstrap: 200, seed: 0 }).map_err(err)?;
+    Ok(Some((data, r)))
 }

@@ -9,8 +9,8 @@
 //! within the budget are censored and reported.
 use crate::fit::{self, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
-use critlab_physics::divergence::{self, DivergenceOptions, Side};
-use critlab_physics::{transitions, XyData};
+use critlab_physics::divergence;
+use critlab_physics::transitions;
 use serde::Serialize;
 
 /// The study.
@@ -143,19 +143,8 @@ impl Study for TrainFraction {
                 Point { train_frac: f, t_grok, seeds_grokked: g.len(), per_seed: at }
             })
             .collect();
-        let used: Vec<&Point> = points.iter().filter(|p| p.t_grok.is_some()).collect();
-        let div = if used.len() >= 5 {
-            let x: Vec<f64> = used.iter().map(|p| p.train_frac).collect();
-            let y: Vec<f64> = used.iter().map(|p| p.t_grok.map(|t| t.value).unwrap_or(f64::NAN)).collect();
-            let dy: Vec<f64> = used.iter().map(|p| p.t_grok.map(|t| t.sigma().max(0.02 * t.value)).unwrap_or(1.0)).collect();
-            let err = |e: critlab_physics::PhysicsError| StudyError::Analysis { analysis: "divergence", reason: e.to_string() };
-            let mut data = XyData::from_points(&x, &y, Some(&dy)).map_err(err)?;
-            data.labels = ("train fraction".into(), "t_grok".into());
-            let r = divergence::fit(&data, &DivergenceOptions { side: Side::Above, bootstrap: 200, seed: 0 }).map_err(err)?;
-            Some((data, r))
-        } else {
-            None
-        };
+        let used: Vec<(f64, Interval)> = points.iter().filter_map(|p| p.t_grok.map(|t| (p.train_frac, t))).collect();
+        let div = fit::t_grok_divergence(&used, "train fraction")?;
         let mut f = Findings::default();
         f.summary.push(format!(
             "Modular addition, p = {}, MLP width {}, AdamW lr {}, λ = {}, {} seeds, {} steps (eval every {}); t_grok = first eval \

@@ -17,8 +17,8 @@
 //! the medians, and a λ where half the seeds or more did not grok has no t_grok.
 use crate::fit::{self, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
-use critlab_physics::divergence::{self, DivergenceOptions, Side};
-use critlab_physics::{stats, transitions, XyData};
+use critlab_physics::divergence;
+use critlab_physics::{stats, transitions};
 use rand::Rng;
 use serde::Serialize;
 
@@ -198,19 +198,8 @@ impl Study for WeightDecay {
             points.push(Point { weight_decay: lambda, t_grok, seeds_grokked: grokked.len(), seeds: at.len(), per_seed: at });
         }
         let law = power_law(&points);
-        let used: Vec<&Point> = points.iter().filter(|p| p.t_grok.is_some()).collect();
-        let div = if used.len() >= 5 {
-            let x: Vec<f64> = used.iter().map(|p| p.weight_decay).collect();
-            let y: Vec<f64> = used.iter().map(|p| p.t_grok.map(|t| t.value).unwrap_or(f64::NAN)).collect();
-            let dy: Vec<f64> = used.iter().map(|p| p.t_grok.map(|t| t.sigma().max(0.02 * t.value)).unwrap_or(1.0)).collect();
-            let err = |e: critlab_physics::PhysicsError| StudyError::Analysis { analysis: "divergence", reason: e.to_string() };
-            let mut data = XyData::from_points(&x, &y, Some(&dy)).map_err(err)?;
-            data.labels = ("weight decay".into(), "t_grok".into());
-            let r = divergence::fit(&data, &DivergenceOptions { side: Side::Above, bootstrap: 200, seed: 0 }).map_err(err)?;
-            Some((data, r))
-        } else {
-            None
-        };
+        let used: Vec<(f64, Interval)> = points.iter().filter_map(|p| p.t_grok.map(|t| (p.weight_decay, t))).collect();
+        let div = fit::t_grok_divergence(&used, "weight decay")?;
 
         let mut f = Findings::default();
         f.summary.push(format!(
