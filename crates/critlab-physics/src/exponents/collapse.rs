@@ -394,19 +394,24 @@ impl Prepared {
     fn new(data: &CollapseData) -> Self {
         Self { weights: data.curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect(), curves: data.clone() }
     }
+
+    /// The curves under the per-size scalings `(sx, x0, sy)` of [`scalings`].
+    fn views(&self, sc: Vec<(f64, f64, f64)>) -> Vec<CurveView<'_>> {
+        self.curves
+            .curves
+            .iter()
+            .zip(sc)
+            .zip(&self.weights)
+            .map(|((c, (sx, x0, sy)), w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx, x0, sy })
+            .collect()
+    }
 }
 
 fn objective(prep: &Prepared, layout: Layout, window: Option<(f64, f64)>, p: &[f64]) -> Quality {
     let data = &prep.curves;
     match scalings(data, p[0], p[1], layout.zeta(p), layout.corrections, layout.amps(p)) {
         Some(sc) => {
-            let views: Vec<CurveView> = data
-                .curves
-                .iter()
-                .zip(sc)
-                .zip(&prep.weights)
-                .map(|((c, (sx, x0, sy)), w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx, x0, sy })
-                .collect();
+            let views = prep.views(sc);
             let q = quality_views(&views, window);
             if q.n_used < min_points_used(layout.n(), data.n_points()) {
                 Quality { s: f64::INFINITY, n_used: q.n_used }
@@ -462,13 +467,7 @@ pub fn held_out_quality(data: &CollapseData, result: &CollapseResult, held: f64,
     let (corr, amps) = result.correction.as_ref().map_or((Corrections::None, (0.0, 0.0)), CorrectionFit::amps);
     let sc = scalings(data, result.x_c, result.nu, result.zeta, corr, amps)?;
     let prep = Prepared::new(data);
-    let views: Vec<CurveView> = data
-        .curves
-        .iter()
-        .zip(sc)
-        .zip(&prep.weights)
-        .map(|((c, (sx, x0, sy)), w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx, x0, sy })
-        .collect();
+    let views = prep.views(sc);
     let q = super::quality::curve_quality(&views, i, x_window);
     q.s.is_finite().then_some(q)
 }
