@@ -18,7 +18,7 @@
 //!   sits on its start, as `critlab analyze exponents`); β/ν from m at f_c vs p; γ/ν from the
 //!   χ peak vs p;
 //! * ΔAIC of a power law χ_max = A p^(γ/ν) against a saturating χ_max = c p/(p₀ + p).
-use crate::fit::{self, Interval};
+use crate::fit::{self, Determined, Estimate, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
 use critlab_physics::binder::BinderOptions;
 use critlab_physics::collapse::{self, CollapseOptions};
@@ -120,9 +120,13 @@ fn key(f: f64) -> u64 {
     (f * 1e6).round() as u64
 }
 
-fn f_c_with_interval(curve: &Curve, reps: usize, seed: u64) -> Option<Interval> {
+/// f_c of one size: where the seed mean crosses ½, with a bootstrap over seeds; not determined
+/// when the seed mean does not cross ½ on the grid, or fewer than half the bootstrap replicas do.
+fn f_c_with_interval(curve: &Curve, reps: usize, seed: u64) -> Determined<Interval> {
     let means: Vec<(f64, f64)> = curve.iter().map(|(k, v)| (*k as f64 / 1e6, stats::mean(v))).collect();
-    let value = half_crossing(&means)?;
+    let Some(value) = half_crossing(&means) else {
+        return Determined::not("the seed-mean accuracy does not cross ½ on the grid");
+    };
     let mut rng = stats::rng(seed, 41);
     let mut reps_v: Vec<f64> = (0..reps)
         .filter_map(|_| {
@@ -135,9 +139,43 @@ fn f_c_with_interval(curve: &Curve, reps: usize, seed: u64) -> Option<Interval> 
         .collect();
     reps_v.sort_by(f64::total_cmp);
     if reps_v.len() < reps / 2 {
-        return Some(Interval { value, lo: f64::NEG_INFINITY, hi: f64::INFINITY });
+        return Determined::not(format!(
+            "the seed mean crosses ½ at {value:.3}, but only {} of {reps} bootstrap resamples of the seeds do",
+            reps_v.len()
+        ));
     }
-    Some(Interval { value, lo: stats::quantile_sorted(&reps_v, 0.159).min(value), hi: stats::quantile_sorted(&reps_v, 0.841).max(value) })
+    Determined::Value(Interval {
+        value,
+        lo: stats::quantile_sorted(&reps_v, 0.159).min(value),
+        hi: stats::quantile_sorted(&reps_v, 0.841).max(value),
+    })
+}
+
+/// f_c of one size at one budget.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeFc {
+    /// Modulus p.
+    pub p: usize,
+    /// f_c with its one-sigma interval, or why not.
+    pub f_c: Determined<Interval>,
+}
+
+/// χ_max of one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeChi {
+    /// Modulus p.
+    pub p: usize,
+    /// The largest χ = N·Var_seeds(m) over the grid.
+    pub chi_max: f64,
+}
+
+/// The dense grid of one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeGrid {
+    /// Modulus p.
+    pub p: usize,
+    /// Training fractions.
+    pub train_fracs: Vec<f64>,
 }
 
 /// Everything measured at one budget.
@@ -145,28 +183,30 @@ fn f_c_with_interval(curve: &Curve, reps: usize, seed: u64) -> Option<Interval> 
 pub struct AtBudget {
     /// Budget T (steps).
     pub steps: usize,
-    /// f_c per size (`null` where the seed mean does not cross ½ on the dense grid).
-    pub f_c: Vec<(usize, Option<Interval>)>,
-    /// f_∞ of f_c = f_∞ + b/p, with its one-sigma error.
-    pub f_c_extrapolated: Option<(f64, f64)>,
-    /// Crossing of U₄ across sizes: x_c and its error.
-    pub u4_crossing: Option<(f64, f64)>,
+    /// f_c per size.
+    pub f_c: Vec<SizeFc>,
+    /// f_∞ of f_c = f_∞ + b/p.
+    pub f_c_extrapolated: Determined<Estimate>,
+    /// Crossing of U₄ across sizes.
+    pub u4_crossing: Determined<Estimate>,
     /// Spread (standard deviation) of the pairwise U₄ crossings.
-    pub crossing_spread: Option<f64>,
-    /// Pairwise crossings found / pairs.
-    pub pairs_crossing: (usize, usize),
-    /// ν from the collapse, or why not.
-    pub nu: Result<(f64, f64), String>,
-    /// Collapse quality S.
+    pub crossing_spread: Determined<f64>,
+    /// Pairwise crossings found.
+    pub pairs_crossing: usize,
+    /// Pairs of sizes.
+    pub pairs: usize,
+    /// ν from the collapse.
+    pub nu: Determined<Estimate>,
+    /// Collapse quality S (`null` when the collapse failed).
     pub collapse_quality: Option<f64>,
     /// β/ν from m(f_c) ∝ p^(−β/ν).
-    pub beta_over_nu: Result<(f64, f64), String>,
+    pub beta_over_nu: Determined<Estimate>,
     /// γ/ν from χ_max ∝ p^(γ/ν).
-    pub gamma_over_nu: Result<(f64, f64), String>,
+    pub gamma_over_nu: Determined<Estimate>,
     /// AIC(saturating) − AIC(power law) for χ_max vs p (positive favours the power law).
-    pub chi_peak_delta_aic: Option<f64>,
+    pub chi_peak_delta_aic: Determined<f64>,
     /// χ_max per size.
-    pub chi_max: Vec<(usize, f64)>,
+    pub chi_max: Vec<SizeChi>,
 }
 
 /// results.json's `results`.
@@ -175,18 +215,18 @@ pub struct Results {
     /// The design.
     pub design: Design,
     /// The dense grid per size.
-    pub dense_grid: Vec<(usize, Vec<f64>)>,
+    pub dense_grid: Vec<SizeGrid>,
     /// Per budget, T/4, T/2, T.
     pub budgets: Vec<AtBudget>,
     /// Seed statistics at the full budget.
     pub seed_statistics: Vec<SeedPoint>,
 }
 
-fn log_line(x: &[f64], y: &[f64]) -> Result<(f64, f64), String> {
+fn log_line(x: &[f64], y: &[f64]) -> Result<Estimate, String> {
     let ok: Vec<(f64, f64)> = x.iter().zip(y).filter(|(a, b)| **a > 0.0 && **b > 0.0).map(|(a, b)| (a.ln(), b.ln())).collect();
     let lx: Vec<f64> = ok.iter().map(|p| p.0).collect();
     let ly: Vec<f64> = ok.iter().map(|p| p.1).collect();
-    fit::line(&lx, &ly, None).map(|l| (l.slope, l.slope_err)).ok_or_else(|| format!("needs 3 sizes with positive values, found {}", ok.len()))
+    fit::line(&lx, &ly, None).map(|l| Estimate { value: l.slope, error: l.slope_err }).ok_or_else(|| format!("needs 3 sizes with positive values, found {}", ok.len()))
 }
 
 /// AIC(saturating c p/(p₀ + p)) − AIC(power law A p^k), least squares in ln y.
@@ -224,17 +264,17 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         }
     }
     let stats_pts = seeds::statistics(&samples, Centering::Centered, 200, t as u64);
-    let f_c: Vec<(usize, Option<Interval>)> = curves.iter().map(|(p, c)| (*p, f_c_with_interval(c, 200, *p as u64))).collect();
-    let finite: Vec<(f64, Interval)> = f_c.iter().filter_map(|(p, i)| i.filter(|i| i.lo.is_finite() && i.hi.is_finite()).map(|i| (*p as f64, i))).collect();
+    let f_c: Vec<SizeFc> = curves.iter().map(|(p, c)| SizeFc { p: *p, f_c: f_c_with_interval(c, 200, *p as u64) }).collect();
+    let finite: Vec<(f64, Interval)> = f_c.iter().filter_map(|s| s.f_c.value().map(|i| (s.p as f64, *i))).collect();
     let extrap = if finite.len() >= 3 {
         let x: Vec<f64> = finite.iter().map(|(p, _)| 1.0 / p).collect();
         let y: Vec<f64> = finite.iter().map(|(_, i)| i.value).collect();
         let s: Vec<f64> = finite.iter().map(|(_, i)| i.sigma().max(1e-3)).collect();
-        fit::line(&x, &y, Some(&s)).map(|l| (l.intercept, l.intercept_err))
+        fit::line(&x, &y, Some(&s)).map(|l| Estimate { value: l.intercept, error: l.intercept_err }).ok_or_else(|| "the line fit in 1/p failed".to_string())
     } else {
-        None
+        Err(format!("{} size(s) with a determined f_c (3 needed)", finite.len()))
     };
-    let crossings = seeds::crossings(&stats_pts, &BinderOptions { bootstrap: 100, seed: t as u64, drop_smallest: 0 }).ok();
+    let crossings = seeds::crossings(&stats_pts, &BinderOptions { bootstrap: 100, seed: t as u64, drop_smallest: 0 });
     let n_sizes = curves.len();
     // Collapse of the seed-mean m over sizes.
     let (l, x, y, dy): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = stats_pts.iter().fold(
@@ -255,14 +295,14 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
                 Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c)),
                 Some(r.quality),
             ),
-            Ok(r) => (Ok((r.nu, r.nu_err)), Some(r.quality)),
+            Ok(r) => (Ok(Estimate { value: r.nu, error: r.nu_err }), Some(r.quality)),
         },
     };
     // β/ν from m at f_c per size; γ/ν and ΔAIC from χ_max per size.
     let mut m_at = Vec::new();
     let mut chi_max = Vec::new();
     for (p, c) in &curves {
-        if let Some(Some(i)) = f_c.iter().find(|(q, _)| q == p).map(|(_, i)| *i) {
+        if let Some(i) = f_c.iter().find(|s| s.p == *p).and_then(|s| s.f_c.value()) {
             // nearest grid point to f_c
             if let Some((_, v)) = c.iter().min_by(|a, b| ((*a.0 as f64 / 1e6) - i.value).abs().total_cmp(&((*b.0 as f64 / 1e6) - i.value).abs())) {
                 m_at.push((*p as f64, stats::mean(v)));
@@ -270,24 +310,35 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         }
         let peak = stats_pts.iter().filter(|s| s.size == *p as f64).filter_map(|s| s.chi).fold(f64::NEG_INFINITY, f64::max);
         if peak.is_finite() {
-            chi_max.push((*p, peak));
+            chi_max.push(SizeChi { p: *p, chi_max: peak });
         }
     }
-    let beta_over_nu = log_line(&m_at.iter().map(|v| v.0).collect::<Vec<_>>(), &m_at.iter().map(|v| v.1).collect::<Vec<_>>()).map(|(s, e)| (-s, e));
-    let (cp, cv): (Vec<f64>, Vec<f64>) = chi_max.iter().map(|(p, c)| (*p as f64, *c)).unzip();
+    let beta_over_nu = log_line(&m_at.iter().map(|v| v.0).collect::<Vec<_>>(), &m_at.iter().map(|v| v.1).collect::<Vec<_>>())
+        .map(|e| Estimate { value: -e.value, error: e.error });
+    let (cp, cv): (Vec<f64>, Vec<f64>) = chi_max.iter().map(|c| (c.p as f64, c.chi_max)).unzip();
     let gamma_over_nu = log_line(&cp, &cv);
     let at = AtBudget {
         steps: t,
         f_c,
-        f_c_extrapolated: extrap,
-        u4_crossing: crossings.as_ref().and_then(|c| c.binder.x_c.zip(c.binder.x_c_err)),
-        crossing_spread: crossings.as_ref().and_then(|c| c.spread),
-        pairs_crossing: (crossings.as_ref().map(|c| c.binder.crossings.len()).unwrap_or(0), n_sizes * n_sizes.saturating_sub(1) / 2),
-        nu,
+        f_c_extrapolated: extrap.into(),
+        u4_crossing: match &crossings {
+            Ok(c) => match c.binder.x_c.zip(c.binder.x_c_err) {
+                Some((value, error)) => Determined::Value(Estimate { value, error }),
+                None => Determined::not(format!("{} of the pairwise U₄ curves cross", c.binder.crossings.len())),
+            },
+            Err(e) => Determined::not(e.to_string()),
+        },
+        crossing_spread: match &crossings {
+            Ok(c) => c.spread.map_or_else(|| Determined::not("fewer than 2 pairwise crossings"), Determined::Value),
+            Err(e) => Determined::not(e.to_string()),
+        },
+        pairs_crossing: crossings.as_ref().map(|c| c.binder.crossings.len()).unwrap_or(0),
+        pairs: n_sizes * n_sizes.saturating_sub(1) / 2,
+        nu: nu.into(),
         collapse_quality: quality,
-        beta_over_nu,
-        gamma_over_nu,
-        chi_peak_delta_aic: chi_delta_aic(&cp, &cv),
+        beta_over_nu: beta_over_nu.into(),
+        gamma_over_nu: gamma_over_nu.into(),
+        chi_peak_delta_aic: chi_delta_aic(&cp, &cv).map_or_else(|| Determined::not(format!("{} size(s) with a χ peak (3 needed)", cp.len())), Determined::Value),
         chi_max,
     };
     Ok((at, stats_pts))
@@ -339,7 +390,7 @@ impl Study for FiniteSize {
             let name = format!("finite-size-{scale}-dense-p{p}");
             let runs = ctx.sweep(&name, &design.sweep_toml(&name, p, &grid, design.dense_seeds), &["test_acc"])?;
             dense.insert(p, runs.iter().map(|r| (r.spec.train_frac, r.series("test_acc").to_vec())).collect());
-            grids.push((p, grid));
+            grids.push(SizeGrid { p, train_fracs: grid });
         }
         let mut budgets = Vec::new();
         let mut last_stats = Vec::new();
@@ -357,36 +408,43 @@ impl Study for FiniteSize {
             design.width, design.lr, design.weight_decay, design.sizes, design.coarse, design.coarse_seeds, design.dense_points,
             design.dense_step, design.dense_seeds
         ));
-        let show = |r: &Result<(f64, f64), String>| match r {
-            Ok((v, e)) => format!("{v:.3} ± {e:.3}"),
-            Err(why) => format!("not determinable: {why}"),
+        let show = |r: &Determined<Estimate>| match r {
+            Determined::Value(e) => format!("{:.3} ± {:.3}", e.value, e.error),
+            Determined::NotDetermined { not_determined } => format!("not determinable: {not_determined}"),
+        };
+        let show_f = |r: &Determined<f64>, digits: usize| match r {
+            Determined::Value(v) => format!("{v:.digits$}"),
+            Determined::NotDetermined { not_determined } => format!("— ({not_determined})"),
         };
         for b in &budgets {
             f.summary.push(format!("**Budget T = {} steps**\n", b.steps));
             f.summary.push("| p | f_c [1σ] |".into());
             f.summary.push("|---|---|".into());
-            for (p, i) in &b.f_c {
-                f.summary.push(format!("| {p} | {} |", i.map(|i| i.show(3)).unwrap_or_else(|| "— (no crossing of ½)".into())));
-                if i.is_none_or(|i| !i.lo.is_finite()) {
-                    f.undetermined.push(format!("f_c at p = {p}, T = {}: the seed mean does not cross ½ on the dense grid, or the bootstrap does not", b.steps));
+            for s in &b.f_c {
+                match &s.f_c {
+                    Determined::Value(i) => f.summary.push(format!("| {} | {} |", s.p, i.show(3))),
+                    Determined::NotDetermined { not_determined } => {
+                        f.summary.push(format!("| {} | — ({not_determined}) |", s.p));
+                        f.undetermined.push(format!("f_c at p = {}, T = {}: {not_determined}", s.p, b.steps));
+                    }
                 }
             }
             f.summary.push(format!(
                 "\n- f_c extrapolated (f_c = f_∞ + b/p): {}\n- U₄ crossing: {}; crossing spread {} ({} of {} pairs cross)\n- ν: {} (collapse S = {})\n- β/ν: {}\n- γ/ν: {}\n- χ peak vs p: ΔAIC(saturating − power law) = {}\n",
-                b.f_c_extrapolated.map(|(v, e)| format!("{v:.3} ± {e:.3}")).unwrap_or_else(|| "not determinable (fewer than 3 sizes with f_c)".into()),
-                b.u4_crossing.map(|(v, e)| format!("{v:.3} ± {e:.3}")).unwrap_or_else(|| "none found".into()),
-                b.crossing_spread.map(|v| format!("{v:.3}")).unwrap_or_else(|| "—".into()),
-                b.pairs_crossing.0,
-                b.pairs_crossing.1,
+                show(&b.f_c_extrapolated),
+                show(&b.u4_crossing),
+                show_f(&b.crossing_spread, 3),
+                b.pairs_crossing,
+                b.pairs,
                 show(&b.nu),
                 b.collapse_quality.map(|q| format!("{q:.2}")).unwrap_or_else(|| "—".into()),
                 show(&b.beta_over_nu),
                 show(&b.gamma_over_nu),
-                b.chi_peak_delta_aic.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into()),
+                show_f(&b.chi_peak_delta_aic, 1),
             ));
             for (name, r) in [("ν", &b.nu), ("β/ν", &b.beta_over_nu), ("γ/ν", &b.gamma_over_nu)] {
-                if let Err(why) = r {
-                    f.undetermined.push(format!("{name} at T = {}: {why}", b.steps));
+                if let Determined::NotDetermined { not_determined } = r {
+                    f.undetermined.push(format!("{name} at T = {}: {not_determined}", b.steps));
                 }
             }
         }

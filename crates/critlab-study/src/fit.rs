@@ -160,3 +160,86 @@ pub fn t_grok_divergence(points: &[(f64, Interval)], x_label: &str) -> Result<Op
     let r = divergence::fit(&data, &DivergenceOptions { side: Side::Above, bootstrap: 200, seed: 0 }).map_err(err)?;
     Ok(Some((data, r)))
 }
+
+/// A number with its one-sigma error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    /// The estimate.
+    pub value: f64,
+    /// Its one-sigma error.
+    pub error: f64,
+}
+
+/// A result the data determine, or the reason they do not. In results.json it is the result's
+/// own object (`{value, error}` for an [`Estimate`]) or `{"not_determined": reason}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Determined<T> {
+    /// Determined.
+    Value(T),
+    /// Not determined, and why.
+    NotDetermined {
+        /// The reason, in words.
+        not_determined: String,
+    },
+}
+
+impl<T> Determined<T> {
+    /// Not determined because of `reason`.
+    pub fn not(reason: impl Into<String>) -> Self {
+        Determined::NotDetermined { not_determined: reason.into() }
+    }
+
+    /// The value, if determined.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Determined::Value(v) => Some(v),
+            Determined::NotDetermined { .. } => None,
+        }
+    }
+}
+
+impl<T> From<Result<T, String>> for Determined<T> {
+    fn from(r: Result<T, String>) -> Self {
+        r.map_or_else(Determined::not, Determined::Value)
+    }
+}
+
+/// A power-law fit whose χ²/dof is above this does not describe its points (with the few
+/// points a study has, χ²/dof > 3 has a p-value of about 3 % at 3 degrees of freedom and far
+/// less at more): its exponent is not reported as a measurement.
+pub const MAX_CHI2_DOF: f64 = 3.0;
+
+/// A power law fitted over less than this many decades of its variable is not a measured
+/// exponent: over a shorter span a curved function looks straight in log–log.
+pub const MIN_DECADES: f64 = 1.0;
+
+/// The reason a power-law exponent fitted with `chi2_dof` over `decades` of its variable is not
+/// a measurement, or `None` when it passes both rules ([`MAX_CHI2_DOF`], [`MIN_DECADES`]).
+pub fn refuse_power_law(chi2_dof: f64, decades: f64) -> Option<String> {
+    let mut why = Vec::new();
+    if !(chi2_dof <= MAX_CHI2_DOF) {
+        why.push(format!("χ²/dof = {chi2_dof:.1} > {MAX_CHI2_DOF} (the power law does not describe the points)"));
+    }
+    if !(decades >= MIN_DECADES) {
+        why.push(format!("the fit spans {decades:.2} decades of its variable, fewer than {MIN_DECADES}"));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+#[cfg(test)]
+mod honesty {
+    use super::*;
+
+    #[test]
+    fn a_power_law_that_misfits_or_spans_under_a_decade_is_refused() {
+        assert_eq!(refuse_power_law(1.2, 2.0), None);
+        assert!(refuse_power_law(16.0, 2.0).unwrap().contains("χ²/dof = 16.0"));
+        assert!(refuse_power_law(1.0, 0.5).unwrap().contains("0.50 decades"));
+        assert!(refuse_power_law(f64::NAN, 2.0).is_some(), "a NaN χ² is no fit");
+        let r: Determined<Estimate> = Determined::not("too few sizes");
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"not_determined":"too few sizes"}"#);
+        let v = Determined::Value(Estimate { value: 1.5, error: 0.25 });
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"value":1.5,"error":0.25}"#);
+    }
+}

@@ -7,7 +7,7 @@
 //! t_grok = A (f − f_c)^(−κ), κ = zν, f_c free, whose verdict compares it by AIC with smooth
 //! alternatives (quadratic, exponential). f values where half the seeds or more do not grok
 //! within the budget are censored and reported.
-use crate::fit::{self, Interval};
+use crate::fit::{self, Determined, Estimate, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
 use critlab_physics::divergence;
 use critlab_physics::transitions;
@@ -44,15 +44,17 @@ impl Design {
     pub fn of(scale: Scale) -> Self {
         match scale {
             Scale::Tiny => Design { p: 11, fracs: vec![0.5, 0.6, 0.7, 0.8, 0.9], seeds: 2, width: 32, lr: 1e-2, weight_decay: 1.0, steps: 1500, eval_every: 25 },
+            // The budget reaches the blow-up: at 8000 steps f ≤ 0.55 did not grok and t_grok over
+            // f = 0.6–0.9 was indistinguishable from a smooth (exponential) fall.
             Scale::Quick => Design {
                 p: 23,
-                fracs: vec![0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9],
+                fracs: vec![0.45, 0.5, 0.525, 0.55, 0.575, 0.6, 0.65, 0.7, 0.8, 0.9],
                 seeds: 4,
                 width: 128,
                 lr: 1e-2,
                 weight_decay: 1.0,
-                steps: 8000,
-                eval_every: 50,
+                steps: 40000,
+                eval_every: 100,
             },
             Scale::Full => Design {
                 p: 43,
@@ -105,8 +107,27 @@ pub struct Results {
     pub design: Design,
     /// One point per f.
     pub points: Vec<Point>,
+    /// zν, or why it is not a measurement (no divergence fit, a verdict against it, χ²/dof
+    /// above [`fit::MAX_CHI2_DOF`], or under [`fit::MIN_DECADES`] of f − f_c).
+    pub z_nu: Determined<Estimate>,
+    /// f_c of the same fit, under the same rule.
+    pub f_c: Determined<Estimate>,
     /// The divergence fit (κ = zν, x_c = f_c) and its verdict.
     pub divergence: Option<divergence::DivergenceResult>,
+}
+
+/// zν and f_c from the divergence fit over the training fractions `fracs`, or why they are not
+/// measurements.
+fn judge(d: &divergence::DivergenceResult, fracs: &[f64]) -> Determined<(Estimate, Estimate)> {
+    if !d.supported {
+        return Determined::not(d.verdict.clone());
+    }
+    let dist: Vec<f64> = fracs.iter().map(|f| f - d.x_c).filter(|v| *v > 0.0).collect();
+    let decades = (dist.iter().copied().fold(0.0, f64::max) / dist.iter().copied().fold(f64::INFINITY, f64::min)).log10();
+    match fit::refuse_power_law(d.chi2_dof, decades) {
+        None => Determined::Value((Estimate { value: d.kappa, error: d.kappa_err }, Estimate { value: d.x_c, error: d.x_c_err })),
+        Some(why) => Determined::not(format!("{why} (in f − f_c); the best fit (zν = {:.2}, f_c = {:.3}) is not an estimate", d.kappa, d.x_c)),
+    }
 }
 
 impl Study for TrainFraction {
@@ -162,21 +183,67 @@ impl Study for TrainFraction {
                 p.per_seed.len()
             ));
         }
-        match &div {
-            Some((_, d)) => f.summary.push(format!(
-                "\nt_grok = A(f − f_c)^(−zν): f_c = {:.3} ± {:.3}, **zν = {:.2} ± {:.2}**, ΔAIC over smooth alternatives = {:.1}: {}.",
-                d.x_c, d.x_c_err, d.kappa, d.kappa_err, d.delta_aic, d.verdict
+        let judged = match &div {
+            Some((_, d)) => {
+                let fracs: Vec<f64> = used.iter().map(|u| u.0).collect();
+                f.summary.push(format!(
+                    "\nBest fit t_grok = A(f − f_c)^(−zν): f_c = {:.3} ± {:.3}, zν = {:.2} ± {:.2}, χ²/dof = {:.1}, ΔAIC over \
+                     smooth alternatives = {:.1}: {}.",
+                    d.x_c, d.x_c_err, d.kappa, d.kappa_err, d.chi2_dof, d.delta_aic, d.verdict
+                ));
+                judge(d, &fracs)
+            }
+            None => Determined::not(format!("only {} training fractions with a median t_grok (5 needed)", used.len())),
+        };
+        match &judged {
+            Determined::Value((z, c)) => f.summary.push(format!(
+                "\n**zν = {:.2} ± {:.2}**, **f_c = {:.3} ± {:.3}** (the fit passes χ²/dof ≤ {} over ≥ {} decade of f − f_c).",
+                z.value,
+                z.error,
+                c.value,
+                c.error,
+                fit::MAX_CHI2_DOF,
+                fit::MIN_DECADES
             )),
-            None => f.undetermined.push(format!(
-                "zν and f_c: only {} training fractions with a median t_grok (5 needed)",
-                used.len()
-            )),
+            Determined::NotDetermined { not_determined } => {
+                f.summary.push(format!("\nzν and f_c are **not determined**: {not_determined}."));
+                f.undetermined.push(format!("zν and f_c: {not_determined}"));
+            }
         }
         if let Some((data, r)) = &div {
             f.figures.push(("t-grok-vs-train-fraction".into(), critlab_report::plot::divergence_svg(data, r)));
         }
-        let results = Results { design, points, divergence: div.map(|(_, d)| d) };
+        let (z_nu, f_c) = match judged {
+            Determined::Value((z, c)) => (Determined::Value(z), Determined::Value(c)),
+            Determined::NotDetermined { not_determined } => (Determined::not(not_determined.clone()), Determined::not(not_determined)),
+        };
+        let results = Results { design, points, z_nu, f_c, divergence: div.map(|(_, d)| d) };
         f.results = serde_json::to_value(&results).expect("results serialize");
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use critlab_physics::XyData;
+
+    fn fitted(fracs: &[f64], t: impl Fn(f64) -> f64) -> divergence::DivergenceResult {
+        let y: Vec<f64> = fracs.iter().map(|&f| t(f)).collect();
+        let dy: Vec<f64> = y.iter().map(|v| 0.03 * v).collect();
+        let data = XyData::from_points(fracs, &y, Some(&dy)).unwrap();
+        divergence::fit(&data, &divergence::DivergenceOptions { side: divergence::Side::Above, bootstrap: 50, seed: 0 }).unwrap()
+    }
+
+    #[test]
+    fn z_nu_is_reported_only_for_a_supported_divergence_over_a_decade() {
+        let wide = [0.42, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9];
+        let d = fitted(&wide, |f| 100.0 * (f - 0.4).powf(-1.5));
+        let Determined::Value((z, c)) = judge(&d, &wide) else { panic!("{d:?}") };
+        assert!((z.value - 1.5).abs() < 0.2 && (c.value - 0.4).abs() < 0.02, "{z:?} {c:?}");
+        // The same law seen only far from f_c: well under a decade of f − f_c.
+        let far = [0.7, 0.72, 0.75, 0.78, 0.8, 0.85, 0.9];
+        let d = fitted(&far, |f| 100.0 * (f - 0.4).powf(-1.5));
+        assert!(judge(&d, &far).value().is_none(), "{d:?}");
     }
 }

@@ -2,20 +2,23 @@
 //!
 //! Omnigrok (Liu, Michaud, Tegmark 2022) reports t_grok ∝ 1/λ over two decades; Verma (2026) an
 //! effective slope ≈ −0.86 and a λ_c ≈ 0.016. The study trains the modular-addition MLP at
-//! λ on a log grid over two decades (seeds as replicas; λ is a per-replica key, so the whole
+//! λ on a log grid over three decades (seeds as replicas; λ is a per-replica key, so the whole
 //! grid trains as one batched computation), measures t_grok (first eval step with test
-//! accuracy ≥ 0.9, THEORY.md §4) per run, and fits
+//! accuracy ≥ 0.9, THEORY.md §4) per run, and fits, on the **decreasing side** only (the
+//! consecutive λ with a determined t_grok up to the fastest one; beyond it, strong decay slows
+//! or stops learning):
 //!
 //! * the power law t_grok = A λ^(−a) (a weighted line in log–log through the seed medians;
 //!   one sigma from a bootstrap over seeds, else the regression error), compared with
-//!   Omnigrok's a = 1;
+//!   Omnigrok's a = 1. It is **refused**, with the reason, when χ²/dof > 3 or it spans under
+//!   one decade of λ ([`fit::refuse_power_law`]): such a slope is not a measured exponent;
 //! * the divergence t_grok = A (λ − λ_c)^(−κ) with λ_c free (`critlab analyze divergence`'s
 //!   fit), whose verdict against the smooth alternatives (quadratic, exponential; ΔAIC) says
 //!   whether a finite λ_c is supported.
 //!
 //! Runs that do not grok within the step budget are censored: they are counted, left out of
 //! the medians, and a λ where half the seeds or more did not grok has no t_grok.
-use crate::fit::{self, Interval};
+use crate::fit::{self, Determined, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
 use critlab_physics::divergence;
 use critlab_physics::{stats, transitions};
@@ -54,8 +57,11 @@ impl Design {
     pub fn of(scale: Scale) -> Self {
         match scale {
             Scale::Tiny => Design { p: 11, train_frac: 0.7, width: 64, lr: 1e-2, log_lambda: (-0.5, 0.5, 4), seeds: 2, steps: 3000, eval_every: 25 },
-            Scale::Quick => Design { p: 23, train_frac: 0.6, width: 128, lr: 1e-2, log_lambda: (-1.0, 1.0, 9), seeds: 4, steps: 20000, eval_every: 50 },
-            Scale::Full => Design { p: 59, train_frac: 0.5, width: 256, lr: 1e-2, log_lambda: (-1.5, 1.0, 11), seeds: 8, steps: 100000, eval_every: 100 },
+            // f = 0.8, well above f_c: the runs memorise by the first eval, so t_grok is the delay the
+            // norm-decay argument predicts ∝ 1/(ηλ), and the decreasing side reaches down to small λ within
+            // the budget (a pilot at f = 0.6 grokked only for λ ≈ 0.3–1.8 in 20 000 steps).
+            Scale::Quick => Design { p: 23, train_frac: 0.8, width: 128, lr: 1e-2, log_lambda: (-2.5, 0.5, 10), seeds: 5, steps: 40000, eval_every: 100 },
+            Scale::Full => Design { p: 47, train_frac: 0.8, width: 256, lr: 1e-2, log_lambda: (-3.5, 0.5, 17), seeds: 8, steps: 400000, eval_every: 200 },
         }
     }
 
@@ -97,7 +103,7 @@ pub struct Point {
     pub per_seed: Vec<Option<f64>>,
 }
 
-/// The power law t_grok = A λ^(−a).
+/// The power law t_grok = A λ^(−a) on the decreasing side.
 #[derive(Debug, Clone, Serialize)]
 pub struct PowerLaw {
     /// Exponent a.
@@ -112,6 +118,10 @@ pub struct PowerLaw {
     pub chi2_dof: f64,
     /// λ values used.
     pub n_points: usize,
+    /// Smallest and largest λ fitted.
+    pub lambda_range: (f64, f64),
+    /// Decades of λ fitted.
+    pub decades: f64,
     /// (a − 1)/σ: Omnigrok's a = 1 in units of the error.
     pub omnigrok_z: f64,
 }
@@ -123,19 +133,38 @@ pub struct Results {
     pub design: Design,
     /// One point per λ.
     pub points: Vec<Point>,
-    /// The power law.
-    pub power_law: Option<PowerLaw>,
-    /// The divergence fit t_grok = A(λ − λ_c)^(−κ) and its verdict.
+    /// The power law on the decreasing side, or why it is not a measurement.
+    pub power_law: Determined<PowerLaw>,
+    /// The divergence fit t_grok = A(λ − λ_c)^(−κ) on the decreasing side and its verdict.
     pub divergence: Option<divergence::DivergenceResult>,
 }
 
-fn power_law(points: &[Point]) -> Option<PowerLaw> {
-    let used: Vec<&Point> = points.iter().filter(|p| p.t_grok.is_some()).collect();
-    let xy = |t: f64, l: f64| (l.ln(), t.ln());
+/// The decreasing side: the consecutive λ with a determined t_grok that end at the smallest
+/// t_grok. Beyond that λ, decay strong enough to shrink the weights below what the task needs
+/// slows grokking or stops it, a different regime from the one Omnigrok's law describes.
+fn decreasing_side(points: &[Point]) -> &[Point] {
+    let Some(end) = points.iter().enumerate().filter_map(|(i, p)| p.t_grok.map(|t| (i, t.value))).min_by(|a, b| a.1.total_cmp(&b.1)).map(|(i, _)| i) else {
+        return &[];
+    };
+    let start = points[..end].iter().rposition(|p| p.t_grok.is_none()).map_or(0, |i| i + 1);
+    &points[start..=end]
+}
+
+/// The power law fitted on `used` (λ ascending, every t_grok determined), refused by
+/// [`fit::refuse_power_law`] when it misfits or spans under a decade.
+fn power_law(used: &[Point]) -> Determined<PowerLaw> {
+    if used.len() < 3 {
+        return Determined::not(format!(
+            "{} value(s) of λ on the side where t_grok decreases (3 needed for a power law)",
+            used.len()
+        ));
+    }
     let x: Vec<f64> = used.iter().map(|p| p.weight_decay.ln()).collect();
     let y: Vec<f64> = used.iter().map(|p| p.t_grok.map(|t| t.value.ln()).unwrap_or(f64::NAN)).collect();
     let s: Vec<f64> = used.iter().map(|p| p.t_grok.map(|t| (t.sigma() / t.value).max(0.02)).unwrap_or(1.0)).collect();
-    let line = fit::line(&x, &y, Some(&s))?;
+    let Some(line) = fit::line(&x, &y, Some(&s)) else {
+        return Determined::not("the weighted line fit failed");
+    };
     let mut rng = stats::rng(0, 31);
     let mut slopes = Vec::with_capacity(BOOTSTRAP);
     for _ in 0..BOOTSTRAP {
@@ -144,9 +173,8 @@ fn power_law(points: &[Point]) -> Option<PowerLaw> {
             let t: Vec<f64> = p.per_seed.iter().flatten().copied().collect();
             let sample: Vec<f64> = (0..t.len()).map(|_| t[rng.gen_range(0..t.len())]).collect();
             if let Some(m) = fit::median(&sample) {
-                let (a, b) = xy(m, p.weight_decay);
-                bx.push(a);
-                by.push(b);
+                bx.push(p.weight_decay.ln());
+                by.push(m.ln());
                 bs.push(*si);
             }
         }
@@ -156,15 +184,25 @@ fn power_law(points: &[Point]) -> Option<PowerLaw> {
     }
     let err = stats::combine_errors(fit::spread(&slopes), Some(line.slope_err));
     let a = -line.slope;
-    Some(PowerLaw {
+    let range = (used[0].weight_decay, used[used.len() - 1].weight_decay);
+    let law = PowerLaw {
         a,
         a_err: err,
         interval_95: (a - 1.96 * err, a + 1.96 * err),
         amplitude: line.intercept.exp(),
         chi2_dof: line.chi2 / line.dof as f64,
         n_points: used.len(),
+        lambda_range: range,
+        decades: (range.1 / range.0).log10(),
         omnigrok_z: if err > 0.0 { (a - 1.0) / err } else { f64::INFINITY },
-    })
+    };
+    match fit::refuse_power_law(law.chi2_dof, law.decades) {
+        None => Determined::Value(law),
+        Some(why) => Determined::not(format!(
+            "over λ = {:.3}–{:.3} ({} values): {why}; the best fit (a = {:.2}) is not an estimate",
+            range.0, range.1, law.n_points, law.a
+        )),
+    }
 }
 
 impl Study for WeightDecay {
@@ -197,8 +235,9 @@ impl Study for WeightDecay {
             let t_grok = if grokked.len() * 2 > at.len() { fit::median_interval(&grokked, BOOTSTRAP, 2) } else { None };
             points.push(Point { weight_decay: lambda, t_grok, seeds_grokked: grokked.len(), seeds: at.len(), per_seed: at });
         }
-        let law = power_law(&points);
-        let used: Vec<(f64, Interval)> = points.iter().filter_map(|p| p.t_grok.map(|t| (p.weight_decay, t))).collect();
+        let side = decreasing_side(&points);
+        let law = power_law(side);
+        let used: Vec<(f64, Interval)> = side.iter().filter_map(|p| p.t_grok.map(|t| (p.weight_decay, t))).collect();
         let div = fit::t_grok_divergence(&used, "weight decay")?;
 
         let mut f = Findings::default();
@@ -226,20 +265,33 @@ impl Study for WeightDecay {
             }
         }
         match &law {
-            Some(l) => f.summary.push(format!(
-                "\nPower law t_grok = A λ^(−a) over {} values of λ: **a = {:.3} ± {:.3}** (95 % [{:.3}, {:.3}]), χ²/dof = {:.2}; \
-                 Omnigrok's a = 1 is {:.1}σ away.",
-                l.n_points, l.a, l.a_err, l.interval_95.0, l.interval_95.1, l.chi2_dof, l.omnigrok_z.abs()
+            Determined::Value(l) => f.summary.push(format!(
+                "\nPower law t_grok = A λ^(−a) on the decreasing side, λ = {:.3}–{:.3} ({:.1} decades, {} values): \
+                 **a = {:.3} ± {:.3}** (95 % [{:.3}, {:.3}]), χ²/dof = {:.2}; Omnigrok's a = 1 is {:.1}σ away.",
+                l.lambda_range.0, l.lambda_range.1, l.decades, l.n_points, l.a, l.a_err, l.interval_95.0, l.interval_95.1, l.chi2_dof,
+                l.omnigrok_z.abs()
             )),
-            None => f.undetermined.push("the exponent a: fewer than 3 values of λ with a median t_grok".into()),
+            Determined::NotDetermined { not_determined } => {
+                f.summary.push(format!("\nThe exponent a is **not determined**: {not_determined}."));
+                f.undetermined.push(format!("the exponent a: {not_determined}"));
+            }
         }
         match &div {
-            Some((_, d)) => f.summary.push(format!(
-                "\nDivergence t_grok = A(λ − λ_c)^(−κ): λ_c = {:.4} ± {:.4}, κ = {:.2} ± {:.2}, ΔAIC over smooth alternatives \
-                 = {:.1}: {}.",
-                d.x_c, d.x_c_err, d.kappa, d.kappa_err, d.delta_aic, d.verdict
-            )),
-            None => f.undetermined.push("λ_c: fewer than 5 values of λ with a median t_grok".into()),
+            Some((_, d)) => {
+                f.summary.push(format!(
+                    "\nDivergence t_grok = A(λ − λ_c)^(−κ) on the decreasing side: best fit λ_c = {:.4} ± {:.4}, κ = {:.2} ± {:.2}, \
+                     χ²/dof = {:.1}, ΔAIC over smooth alternatives = {:.1}: {}.",
+                    d.x_c, d.x_c_err, d.kappa, d.kappa_err, d.chi2_dof, d.delta_aic, d.verdict
+                ));
+                if !d.supported || d.chi2_dof > fit::MAX_CHI2_DOF {
+                    f.undetermined.push(format!(
+                        "λ_c: {}{}",
+                        d.verdict,
+                        if d.chi2_dof > fit::MAX_CHI2_DOF { format!("; χ²/dof = {:.1} > {}", d.chi2_dof, fit::MAX_CHI2_DOF) } else { String::new() }
+                    ));
+                }
+            }
+            None => f.undetermined.push(format!("λ_c: {} value(s) of λ on the decreasing side (5 needed)", used.len())),
         }
         if let Some((data, r)) = &div {
             f.figures.push(("t-grok-vs-weight-decay".into(), critlab_report::plot::divergence_svg(data, r)));
@@ -247,5 +299,50 @@ impl Study for WeightDecay {
         let results = Results { design, points, power_law: law, divergence: div.map(|(_, d)| d) };
         f.results = serde_json::to_value(&results).expect("results serialize");
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points at `lambdas` whose five seeds grok at `t(λ)` times factors 0.9–1.1 (`None`: censored).
+    fn points(lambdas: &[f64], t: impl Fn(f64) -> Option<f64>) -> Vec<Point> {
+        lambdas
+            .iter()
+            .map(|&l| {
+                let per_seed: Vec<Option<f64>> = [0.9, 0.95, 1.0, 1.05, 1.1].iter().map(|k| t(l).map(|v| v * k)).collect();
+                let g: Vec<f64> = per_seed.iter().flatten().copied().collect();
+                Point { weight_decay: l, t_grok: fit::median_interval(&g, 200, 1), seeds_grokked: g.len(), seeds: 5, per_seed }
+            })
+            .collect()
+    }
+
+    fn grid(a: f64, b: f64, n: usize) -> Vec<f64> {
+        Design { log_lambda: (a, b, n), ..Design::of(Scale::Tiny) }.lambdas()
+    }
+
+    #[test]
+    fn the_decreasing_side_of_a_u_shape_gives_omnigroks_exponent() {
+        // t_grok = 100/λ up to λ = 1, then rising; censored below λ = 0.01.
+        let pts = points(&grid(-2.5, 1.0, 8), |l| (l > 0.005).then(|| if l <= 1.0 { 100.0 / l } else { 100.0 * l * l }));
+        let side = decreasing_side(&pts);
+        assert_eq!(side.first().unwrap().weight_decay, pts[1].weight_decay, "starts after the censored λ");
+        assert!(side.last().unwrap().weight_decay <= 1.0 && side.len() == 5, "{:?}", side.iter().map(|p| p.weight_decay).collect::<Vec<_>>());
+        let Determined::Value(law) = power_law(side) else { panic!("{:?}", power_law(side)) };
+        assert!((law.a - 1.0).abs() < 3.0 * law.a_err && law.a_err < 0.1, "{law:?}");
+        assert!(law.decades > 1.5, "{law:?}");
+    }
+
+    #[test]
+    fn a_power_law_over_half_a_decade_or_through_a_curve_is_refused() {
+        let short = points(&grid(-0.5, 0.0, 4), |l| Some(100.0 / l));
+        let Determined::NotDetermined { not_determined } = power_law(decreasing_side(&short)) else { panic!("half a decade accepted") };
+        assert!(not_determined.contains("decades"), "{not_determined}");
+        // Strongly curved in log–log (t = exp(1/λ)) over two decades.
+        let curved = points(&grid(-1.0, 1.0, 7), |l| Some(50.0 * (1.0 / l).exp()));
+        let Determined::NotDetermined { not_determined } = power_law(decreasing_side(&curved)) else { panic!("a curve accepted") };
+        assert!(not_determined.contains("χ²/dof"), "{not_determined}");
+        assert!(power_law(&curved[..2]).value().is_none(), "two points are no power law");
     }
 }
