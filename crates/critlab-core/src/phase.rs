@@ -14,6 +14,10 @@ pub enum RunStatus {
     Diverged,
     /// Stopped by an error; the reason is stored.
     Failed,
+    /// Stopped early by a rule on its own measurements (`sweep run --stop-hopeless`: a
+    /// predictor gave it too small a chance of grokking within the budget); the reason names the
+    /// rule, the predictor and the step. Finished, but not at its budget.
+    Stopped,
 }
 
 impl RunStatus {
@@ -24,6 +28,7 @@ impl RunStatus {
             RunStatus::Done => "done",
             RunStatus::Diverged => "diverged",
             RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
         }
     }
 
@@ -34,6 +39,7 @@ impl RunStatus {
             "done" => RunStatus::Done,
             "diverged" => RunStatus::Diverged,
             "failed" => RunStatus::Failed,
+            "stopped" => RunStatus::Stopped,
             _ => return None,
         })
     }

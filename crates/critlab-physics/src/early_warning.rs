@@ -322,7 +322,7 @@ pub fn indicator(i: Indicator, signals: &Signals, opts: &EwsOptions) -> Indicato
 }
 
 /// τ of an indicator at the last point of `signals`, if the rule's `min_points` is met.
-fn tau_now(i: Indicator, signals: &Signals, opts: &EwsOptions) -> Option<f64> {
+pub fn tau_now(i: Indicator, signals: &Signals, opts: &EwsOptions) -> Option<f64> {
     let s = indicator(i, signals, opts);
     (s.points.len() >= opts.min_points).then_some(s.tau).flatten()
 }

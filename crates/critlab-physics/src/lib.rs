@@ -26,6 +26,7 @@
 //! | [`phases`] | comprehension / grokking / memorization / confusion / diverged, with the reason |
 //! | [`conservation`] | measured Noether charges against the theory for the optimizer (Kunin et al. 2021) |
 //! | [`early_warning`] | critical-slowing-down and framework indicators, online warnings, scoring over a sweep |
+//! | [`predict`] | online predictors of grokking (norm baseline, norm-delay law, early-loss spectrum, Fourier sparsity, spectral entropy, commutator defect, CSD) and their scoring: AUROC overall and within weight decay, lead, MAPE, stop-hopeless replay |
 //! | [`hypotheses`] | the seed's action invariance, temperature symmetry and optimal balance, with bootstrap verdicts |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
@@ -74,6 +75,7 @@ pub mod hypotheses;
 pub mod optimize;
 pub mod phase_diagram;
 pub mod phases;
+pub mod predict;
 pub mod relations;
 pub mod report;
 pub mod scaling_forms;

@@ -72,7 +72,7 @@ impl Store {
             let mut finished_in_main = tx
                 .prepare(
                     "SELECT EXISTS (SELECT 1 FROM main.runs WHERE spec_hash = ?1 AND sweep IS ?2
-                                    AND status IN ('done', 'diverged'))",
+                                    AND status IN ('done', 'diverged', 'stopped'))",
                 )
                 .map_err(err)?;
             let mut delete_stale = tx
@@ -117,12 +117,12 @@ impl Store {
                     finished_in_main.query_row(params![run.hash, run.sweep], |r| r.get(0)).map_err(err)?;
                 let status = RunStatus::parse(&run.status).unwrap_or(RunStatus::Failed);
                 if present {
-                    if matches!(status, RunStatus::Done | RunStatus::Diverged) {
+                    if matches!(status, RunStatus::Done | RunStatus::Diverged | RunStatus::Stopped) {
                         report.already_present += 1;
                     }
                     continue;
                 }
-                if !matches!(status, RunStatus::Done | RunStatus::Diverged) {
+                if !matches!(status, RunStatus::Done | RunStatus::Diverged | RunStatus::Stopped) {
                     // A later attempt in the same shard may have finished it.
                     if !report.unfinished.iter().any(|u| u.spec_hash == run.hash && u.sweep == run.sweep) {
                         report.unfinished.push(UnfinishedRun {

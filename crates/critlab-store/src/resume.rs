@@ -11,7 +11,7 @@ impl Store {
         let err = |e| StoreError::sql(&self.path, "list finished runs", e);
         let mut stmt = self
             .conn
-            .prepare("SELECT spec_hash, MIN(id) FROM runs WHERE sweep = ?1 AND status IN ('done', 'diverged') GROUP BY spec_hash")
+            .prepare("SELECT spec_hash, MIN(id) FROM runs WHERE sweep = ?1 AND status IN ('done', 'diverged', 'stopped') GROUP BY spec_hash")
             .map_err(err)?;
         let rows = stmt
             .query_map(params![sweep], |r| Ok((r.get::<_, String>(0)?, r.get::<_, RunId>(1)?)))
@@ -24,7 +24,7 @@ impl Store {
     pub fn has_finished(&self, sweep: &str, spec_hash: &str) -> Result<bool, StoreError> {
         self.conn
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM runs WHERE sweep = ?1 AND spec_hash = ?2 AND status IN ('done', 'diverged'))",
+                "SELECT EXISTS (SELECT 1 FROM runs WHERE sweep = ?1 AND spec_hash = ?2 AND status IN ('done', 'diverged', 'stopped'))",
                 params![sweep, spec_hash],
                 |r| r.get(0),
             )

@@ -59,7 +59,41 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE runs ADD COLUMN pid INTEGER;
     ALTER TABLE runs ADD COLUMN process_start TEXT;
     ALTER TABLE runs ADD COLUMN slurm_job TEXT;",
+    // v5: status `stopped` (a run stopped early by a rule, e.g. `sweep run --stop-hopeless`).
+    // SQLite cannot alter a CHECK constraint, so the runs table is rebuilt (the 12-step
+    // procedure of the SQLite documentation; foreign keys are off around it, see `migrate`).
+    "CREATE TABLE runs_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        spec_hash TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        sweep TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running','done','diverged','failed','stopped')),
+        reason TEXT,
+        critlab_version TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        wall_seconds REAL,
+        source TEXT,
+        source_digest TEXT,
+        host TEXT,
+        pid INTEGER,
+        process_start TEXT,
+        slurm_job TEXT
+    );
+    INSERT INTO runs_v5 (id, spec_hash, spec_json, seed, sweep, status, reason, critlab_version, backend, created_at, finished_at, wall_seconds, source, source_digest, host, pid, process_start, slurm_job)
+        SELECT id, spec_hash, spec_json, seed, sweep, status, reason, critlab_version, backend, created_at, finished_at, wall_seconds, source, source_digest, host, pid, process_start, slurm_job FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v5 RENAME TO runs;
+    CREATE INDEX runs_by_hash ON runs (spec_hash);
+    CREATE INDEX runs_by_sweep ON runs (sweep);
+    CREATE UNIQUE INDEX runs_by_source ON runs (source) WHERE source IS NOT NULL;",
 ];
+
+/// Migrations that rebuild a table others reference: foreign keys must be off while they run
+/// (a DROP TABLE would otherwise cascade into the metrics).
+const REBUILDS: &[usize] = &[4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -101,23 +135,39 @@ pub(crate) fn check_read_only(conn: &Connection, path: &Path) -> Result<i64, Sto
 }
 
 pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let version = || -> Result<i64, StoreError> {
-        conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| StoreError::open(path, e))
-    };
-    if check(version()?, path)? == SCHEMA_VERSION {
+    let before = check(user_version(conn, path)?, path)?;
+    if before == SCHEMA_VERSION {
         return Ok(());
     }
     // Another process may be creating or migrating the same file at this moment (a sweep and
     // a reader opening a new store together): take the write lock first (BEGIN IMMEDIATE
     // waits up to the busy timeout) and decide what to do inside it.
     let err = |e| StoreError::sql(path, "migrate", e);
+    let rebuild = REBUILDS.iter().any(|&i| i as i64 >= before);
+    // PRAGMA foreign_keys is a no-op inside a transaction: switch it off before.
+    if rebuild {
+        conn.pragma_update(None, "foreign_keys", "OFF").map_err(err)?;
+    }
+    let result = migrate_locked(conn, path);
+    if rebuild {
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
+    }
+    result
+}
+
+fn migrate_locked(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |e| StoreError::sql(path, "migrate", e);
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
-    let current = check(version()?, path)?;
+    let current = check(user_version(&tx, path)?, path)?;
     if current == 0 && table_count(&tx, path)? > 0 {
         return Err(foreign(path));
     }
     for sql in MIGRATIONS.iter().skip(current as usize) {
         tx.execute_batch(sql).map_err(err)?;
+    }
+    let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).map_err(err)?;
+    if broken > 0 {
+        return Err(StoreError::Schema { path: path.to_path_buf(), reason: format!("{broken} rows break a foreign key after migrating") });
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
     tx.commit().map_err(err)

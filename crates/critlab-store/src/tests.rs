@@ -289,3 +289,48 @@ fn an_unopenable_path_says_to_check_the_directory_not_the_file() {
     let err = Store::open(dir.path().join("no-such-dir").join("s.db")).err().unwrap().to_string();
     assert!(err.contains("does its directory exist") && !err.contains("intact"), "{err}");
 }
+
+/// A store of schema v4 (process columns, before status `stopped`) with runs, metrics and
+/// transitions upgrades to v5 keeping every column (v3's source, v4's process) and row, and
+/// then takes `stopped`; foreign keys are back on afterwards.
+#[test]
+fn a_version_4_store_migrates_to_stopped_status_keeping_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO runs (spec_hash, spec_json, seed, sweep, status, critlab_version, backend, created_at, source, source_digest, host, pid, process_start, slurm_job)
+                 VALUES ('h', '{}', 3, 'sw', 'done', 'v', 'flex', 'now', 'csv:/x', 'd1', 'node7', 4242, '12345', '99');
+             INSERT INTO metrics VALUES (1, 0, 'train_loss', 2.0), (1, 10, 'train_loss', 1.0);
+             INSERT INTO transitions (run_id, detector, quantity, t_grok, note, options_json, computed_at) VALUES (1, 'd', 'q', 10.0, '', '{}', 'now');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let v: i64 = store.connection().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(v, schema::SCHEMA_VERSION);
+    let runs = store.runs(Some("sw")).unwrap();
+    assert_eq!((runs.len(), runs[0].seed, runs[0].status), (1, 3, RunStatus::Done));
+    let kept: (String, String, String, i64, String, String) = store
+        .connection()
+        .query_row("SELECT source, source_digest, host, pid, process_start, slurm_job FROM runs WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .unwrap();
+    assert_eq!(kept, ("csv:/x".into(), "d1".into(), "node7".into(), 4242, "12345".into(), "99".into()));
+    assert_eq!(store.series(runs[0].id, "train_loss").unwrap(), vec![(0, 2.0), (10, 1.0)]);
+    let transitions: i64 = store.connection().query_row("SELECT count(*) FROM transitions", [], |r| r.get(0)).unwrap();
+    assert_eq!(transitions, 1);
+    store.finish_run(runs[0].id, RunStatus::Stopped, Some("hopeless"), 1.0).unwrap();
+    assert_eq!(store.run(runs[0].id).unwrap().status, RunStatus::Stopped);
+    assert!(store.finished_runs("sw").unwrap().contains_key("h"), "a stopped run is finished");
+    // Foreign keys are back on: deleting the run cascades into its metrics.
+    store.connection().execute("DELETE FROM runs", []).unwrap();
+    let left: i64 = store.connection().query_row("SELECT count(*) FROM metrics", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
+}

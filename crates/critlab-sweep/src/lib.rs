@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod hopeless;
 pub mod local;
 pub mod lock;
 pub mod plan;

@@ -6,6 +6,7 @@
 //! sweep that a killed or interrupted process left unfinished (their partial metrics are
 //! recomputed bit for bit), and skips runs whose spec hash is already finished. Run rows are
 //! created only when their group starts, so `running` rows are the groups in flight.
+use crate::hopeless::{HopelessMonitor, StopRule};
 use crate::plan::{Plan, PlanEntry};
 use crate::{StoreLock, SweepError};
 use critlab_core::{RunStatus, ValidRunSpec};
@@ -32,11 +33,13 @@ pub struct Options {
     pub max_group: usize,
     /// Memory budget (`--max-memory`); `None` is the default budget ([`critlab_train::budget`]).
     pub memory: Option<MemoryLimit>,
+    /// Stop runs a predictor finds hopeless (`--stop-hopeless P`).
+    pub stop_hopeless: Option<StopRule>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP, memory: None }
+        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP, memory: None, stop_hopeless: None }
     }
 }
 
@@ -119,6 +122,10 @@ pub struct Report {
     pub done: usize,
     /// Runs whose loss became non-finite.
     pub diverged: usize,
+    /// Runs stopped early as hopeless (`--stop-hopeless`).
+    pub stopped: usize,
+    /// Optimizer steps not trained because runs were stopped early.
+    pub steps_saved: u64,
     /// Runs that failed (errors, or interrupted by Ctrl-C).
     pub failed: usize,
     /// Runs not started because the sweep was interrupted.
@@ -141,7 +148,7 @@ impl Report {
 enum Msg {
     Metrics(Vec<MetricRow>),
     Steps { group: usize, n: u64 },
-    Done { worker: usize, group: usize, results: Vec<(RunId, RunStatus, Option<String>, f64)> },
+    Done { worker: usize, group: usize, results: Vec<(RunId, RunStatus, Option<String>, f64, usize)> },
 }
 
 struct Job {
@@ -192,7 +199,7 @@ pub fn execute(
             let tx = tx.clone();
             std::thread::Builder::new()
                 .name(format!("critlab-sweep-{w}"))
-                .spawn_scoped(scope, move || worker(w, job_rx, tx, stop))
+                .spawn_scoped(scope, move || worker(w, job_rx, tx, stop, options.stop_hopeless))
                 .expect("spawning a sweep worker");
             job_txs.push(job_tx);
         }
@@ -242,8 +249,13 @@ pub fn execute(
                     in_flight -= 1;
                     // Top the bar up for replicas that stopped early (diverged, interrupted).
                     let expected: u64 = groups[group].iter().map(|&i| plan.entries[i].spec.steps as u64).sum();
+                    for (&i, r) in groups[group].iter().zip(&results) {
+                        if r.1 == RunStatus::Stopped {
+                            report.steps_saved += (plan.entries[i].spec.steps as u64).saturating_sub(r.4 as u64);
+                        }
+                    }
                     on_event(Event::Steps(expected.saturating_sub(counted[group])));
-                    for (&i, (run, status, reason, wall)) in groups[group].iter().zip(results) {
+                    for (&i, (run, status, reason, wall, _)) in groups[group].iter().zip(results) {
                         let entry = &plan.entries[i];
                         // Committed together with every metric of the run queued before it.
                         if let Err(e) = writer.finish(run, status, reason.clone(), wall) {
@@ -253,6 +265,7 @@ pub fn execute(
                         match status {
                             RunStatus::Done => report.done += 1,
                             RunStatus::Diverged => report.diverged += 1,
+                            RunStatus::Stopped => report.stopped += 1,
                             _ => {
                                 report.failed += 1;
                                 report.failures.push(Failure {
@@ -289,26 +302,27 @@ pub fn execute(
 }
 
 /// A worker: trains the groups it is sent until its channel closes.
-fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool) {
+fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, rule: Option<StopRule>) {
     let device = critlab_train::cpu_device();
     for job in jobs {
         let r = job.specs.len();
         let steps = job.specs[0].steps;
-        let mut observer = ChannelObserver { runs: &job.runs, group: job.group, steps, tx: &tx };
+        let hopeless = rule.map(|r| HopelessMonitor::new(r, &job.specs));
+        let mut observer = ChannelObserver { runs: &job.runs, group: job.group, steps, tx: &tx, hopeless };
         let result = catch_unwind(AssertUnwindSafe(|| critlab_train::train(&job.specs, &device, &mut observer, stop)));
-        let results: Vec<(RunStatus, Option<String>, f64)> = match result {
-            Ok(Ok(outcomes)) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds)).collect(),
-            Ok(Err(e)) => vec![(RunStatus::Failed, Some(e.to_string()), 0.0); r],
+        let results: Vec<(RunStatus, Option<String>, f64, usize)> = match result {
+            Ok(Ok(outcomes)) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds, o.steps)).collect(),
+            Ok(Err(e)) => vec![(RunStatus::Failed, Some(e.to_string()), 0.0, 0); r],
             Err(panic) => {
                 let msg = panic
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "unknown panic".into());
-                vec![(RunStatus::Failed, Some(format!("the trainer panicked: {msg}")), 0.0); r]
+                vec![(RunStatus::Failed, Some(format!("the trainer panicked: {msg}")), 0.0, 0); r]
             }
         };
-        let results = job.runs.iter().zip(results).map(|(&run, (s, why, wall))| (run, s, why, wall)).collect();
+        let results = job.runs.iter().zip(results).map(|(&run, (s, why, wall, steps))| (run, s, why, wall, steps)).collect();
         // Sent on the metrics channel, so the finish rows queue behind the group's metrics.
         if tx.send(Msg::Done { worker: id, group: job.group, results }).is_err() {
             return;
@@ -322,13 +336,21 @@ struct ChannelObserver<'a> {
     group: usize,
     steps: usize,
     tx: &'a Sender<Msg>,
+    hopeless: Option<HopelessMonitor>,
 }
 
 impl Observer for ChannelObserver<'_> {
     fn record(&mut self, replica: usize, step: usize, values: Vec<(String, f64)>) {
         let run = self.runs[replica];
+        if let Some(h) = &mut self.hopeless {
+            h.record(replica, step, &values);
+        }
         let rows = values.into_iter().map(|(name, value)| MetricRow { run, step: step as i64, name, value }).collect();
         let _ = self.tx.send(Msg::Metrics(rows));
+    }
+
+    fn stop(&mut self, replica: usize, step: usize) -> Option<(RunStatus, String)> {
+        self.hopeless.as_ref().and_then(|h| h.stop(replica, step))
     }
 
     fn on_step(&mut self, step: usize) {

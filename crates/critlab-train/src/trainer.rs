@@ -33,6 +33,13 @@ pub trait Observer {
     fn should_stop(&mut self, _replica: usize) -> bool {
         false
     }
+    /// Whether a replica should stop now, with the status and reason to record; polled after
+    /// every eval step. The default stops as `done` when [`Observer::should_stop`] says so
+    /// ("stopped after the transition"); an observer that stops hopeless runs returns
+    /// [`RunStatus::Stopped`] with its own reason.
+    fn stop(&mut self, replica: usize, step: usize) -> Option<(RunStatus, String)> {
+        self.should_stop(replica).then(|| (RunStatus::Done, format!("stopped after the transition at step {step}")))
+    }
 }
 
 /// How a replica's training ended.
@@ -146,12 +153,16 @@ pub fn train(
 
     let mut batch_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 1)).collect();
     let mut noise_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 2)).collect();
+    let mut commutator_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 3)).collect();
     let mut orders: Vec<Vec<usize>> = vec![Vec::new(); r];
     let mut cursor = 0usize;
 
     let mut probes = probes::default_probes(r);
     let topology = Topology { layers: model.layers(), softmax_output: loss_kind == LossKind::CrossEntropy };
     probes.push(Box::new(probes::noether::Charges::new(symmetry::detect(&topology), spec.neuron_charges)));
+    if let (InputShape::Tokens { vocab, positions }, true) = (input, spec.task.is_modular()) {
+        probes.push(Box::new(probes::fourier::FourierSparsity::new(vocab, positions)));
+    }
     let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
     let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
     let mut probe_seconds = 0.0;
@@ -227,6 +238,16 @@ pub fn train(
             let small = Batch::gather(&data_refs, &small_refs, device);
             let (_, g_small, _) = loss_and_grad(model.as_ref(), &params, &small, loss_kind);
             let small_sq = sq_norms(&g_small);
+            // Commutator defect of two minibatch steps (Xu 2026): a second small batch B from its
+            // own stream, so the noise batches above are unchanged.
+            let other_idx: Vec<Vec<usize>> = replicas
+                .iter()
+                .zip(commutator_rngs.iter_mut())
+                .map(|(d, rng)| d.split.train.choose_multiple(rng, b_small).copied().collect())
+                .collect();
+            let other_refs: Vec<&[usize]> = other_idx.iter().map(Vec::as_slice).collect();
+            let other = Batch::gather(&data_refs, &other_refs, device);
+            let defect = commutator_defect(model.as_ref(), &params, &small, &other, &g_small, &lr, loss_kind, device);
             // Test set.
             let fwd = model.forward(&params, &test);
             let test_loss = host(loss::per_replica(loss_kind, fwd.logits.clone(), &test));
@@ -266,6 +287,7 @@ pub fn train(
                         test_r2: test_r2.as_ref().map(|v| v[i]),
                         grad_sq: grad_sq[i],
                         small_grad_sq: small_sq[i],
+                        commutator_defect: defect[i],
                         displacement_sq: None,
                         weight_sq: weight_sq[i],
                         weights: weights.iter().map(|(n, m)| (n.clone(), m[i].clone())).collect(),
@@ -298,9 +320,11 @@ pub fn train(
             }
             probe_seconds += probe_start.elapsed().as_secs_f64();
             for (i, s) in status.iter_mut().enumerate() {
-                if s.is_none() && observer.should_stop(i) {
-                    *s = Some((RunStatus::Done, format!("stopped after the transition at step {t}"), t));
-                    optimizer.freeze(i);
+                if s.is_none() {
+                    if let Some((status, reason)) = observer.stop(i, t) {
+                        *s = Some((status, reason, t));
+                        optimizer.freeze(i);
+                    }
                 }
             }
             if status.iter().all(|s| s.is_some()) {
@@ -385,6 +409,40 @@ fn loss_and_grad(
         .map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like()))
         .collect();
     (losses.inner(), g, fwd.logits.inner())
+}
+
+/// The normalised commutator defect of two minibatch SGD steps A and B at θ (Xu 2026, arXiv
+/// 2602.16967), per replica: with θ_A = θ − η g_A(θ), θ_B = θ − η g_B(θ), the two orders of the
+/// steps differ by δ = η[g_A(θ_B) − g_A(θ)] − η[g_B(θ_A) − g_B(θ)] = η²(H_B g_A − H_A g_B) + O(η³),
+/// and D = ‖δ‖ / (η² ‖g_A‖ ‖g_B‖) (NaN where a gradient vanishes). Three extra gradients per
+/// eval step on batches of the noise estimator's size.
+#[allow(clippy::too_many_arguments)]
+fn commutator_defect(
+    model: &dyn Model,
+    params: &[Tensor<3>],
+    a: &Batch,
+    b: &Batch,
+    g_a: &[Tensor<3>],
+    lr: &[f64],
+    kind: critlab_core::LossKind,
+    device: &Device,
+) -> Vec<f64> {
+    let r = lr.len();
+    let eta = Tensor::<3>::from_data(TensorData::new(lr.iter().map(|&l| l as f32).collect::<Vec<_>>(), [r, 1, 1]), device);
+    let (_, g_b, _) = loss_and_grad(model, params, b, kind);
+    let step = |g: &[Tensor<3>]| -> Vec<Tensor<3>> { params.iter().zip(g).map(|(p, g)| p.clone() - g.clone() * eta.clone()).collect() };
+    let (_, g_a_at_b, _) = loss_and_grad(model, &step(&g_b), a, kind);
+    let (_, g_b_at_a, _) = loss_and_grad(model, &step(g_a), b, kind);
+    let delta: Vec<Tensor<3>> = (0..params.len())
+        .map(|p| ((g_a_at_b[p].clone() - g_a[p].clone()) - (g_b_at_a[p].clone() - g_b[p].clone())) * eta.clone())
+        .collect();
+    let (d, na, nb) = (sq_norms(&delta), sq_norms(g_a), sq_norms(&g_b));
+    (0..r)
+        .map(|i| {
+            let denom = lr[i] * lr[i] * (na[i] * nb[i]).sqrt();
+            if denom > 0.0 { d[i].sqrt() / denom } else { f64::NAN }
+        })
+        .collect()
 }
 
 /// Per-replica Σ‖t‖² over a list of `[R, a, b]` tensors.

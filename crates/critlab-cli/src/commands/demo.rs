@@ -70,7 +70,7 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     let plan = Plan::new(spec)?;
     // Groups of at most DEMO_GROUP replicas keep every worker busy to the end (one group per
     // training fraction would leave one core idle in the last round).
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(critlab_sweep::local::default_jobs), max_group: DEMO_GROUP, memory: cmd.memory.max_memory };
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(critlab_sweep::local::default_jobs), max_group: DEMO_GROUP, memory: cmd.memory.max_memory, stop_hopeless: None };
     outln!("critlab demo: {} runs of sweep `{}` into {}", plan.entries.len(), plan.name(), cmd.store.display())?;
     let stop = interrupt_flag();
     let bar = progress_bar(0, "run-steps");

@@ -5,6 +5,8 @@ use crate::table;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use critlab_core::RunStatus;
+use critlab_physics::predict::{DelayCalibration, PredictorKind};
+use critlab_sweep::hopeless::StopRule;
 use critlab_store::Store;
 use critlab_sweep::local::{default_jobs, DEFAULT_MAX_GROUP};
 use critlab_sweep::slurm::{self, Manifest, SlurmOptions};
@@ -93,6 +95,17 @@ pub struct RunCmd {
     /// Slurm: wait for the array and the merge, then report like `sweep status`
     #[arg(long, help_heading = "Slurm")]
     wait: bool,
+    /// Stop a run once the predictor gives it P(grok within the budget) < 1 − P; it is
+    /// recorded as `stopped` with the reason (local backend)
+    #[arg(long, value_name = "P", value_parser = crate::args::fraction)]
+    stop_hopeless: Option<f64>,
+    /// The predictor of --stop-hopeless (one with its own probability)
+    #[arg(long, default_value = "norm-delay", requires = "stop_hopeless")]
+    stop_predictor: String,
+    /// Calibrate the --stop-hopeless predictor on the finished runs of this sweep in the store
+    /// [default: the predictor's wide default]
+    #[arg(long, value_name = "SWEEP", requires = "stop_hopeless")]
+    calibrate_from: Option<String>,
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
@@ -152,6 +165,7 @@ pub fn run(cmd: SweepCmd) -> Result<ExitCode> {
         SweepCmd::Plan(c) => plan(c),
         SweepCmd::Run(c) => match c.backend {
             Backend::Local => run_local(c),
+            Backend::Slurm if c.stop_hopeless.is_some() => bail!("--stop-hopeless works with --backend local only (the Slurm workers do not take it yet)"),
             Backend::Slurm => run_slurm(c),
         },
         SweepCmd::Worker(c) => worker(c),
@@ -248,7 +262,7 @@ fn execute_with_bar(plan: &Plan, entries: &[usize], store: &Path, options: &Opti
     if quiet {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let (mut total, mut done, mut diverged, mut failed) = (0usize, 0usize, 0usize, 0usize);
+    let (mut total, mut done, mut diverged, mut failed, mut stopped) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut on_event = |event: Event<'_>| match event {
         Event::Planned { runs, skipped, discarded, groups, run_steps } => {
             total = runs;
@@ -265,6 +279,7 @@ fn execute_with_bar(plan: &Plan, entries: &[usize], store: &Path, options: &Opti
             match status {
                 RunStatus::Done => done += 1,
                 RunStatus::Diverged => diverged += 1,
+                RunStatus::Stopped => stopped += 1,
                 _ => {
                     failed += 1;
                     bar.println(format!(
@@ -276,8 +291,8 @@ fn execute_with_bar(plan: &Plan, entries: &[usize], store: &Path, options: &Opti
                 }
             }
             bar.set_message(format!(
-                "runs {}/{total}: done {done}, diverged {diverged}, failed {failed}",
-                done + diverged + failed
+                "runs {}/{total}: done {done}, diverged {diverged}, stopped {stopped}, failed {failed}",
+                done + diverged + stopped + failed
             ));
         }
     };
@@ -300,6 +315,9 @@ fn print_report(plan: &Plan, store: &Path, r: &Report) -> Result<()> {
         r.discarded,
         r.wall_seconds
     )?;
+    if r.stopped > 0 {
+        outln!("{} runs stopped as hopeless, {} optimizer steps not trained", r.stopped, r.steps_saved)?;
+    }
     for f in r.failures.iter().take(10) {
         outln!("  plan entry {} (spec hash {}): {}", f.index, f.hash, f.reason)?;
     }
@@ -320,9 +338,29 @@ fn exit_for(r: &Report) -> ExitCode {
     }
 }
 
+/// The `--stop-hopeless` rule: a predictor that gives a probability, calibrated on a finished
+/// sweep of the same store if asked.
+fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, store: &Path) -> Result<StopRule> {
+    if !(confidence > 0.5 && confidence < 1.0) {
+        anyhow::bail!("--stop-hopeless must be in (0.5, 1), got {confidence}");
+    }
+    let predictor = super::analyze::predict::parse_predictors(&[predictor.to_string()])?[0];
+    if predictor != PredictorKind::NormDelay {
+        anyhow::bail!("--stop-predictor {}: only norm-delay gives its own probability of grokking; the others give a score that `analyze predict` calibrates after the fact", predictor.name());
+    }
+    let calibration = match calibrate_from {
+        None => DelayCalibration::default(),
+        Some(sweep) => super::analyze::predict::calibration_from_sweep(&Store::open_read_only(store)?, sweep)
+            .with_context(|| format!("--calibrate-from {sweep} in {}", store.display()))?,
+    };
+    eprintln!("stop-hopeless: {} with ln K ~ N({:.2}, {:.2}²) from {} runs; stop when P(grok) < {:.3}", predictor.name(), calibration.mu, calibration.sd, calibration.runs, 1.0 - confidence);
+    Ok(StopRule { confidence, predictor, calibration })
+}
+
 fn run_local(cmd: RunCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory };
+    let stop_hopeless = cmd.stop_hopeless.map(|p| stop_rule(p, &cmd.stop_predictor, cmd.calibrate_from.as_deref(), &cmd.store.store)).transpose()?;
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless };
     let all: Vec<usize> = (0..plan.entries.len()).collect();
     let report = execute_with_bar(&plan, &all, &cmd.store.store, &options, cmd.json)?;
     if cmd.json {
@@ -337,7 +375,7 @@ fn worker(cmd: WorkerCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
     let (shard, n) = cmd.shard;
     let entries = plan.shard(shard, n, cmd.max_group);
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory };
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless: None };
     outln!("sweep {} shard {shard}/{n}: {} runs into {}", plan.name(), entries.len(), cmd.store.display())?;
     let report = execute_with_bar(&plan, &entries, &cmd.store, &options, true)?;
     print_report(&plan, &cmd.store, &report)?;
@@ -419,6 +457,7 @@ struct Status {
     runs: usize,
     done: usize,
     diverged: usize,
+    stopped: usize,
     failed: usize,
     running: usize,
     /// `running` in the store but their process is gone (`critlab runs reap`; a resumed sweep
@@ -443,7 +482,7 @@ struct ShardStatus {
 
 impl Status {
     fn complete(&self) -> bool {
-        self.done + self.diverged == self.runs
+        self.done + self.diverged + self.stopped == self.runs
     }
 }
 
@@ -458,7 +497,7 @@ fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<
         }
         for r in store.runs(Some(plan.name()))? {
             let rank = |s: Option<RunStatus>| match s {
-                Some(RunStatus::Done | RunStatus::Diverged) => 3,
+                Some(RunStatus::Done | RunStatus::Diverged | RunStatus::Stopped) => 3,
                 Some(RunStatus::Running) => 2,
                 None => 1,
                 Some(RunStatus::Failed) => 0,
@@ -476,6 +515,7 @@ fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<
         runs: plan.entries.len(),
         done: 0,
         diverged: 0,
+        stopped: 0,
         failed: 0,
         running: 0,
         stale: 0,
@@ -486,6 +526,7 @@ fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<
         match best.get(&e.hash) {
             Some(Some(RunStatus::Done)) => s.done += 1,
             Some(Some(RunStatus::Diverged)) => s.diverged += 1,
+            Some(Some(RunStatus::Stopped)) => s.stopped += 1,
             Some(Some(RunStatus::Failed)) => s.failed += 1,
             Some(Some(RunStatus::Running)) => s.running += 1,
             Some(None) => s.stale += 1,
@@ -528,8 +569,8 @@ fn print_status(s: &Status, json: bool) -> Result<()> {
         return Ok(());
     }
     outln!(
-        "sweep {} in {}: {} runs: {} done, {} diverged, {} failed, {} running, {} stale, {} pending",
-        s.name, s.store, s.runs, s.done, s.diverged, s.failed, s.running, s.stale, s.pending
+        "sweep {} in {}: {} runs: {} done, {} diverged, {} stopped, {} failed, {} running, {} stale, {} pending",
+        s.name, s.store, s.runs, s.done, s.diverged, s.stopped, s.failed, s.running, s.stale, s.pending
     )?;
     if s.stale > 0 {
         outln!("  stale runs were left `running` by a process that is gone; `critlab runs reap` marks them failed, `sweep run` retrains them")?;

@@ -2,13 +2,18 @@
 //! appended by any program, e.g. a PyTorch script) and prints early warnings as they fire
 //! ([`critlab_physics::early_warning::Monitor`]). Polls; stops on Ctrl-C, or with
 //! `--until-done` when the run is no longer `running` (store) or the file has not grown for
-//! `--idle` seconds (log).
+//! `--idle` seconds (log). With a store, it also prints at every new eval step each grokking
+//! predictor's view ([`critlab_physics::predict`]): the norm-delay law's probability of grokking
+//! within the budget and its predicted t_grok with the 95 % interval, and the scores of the
+//! others (they have no probability until `analyze predict` calibrates them on a sweep).
 use crate::commands::analyze::early_warning::{load_signals, EwsArgs};
+use crate::commands::analyze::predict::{calibration_from_sweep, load_history};
 use crate::commands::train::interrupt_flag;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use critlab_core::RunStatus;
 use critlab_physics::early_warning::{Indicator, Monitor, Signals};
+use critlab_physics::predict::{DelayCalibration, PredictorKind, RunHistory};
 use critlab_store::{RunId, Store};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,8 +46,29 @@ pub struct WatchCmd {
     /// Seconds without growth after which a log counts as finished
     #[arg(long, default_value_t = 10.0, value_parser = crate::args::seconds)]
     idle: f64,
+    /// Calibrate the norm-delay predictor on the finished runs of this sweep in the store
+    #[arg(long, value_name = "SWEEP", requires = "store")]
+    calibrate_from: Option<String>,
     #[command(flatten)]
     ews: EwsArgs,
+}
+
+/// One line: every predictor's view of the run now.
+fn predictions_line(h: &RunHistory, cal: &DelayCalibration) -> Option<String> {
+    let step = h.now()?;
+    let mut parts = Vec::new();
+    for kind in PredictorKind::all() {
+        let Some(p) = kind.predict(h, cal) else { continue };
+        let mut s = match p.probability {
+            Some(q) => format!("{} P(grok) = {q:.2}", kind.name()),
+            None => format!("{} {:.3}", kind.name(), p.score),
+        };
+        if let Some(t) = p.t_grok {
+            s.push_str(&format!(", t_grok ≈ {:.0} [{:.0}, {:.0}]", t.value, t.lo, t.hi));
+        }
+        parts.push(s);
+    }
+    Some(format!("step {step:.0}: {}", parts.join("; ")))
 }
 
 /// `(step, value)` pairs of `column` from a CSV or JSON Lines log; rows without the column
@@ -105,6 +131,11 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
         (None, Some(_)) => None,
         (None, None) => bail!("give --store FILE --run ID, or --input LOG"),
     };
+    let calibration = match (&store, &cmd.calibrate_from) {
+        (Some(s), Some(sweep)) => calibration_from_sweep(s, sweep)?,
+        _ => DelayCalibration::default(),
+    };
+    let mut last_predicted = f64::NEG_INFINITY;
     let (mut last_len, mut last_growth) = (0usize, Instant::now());
     let mut stale_noted = false;
     let mut out = crate::output::stdout();
@@ -118,6 +149,14 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
                     stale_noted = true;
                 }
                 let done = row.status != RunStatus::Running || row.stale;
+                let history = load_history(store, &row)?;
+                if history.now().is_some_and(|t| t > last_predicted) {
+                    if let Some(line) = predictions_line(&history, &calibration) {
+                        writeln!(out, "{line}")?;
+                        out.flush()?;
+                    }
+                    last_predicted = history.now().unwrap_or(last_predicted);
+                }
                 (load_signals(store, run, &cmd.ews.column)?, done)
             }
             (None, Some(path)) => {

@@ -4,6 +4,7 @@
 
 pub mod early_warning;
 pub mod phase_diagram;
+pub mod predict;
 pub mod studies;
 pub mod svg;
 pub mod transitions;

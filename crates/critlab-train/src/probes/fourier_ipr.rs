@@ -14,24 +14,30 @@
 //! non-modular tasks.
 use super::{HostMatrix, Kind, Measurements, Probe};
 
-/// IPR of each column of rows `[offset, offset + p)` of `m`.
-fn column_iprs(m: &HostMatrix, offset: usize, p: usize, out: &mut Vec<f64>) {
-    let cos: Vec<f64> = (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).cos()).collect();
-    let sin: Vec<f64> = (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).sin()).collect();
-    for j in 0..m.cols {
-        let w: Vec<f64> = (0..p).map(|a| m.values[(offset + a) * m.cols + j] as f64).collect();
-        let (mut s2, mut s4) = (0.0, 0.0);
-        for k in 0..p {
+/// Fourier power |ŵ_k|² at k = 0 … p−1 of column `col` over rows `[offset, offset + p)` of `m`
+/// (ŵ_k = Σ_a w_{a,col} e^{−2πi k a / p}).
+pub fn column_power(m: &HostMatrix, offset: usize, p: usize, col: usize) -> Vec<f64> {
+    let (cos, sin): (Vec<f64>, Vec<f64>) = (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).sin_cos()).map(|(s, c)| (c, s)).unzip();
+    let w: Vec<f64> = (0..p).map(|a| m.values[(offset + a) * m.cols + col] as f64).collect();
+    (0..p)
+        .map(|k| {
             let (mut re, mut im) = (0.0, 0.0);
             for (a, wa) in w.iter().enumerate() {
                 let idx = (k * a) % p;
                 re += wa * cos[idx];
                 im -= wa * sin[idx];
             }
-            let pw = re * re + im * im;
-            s2 += pw;
-            s4 += pw * pw;
-        }
+            re * re + im * im
+        })
+        .collect()
+}
+
+/// IPR of each column of rows `[offset, offset + p)` of `m`.
+fn column_iprs(m: &HostMatrix, offset: usize, p: usize, out: &mut Vec<f64>) {
+    for j in 0..m.cols {
+        let power = column_power(m, offset, p, j);
+        let s2: f64 = power.iter().sum();
+        let s4: f64 = power.iter().map(|pw| pw * pw).sum();
         if s2 > 0.0 {
             out.push(s4 / (s2 * s2));
         }

@@ -30,7 +30,9 @@ macro_rules! scalar_probe {
 }
 
 mod accuracy;
+mod commutator;
 mod explained_variance;
+pub mod fourier;
 pub mod fourier_ipr;
 mod grad_norm;
 mod kinetic;
@@ -41,6 +43,7 @@ mod noise;
 mod potential_info;
 mod rank;
 pub mod spectral_contrast;
+pub mod spectral_entropy;
 mod weight_norm;
 
 pub use rank::{effective_rank, singular_values};
@@ -106,6 +109,9 @@ pub struct Measurements {
     pub grad_sq: f64,
     /// ‖G_small‖², the squared norm of a small-batch gradient (two-batch estimator).
     pub small_grad_sq: f64,
+    /// Normalised commutator defect of two minibatch SGD steps (Xu 2026; see the trainer's
+    /// `commutator_defect`), dimensionless.
+    pub commutator_defect: f64,
     /// ‖θ_{t+1} − θ_t‖², when update t happens (not at the final step).
     pub displacement_sq: Option<f64>,
     /// ‖θ_t‖².
@@ -198,11 +204,13 @@ pub fn default_probes(replicas: usize) -> Vec<Box<dyn Probe>> {
         Box::new(lagrangian::Lagrangian),
         Box::new(lagrangian::Action::new(replicas)),
         Box::new(noise::NoiseScale),
+        Box::new(commutator::CommutatorDefect),
         Box::new(weight_norm::WeightNorm),
         Box::new(rank::WeightEffectiveRank),
         Box::new(rank::ReprEffectiveRank),
         Box::new(spectral_contrast::SpectralContrast),
         Box::new(fourier_ipr::FourierIpr),
+        Box::new(spectral_entropy::ReprSpectralEntropy),
     ]
 }
 
@@ -222,11 +230,13 @@ pub const PROBE_NAMES: &[&str] = &[
     "lagrangian",
     "action",
     "noise_scale",
+    "commutator_defect",
     "weight_norm",
     "weight_effective_rank",
     "repr_effective_rank",
     "spectral_contrast",
     "fourier_ipr",
+    "repr_spectral_entropy",
 ];
 
 /// Runs every probe on one replica's measurements.
@@ -258,6 +268,7 @@ pub(crate) mod tests {
             test_r2: None,
             grad_sq: 4.0,
             small_grad_sq: 5.0,
+            commutator_defect: 0.5,
             displacement_sq: Some(0.02),
             weight_sq: 9.0,
             weights: vec![("w".into(), HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 1.0] })],

@@ -12,6 +12,7 @@ pub mod early_warning;
 mod exponents;
 mod hypotheses;
 pub mod phases;
+pub mod predict;
 mod relations;
 mod scaling_forms;
 mod symmetry;
@@ -40,6 +41,8 @@ pub enum AnalyzeCmd {
     EarlyWarning(early_warning::EarlyWarningCmd),
     /// The seed's hypotheses (action invariance, temperature symmetry, optimal balance) on a sweep.
     Hypotheses(hypotheses::HypothesesCmd),
+    /// Grokking predictors scored over a sweep: AUROC overall and within weight decay, lead, MAPE.
+    Predict(predict::PredictCmd),
 }
 
 /// Runs an analysis.
@@ -55,5 +58,6 @@ pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
         AnalyzeCmd::Symmetry(c) => symmetry::run(c),
         AnalyzeCmd::EarlyWarning(c) => early_warning::run(c),
         AnalyzeCmd::Hypotheses(c) => hypotheses::run(c),
+        AnalyzeCmd::Predict(c) => predict::run(c),
     }
 }

@@ -1,0 +1,110 @@
+//! `analyze predict` end to end on a tiny real sweep, and `sweep run --stop-hopeless` recording
+//! hopeless runs as `stopped` with the reason and the predictor.
+use critlab_core::RunStatus;
+use critlab_store::Store;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn critlab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_critlab")).current_dir(dir).args(args).output().expect("running critlab")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "critlab failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SWEEP: &str = r#"
+name = "tiny-prediction"
+seeds = 2
+[base]
+task = "modular-addition"
+p = 23
+width = 128
+optimizer = "adamw"
+lr = 1e-2
+steps = 1500
+eval-every = 20
+repr-samples = 32
+[axes]
+weight-decay = [0.03, 1.0, 3.0]
+train-frac = [0.5, 0.9]
+"#;
+
+#[test]
+fn analyze_predict_scores_every_predictor_on_a_real_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), SWEEP).unwrap();
+    ok(&critlab(dir.path(), &["sweep", "run", "tiny.toml", "--store", "p.db"]));
+    let out = ok(&critlab(
+        dir.path(),
+        &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "200", "--json", "--plot", "roc.svg", "--plot-predicted", "pv.svg"],
+    ));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["runs"], 12);
+    let preds = r["predictors"].as_array().unwrap();
+    let names: Vec<&str> = preds.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for n in ["weight-norm", "norm-delay", "early-loss-spectrum", "fourier-sparsity", "spectral-entropy", "commutator-defect", "variance", "charge-drift"] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    for p in preds {
+        for key in ["name", "auroc", "auroc_ci", "auroc_within_weight_decay", "lead_median", "lead_ci", "mape"] {
+            assert!(p.get(key).is_some(), "{key} missing in {p}");
+        }
+    }
+    let grokked = r["grokked"].as_u64().unwrap();
+    // Measured: 4 of 12 grok (λ ≥ 1 at f = 0.9).
+    assert!(grokked > 0 && grokked < 12, "the tiny sweep should have both outcomes: {grokked} of 12 grokked");
+    let baseline = preds.iter().find(|p| p["name"] == "weight-norm").unwrap();
+    let auc = baseline["auroc"].as_f64().unwrap();
+    let ci = baseline["auroc_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= auc && auc <= ci[1].as_f64().unwrap(), "{baseline}");
+    assert!(std::fs::read_to_string(dir.path().join("roc.svg")).unwrap().contains("<svg"));
+    assert!(std::fs::read_to_string(dir.path().join("pv.svg")).unwrap().contains("<svg"));
+    let text = ok(&critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "50"]));
+    assert!(text.contains("AUROC within λ"), "{text}");
+    let bad = critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--predictors", "crystal-ball"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown predictor `crystal-ball`"));
+}
+
+#[test]
+fn stop_hopeless_records_stopped_runs_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r#"
+name = "hopeless"
+seeds = 2
+[base]
+task = "modular-addition"
+p = 11
+width = 32
+optimizer = "adamw"
+lr = 1e-2
+steps = 400
+eval-every = 20
+[axes]
+weight-decay = [0.0001, 3.0]
+"#;
+    std::fs::write(dir.path().join("h.toml"), spec).unwrap();
+    let out = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95"]));
+    assert!(out.contains("stopped as hopeless"), "{out}");
+    let store = Store::open(dir.path().join("h.db")).unwrap();
+    let runs = store.runs(Some("hopeless")).unwrap();
+    for r in &runs {
+        let wd = r.spec["weight-decay"].as_f64().unwrap();
+        if wd < 1e-3 {
+            // ηλ·τ = 4e-4 e-foldings: the law gives no chance within the budget.
+            assert_eq!(r.status, RunStatus::Stopped, "{r:?}");
+            let reason = r.reason.as_deref().unwrap();
+            assert!(reason.contains("hopeless") && reason.contains("norm-delay"), "{reason}");
+            assert!(r.last_step.unwrap() < 400);
+        } else {
+            assert_ne!(r.status, RunStatus::Stopped, "{r:?}");
+        }
+    }
+    // A rerun skips the stopped runs as finished; a predictor without a probability is refused.
+    let again = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db"]));
+    assert!(again.contains("4 already finished"), "{again}");
+    let bad = critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95", "--stop-predictor", "weight-norm"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

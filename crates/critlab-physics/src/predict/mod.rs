@@ -1,0 +1,271 @@
+//! Predicting grokking before it happens (THEORY.md §10, ISSUE 11): online predictors that, at
+//! every eval point and from the past only, give a score (higher: more likely to grok within
+//! the step budget), where they can a probability of grokking within the budget, and where they
+//! can a predicted t_grok with an interval; and their scoring over a sweep ([`score`]).
+//!
+//! | predictor | file | reads | probability | t_grok |
+//! |---|---|---|---|---|
+//! | `weight-norm` (the baseline: Wang, Ying, Kanamori 2026 get AUROC 0.98 from it across λ) | [`norm`] | `weight_norm` | calibrated | – |
+//! | `norm-delay` (Truong et al. 2026) | [`norm_delay`] | `train_acc`, η, λ | own (law + calibration) | yes, with interval |
+//! | `early-loss-spectrum` (Notsawo et al. 2023) | [`early_loss`] | `train_loss` | calibrated | – |
+//! | `fourier-sparsity` (Nanda et al. 2023) | [`fourier`] | `fourier_sparsity` | calibrated | – |
+//! | `commutator-defect` (Xu 2026) | [`commutator`] | `commutator_defect` | calibrated | – |
+//! | `spectral-entropy` | [`spectral_entropy`] | `repr_spectral_entropy` | calibrated | – |
+//! | `variance`, `autocorrelation`, `skewness`, `kinetic-potential`, `rank-growth`, `weight-norm-decline`, `charge-drift` | [`csd`] | as [`crate::early_warning`] | calibrated | – |
+//!
+//! "Calibrated": the predictor gives a score only; [`score`] turns it into a probability by a
+//! logistic fit of the label on the score at the decision time, fitted on the other seeds
+//! (split by seed, never by step).
+use crate::early_warning::Signals;
+use serde::Serialize;
+
+pub mod commutator;
+pub mod csd;
+pub mod early_loss;
+pub mod fourier;
+pub mod norm;
+pub mod norm_delay;
+pub mod score;
+pub mod spectral_entropy;
+
+/// A series of `(step, value)` points in step order.
+pub type Series = Vec<(f64, f64)>;
+
+/// Everything the predictors read about one run: its settings and its measured series.
+#[derive(Debug, Clone, Default)]
+pub struct RunHistory {
+    /// Run identifier.
+    pub run: i64,
+    /// Seed (the held-out split is by seed).
+    pub seed: u64,
+    /// Learning rate η.
+    pub lr: f64,
+    /// Weight decay λ.
+    pub weight_decay: f64,
+    /// Step budget τ.
+    pub budget: f64,
+    /// Train accuracy.
+    pub train_acc: Series,
+    /// Test accuracy.
+    pub test_acc: Series,
+    /// Training loss.
+    pub train_loss: Series,
+    /// Parameter norm ‖θ‖.
+    pub weight_norm: Series,
+    /// Fourier sparsity of the token weights (modular tasks).
+    pub fourier_sparsity: Series,
+    /// Spectral entropy of the representation covariance.
+    pub spectral_entropy: Series,
+    /// Commutator defect of two minibatch steps.
+    pub commutator_defect: Series,
+    /// The early-warning signals (critical slowing down and the framework's).
+    pub signals: Signals,
+}
+
+fn cut(s: &[(f64, f64)], step: f64) -> Series {
+    s.iter().copied().take_while(|p| p.0 <= step).collect()
+}
+
+impl RunHistory {
+    /// The history up to and including `step` (what a live monitor would have seen).
+    pub fn until(&self, step: f64) -> RunHistory {
+        RunHistory {
+            train_acc: cut(&self.train_acc, step),
+            test_acc: cut(&self.test_acc, step),
+            train_loss: cut(&self.train_loss, step),
+            weight_norm: cut(&self.weight_norm, step),
+            fourier_sparsity: cut(&self.fourier_sparsity, step),
+            spectral_entropy: cut(&self.spectral_entropy, step),
+            commutator_defect: cut(&self.commutator_defect, step),
+            signals: self.signals.until(step),
+            ..self.clone()
+        }
+    }
+
+    /// The last step seen.
+    pub fn now(&self) -> Option<f64> {
+        self.train_acc.last().or(self.weight_norm.last()).map(|p| p.0)
+    }
+
+    /// Every eval step, in order.
+    pub fn steps(&self) -> Vec<f64> {
+        let base = if self.train_acc.is_empty() { &self.weight_norm } else { &self.train_acc };
+        base.iter().map(|p| p.0).collect()
+    }
+
+    /// First step with train accuracy ≥ `level` (THEORY.md §4: t_mem at 0.9).
+    pub fn t_mem(&self, level: f64) -> Option<f64> {
+        self.train_acc.iter().find(|p| p.1 >= level).map(|p| p.0)
+    }
+
+    /// First step with test accuracy ≥ `level` (t_grok at 0.9).
+    pub fn t_grok(&self, level: f64) -> Option<f64> {
+        self.test_acc.iter().find(|p| p.1 >= level).map(|p| p.0)
+    }
+}
+
+/// A predicted step with an interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StepInterval {
+    /// Central prediction (median).
+    pub value: f64,
+    /// Lower end of the 95 % interval.
+    pub lo: f64,
+    /// Upper end of the 95 % interval.
+    pub hi: f64,
+}
+
+/// What a predictor says at one eval point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Higher means more likely to grok within the budget (only its order matters).
+    pub score: f64,
+    /// P(grok within the budget), when the predictor has its own probability model.
+    pub probability: Option<f64>,
+    /// Predicted t_grok with a 95 % interval, when the predictor can give one.
+    pub t_grok: Option<StepInterval>,
+}
+
+impl Prediction {
+    /// A score-only prediction.
+    pub fn score(score: f64) -> Option<Self> {
+        score.is_finite().then_some(Self { score, probability: None, t_grok: None })
+    }
+}
+
+/// Calibration a predictor may learn from runs of other seeds (see [`score`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DelayCalibration {
+    /// Mean of ln K over the training runs, K = ηλ·(t_grok − t_mem) (the norm-delay law's
+    /// ln(‖θ_mem‖²/‖θ_post‖²)).
+    pub mu: f64,
+    /// Standard deviation of ln K.
+    pub sd: f64,
+    /// Runs it was fitted on.
+    pub runs: usize,
+}
+
+impl Default for DelayCalibration {
+    /// A wide default for live use without a calibration sweep: K ≈ 1 (one e-folding of
+    /// ‖θ‖²) with a factor-e spread either way.
+    fn default() -> Self {
+        Self { mu: 0.0, sd: 1.0, runs: 0 }
+    }
+}
+
+/// Every predictor by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PredictorKind {
+    /// Parameter-norm baseline.
+    WeightNorm,
+    /// Norm-delay law.
+    NormDelay,
+    /// Early training-loss spectral signature.
+    EarlyLossSpectrum,
+    /// Fourier sparsity of the token weights.
+    FourierSparsity,
+    /// Spectral entropy of the representation covariance.
+    SpectralEntropy,
+    /// Commutator defect of two minibatch steps.
+    CommutatorDefect,
+    /// A critical-slowing-down or framework indicator of [`crate::early_warning`].
+    Indicator(crate::early_warning::Indicator),
+}
+
+impl PredictorKind {
+    /// Every predictor, the baseline first.
+    pub fn all() -> Vec<PredictorKind> {
+        let mut v = vec![
+            PredictorKind::WeightNorm,
+            PredictorKind::NormDelay,
+            PredictorKind::EarlyLossSpectrum,
+            PredictorKind::FourierSparsity,
+            PredictorKind::SpectralEntropy,
+            PredictorKind::CommutatorDefect,
+        ];
+        v.extend(crate::early_warning::Indicator::ALL.iter().map(|&i| PredictorKind::Indicator(i)));
+        v
+    }
+
+    /// The kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictorKind::WeightNorm => "weight-norm",
+            PredictorKind::NormDelay => "norm-delay",
+            PredictorKind::EarlyLossSpectrum => "early-loss-spectrum",
+            PredictorKind::FourierSparsity => "fourier-sparsity",
+            PredictorKind::SpectralEntropy => "spectral-entropy",
+            PredictorKind::CommutatorDefect => "commutator-defect",
+            PredictorKind::Indicator(i) => i.as_str(),
+        }
+    }
+
+    /// The predictor with this name.
+    pub fn parse(name: &str) -> Option<PredictorKind> {
+        Self::all().into_iter().find(|k| k.name() == name)
+    }
+
+    /// What it says about `h` (the past only) now; `None` when it cannot say anything yet.
+    pub fn predict(self, h: &RunHistory, cal: &DelayCalibration) -> Option<Prediction> {
+        match self {
+            PredictorKind::WeightNorm => norm::predict(h),
+            PredictorKind::NormDelay => norm_delay::predict(h, cal),
+            PredictorKind::EarlyLossSpectrum => early_loss::predict(h),
+            PredictorKind::FourierSparsity => fourier::predict(h),
+            PredictorKind::SpectralEntropy => spectral_entropy::predict(h),
+            PredictorKind::CommutatorDefect => commutator::predict(h),
+            PredictorKind::Indicator(i) => csd::predict(i, h),
+        }
+    }
+}
+
+/// Standard normal CDF Φ(x) (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7).
+pub fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    // The tail 0.5·erfc(z) directly, so that far tails keep their relative precision.
+    let tail = 0.5 * poly * (-z * z).exp();
+    if x >= 0.0 {
+        1.0 - tail
+    } else {
+        tail
+    }
+}
+
+/// Inverse of [`normal_cdf`] by bisection (for the interval quantiles).
+pub fn normal_quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-10.0, 10.0);
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_cdf_and_quantile() {
+        assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
+        assert!((normal_quantile(0.975) - 1.96).abs() < 1e-3);
+        // Far tails keep relative precision (Φ(−17) ≈ 4.9e-65), for censored likelihoods.
+        let far = normal_cdf(-17.0);
+        assert!(far > 1e-66 && far < 1e-63, "{far:e}");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in PredictorKind::all() {
+            assert_eq!(PredictorKind::parse(k.name()), Some(k));
+        }
+    }
+}
