@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use critlab_core::spec::{Activation, BatchSize, InputEncoding, LossKind, ModelKind, OptimizerKind, TaskKind, WeightDecayMode};
-use critlab_core::{RunSpec, SpecError, ValidRunSpec};
+use critlab_core::{Controller, RunSpec, SpecError, ValidRunSpec};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -180,6 +180,22 @@ pub struct RunArgs {
     #[arg(long, value_parser = finite, help_heading = "Measurement")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy_threshold: Option<f64>,
+    /// Adaptive controller: none | grokfast | norm | temperature | critical, or an inline table
+    /// such as '{ kind = "grokfast", lambda = 5 }' [default: none]
+    #[arg(long, value_parser = controller, help_heading = "Optimization")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<Controller>,
+}
+
+/// Parses `--controller`: a controller name, or an inline TOML table with its parameters.
+fn controller(s: &str) -> Result<Controller, String> {
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        #[serde(deserialize_with = "Controller::deserialize_flexible")]
+        controller: Controller,
+    }
+    let value = if s.trim_start().starts_with('{') { s.to_string() } else { format!("{:?}", s.trim()) };
+    toml::from_str::<Wrapper>(&format!("controller = {value}")).map(|w| w.controller).map_err(|e| e.message().to_string())
 }
 
 /// A spec error, kept typed so the binary can exit 2 with the offending key named.

@@ -5,10 +5,12 @@
 //! field docs below name the symbol each hyperparameter stands for there.
 #![warn(missing_docs)]
 
+pub mod control;
 pub mod estimate;
 pub mod phase;
 pub mod spec;
 
+pub use control::Controller;
 pub use estimate::Estimate;
 pub use phase::{Phase, RunStatus};
 pub use spec::{

@@ -4,6 +4,7 @@
 //! A `RunSpec` is what a user writes (a TOML file whose keys are the long flag names of
 //! `critlab train`, kebab-case) and what the store saves as JSON. [`RunSpec::validate`] turns
 //! it into a [`ValidRunSpec`], the only form the trainer accepts.
+use crate::control::Controller;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -291,6 +292,11 @@ pub struct RunSpec {
     /// JSON (and hash) when unset, so runs from before the key keep their identity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy_threshold: Option<f64>,
+    /// Adaptive controller of η, B, λ or the gradient ([`Controller`]; default none): a name
+    /// (`"grokfast"`) or a table with its parameters. Per replica, like `lr`. Left out of the
+    /// spec's JSON (and hash) when none.
+    #[serde(skip_serializing_if = "Controller::is_none", deserialize_with = "Controller::deserialize_flexible")]
+    pub controller: Controller,
 }
 
 /// The default loss-explosion factor ([`RunSpec::divergence_factor`]).
@@ -343,6 +349,7 @@ impl Default for RunSpec {
             neuron_charges: false,
             divergence_factor: DEFAULT_DIVERGENCE_FACTOR,
             accuracy_threshold: None,
+            controller: Controller::None,
         }
     }
 }
@@ -505,6 +512,7 @@ impl RunSpec {
         // Left out of the JSON at its default.
         keys.push("divergence-factor".into());
         keys.push("accuracy-threshold".into());
+        keys.push("controller".into());
         keys
     }
 
@@ -531,7 +539,7 @@ impl RunSpec {
             ("eps", self.eps),
             ("divergence-factor", self.divergence_factor),
         ];
-        for (key, v) in finite {
+        for (key, v) in finite.into_iter().chain(self.controller.numbers()) {
             if !v.is_finite() {
                 return Err(SpecError::NotFinite { key });
             }
@@ -689,6 +697,11 @@ impl RunSpec {
                 });
             }
         }
+        let batch = match self.batch_size {
+            BatchSize::Full => n_train,
+            BatchSize::Examples(b) => b,
+        };
+        self.controller.validate(n_train, batch, self.lr, self.weight_decay)?;
         Ok(ValidRunSpec(self))
     }
 

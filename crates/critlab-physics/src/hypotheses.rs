@@ -91,7 +91,7 @@ fn cv(v: &[f64]) -> f64 {
 
 /// 95% percentile interval of `stat` over bootstrap resamples of `items` (non-finite
 /// replicates dropped; `None` if fewer than half are finite).
-fn bootstrap<T: Copy>(items: &[T], opts: &BootstrapOptions, stat: impl Fn(&[T]) -> f64) -> Option<(f64, f64)> {
+pub(crate) fn bootstrap<T: Copy>(items: &[T], opts: &BootstrapOptions, stat: impl Fn(&[T]) -> f64) -> Option<(f64, f64)> {
     let mut rng = stats::rng(opts.seed, 7);
     let mut reps: Vec<f64> = (0..opts.resamples)
         .map(|_| {

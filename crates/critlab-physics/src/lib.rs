@@ -27,6 +27,7 @@
 //! | [`conservation`] | measured Noether charges against the theory for the optimizer (Kunin et al. 2021) |
 //! | [`early_warning`] | critical-slowing-down and framework indicators, online warnings, scoring over a sweep |
 //! | [`predict`] | online predictors of grokking (norm baseline, norm-delay law, early-loss spectrum, Fourier sparsity, spectral entropy, commutator defect, CSD) and their scoring: AUROC overall and within weight decay, lead, MAPE, stop-hopeless replay |
+//! | [`control`] | adaptive controllers against the best fixed (η, λ): steps and examples to t_grok with bootstrap intervals, speed-ups |
 //! | [`hypotheses`] | the seed's action invariance, temperature symmetry and optimal balance, with bootstrap verdicts |
 //! | [`validation`] | percolation and Ising simulators, synthetic data, reference values |
 //!
@@ -67,6 +68,7 @@
 //! the printed comparison (with figures): `cargo run --release -p critlab-report --example validate`.
 
 pub mod conservation;
+pub mod control;
 pub mod data;
 pub mod early_warning;
 pub mod error;

@@ -26,6 +26,9 @@ pub struct Batch {
     pub real: Option<Tensor<3>>,
     /// Number of classes (1 for regression).
     pub classes: usize,
+    /// Per-example weights `[R, n, 1]`, each replica's summing to 1, when replicas use
+    /// different batch sizes (a replica's padding examples weigh 0); `None`: the plain mean.
+    pub weights: Option<Tensor<3>>,
 }
 
 impl Batch {
@@ -46,6 +49,7 @@ impl Batch {
             labels: None,
             real: None,
             classes: first.outputs(),
+            weights: None,
         };
         match &first.inputs {
             Inputs::Tokens { positions, .. } => {
@@ -89,6 +93,20 @@ impl Batch {
                     .collect();
                 batch.real = Some(Tensor::from_data(TensorData::new(v, [replicas, n, 1]), device));
             }
+        }
+        batch
+    }
+
+    /// Gathers batches of different sizes `sizes[r]` from `indices[r]` (all of the largest
+    /// length n; entries past `sizes[r]` are padding): each replica's loss is then the mean over
+    /// its own `sizes[r]` examples.
+    pub fn gather_weighted(data: &[&Dataset], indices: &[&[usize]], sizes: &[usize], device: &Device) -> Self {
+        let mut batch = Self::gather(data, indices, device);
+        if sizes.iter().any(|&b| b != batch.n) {
+            let n = batch.n;
+            let w: Vec<f32> =
+                sizes.iter().flat_map(|&b| (0..n).map(move |j| if j < b { 1.0 / b as f32 } else { 0.0 })).collect();
+            batch.weights = Some(Tensor::from_data(TensorData::new(w, [sizes.len(), n, 1]), device));
         }
         batch
     }

@@ -5,6 +5,8 @@
 //! * [`optim`]: SGD with momentum, Adam, AdamW with per-replica η and λ.
 //! * [`probes`]: the observables of THEORY.md, one per file.
 //! * [`symmetry`]: symmetries of a model's topology, whose Noether charges `probes` record.
+//! * [`control`]: adaptive controllers of η, B, λ and the gradient (Grokfast, Omnigrok,
+//!   temperature, critical), chosen per replica by the run's `controller`.
 //! * [`trainer`]: the loop that ties them together for R replicas at once.
 //! * [`budget`]: the memory a replica group needs, estimated from its specs and checked
 //!   before anything is allocated.
@@ -14,6 +16,7 @@
 
 pub mod batch;
 pub mod budget;
+pub mod control;
 pub mod loss;
 pub mod models;
 pub mod optim;

@@ -3,12 +3,25 @@ use crate::batch::Batch;
 use burn::tensor::{activation, Tensor};
 use critlab_core::LossKind;
 
-/// Per-replica mean loss `[R, 1, 1]`.
+/// Per-replica mean loss `[R, 1, 1]` (weighted by the batch's weights when it has them).
 ///
 /// * cross-entropy: −(1/n) Σ log softmax(z)_y
 /// * MSE: (1/(n·C)) Σ (z − onehot(y))² for classification, (1/n) Σ (z − y)² for regression,
 ///   PyTorch's `MSELoss` (mean over all elements).
 pub fn per_replica(kind: LossKind, logits: Tensor<3>, batch: &Batch) -> Tensor<3> {
+    if let Some(w) = &batch.weights {
+        // Per-example losses `[R, n, 1]`, then each replica's weighted sum.
+        let each = match (kind, &batch.labels, &batch.real) {
+            (LossKind::CrossEntropy, Some(labels), _) => activation::log_softmax(logits, 2).gather(2, labels.clone()).neg(),
+            (LossKind::Mse, Some(labels), _) => {
+                let target: Tensor<3> = labels.clone().squeeze_dim::<2>(2).one_hot::<3>(batch.classes).float();
+                (logits - target).square().mean_dim(2)
+            }
+            (_, None, Some(real)) => (logits - real.clone()).square(),
+            _ => unreachable!("a batch has labels or real targets"),
+        };
+        return (each * w.clone()).sum_dim(1);
+    }
     match (kind, &batch.labels, &batch.real) {
         (LossKind::CrossEntropy, Some(labels), _) => cross_entropy(logits, labels.clone()),
         (LossKind::Mse, Some(labels), _) => {

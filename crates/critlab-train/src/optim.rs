@@ -66,8 +66,19 @@ impl Optimizer {
     }
 
     fn column(&self, values: &[f64]) -> Tensor<3> {
-        let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
-        Tensor::from_data(TensorData::new(v, [values.len(), 1, 1]), &self.device)
+        column(values, &self.device)
+    }
+
+    /// Replica `r`'s learning rate (before warmup) and weight decay.
+    pub fn knobs(&self, r: usize) -> (f64, f64) {
+        (self.lr[r], self.weight_decay[r])
+    }
+
+    /// Sets replica `r`'s learning rate (before warmup) and weight decay (a controller's
+    /// action).
+    pub fn set_knobs(&mut self, r: usize, lr: f64, weight_decay: f64) {
+        self.lr[r] = lr;
+        self.weight_decay[r] = weight_decay;
     }
 
     /// One update of every parameter from its gradient (both without autodiff).
@@ -122,4 +133,10 @@ impl Optimizer {
             *p = next - update * lr.clone();
         }
     }
+}
+
+/// A `[R, 1, 1]` column of per-replica values.
+pub(crate) fn column(values: &[f64], device: &Device) -> Tensor<3> {
+    let v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(v, [values.len(), 1, 1]), device)
 }

@@ -7,6 +7,7 @@
 //! Step convention: metrics recorded at step t describe θ_t, the parameters before update t;
 //! eval steps are t = 0, e, 2e, … and the final t = τ (after the last update).
 use crate::batch::Batch;
+use crate::control::{Controllers, Knobs};
 use crate::loss;
 use crate::models::{self, InputShape, Init, Model, Role};
 use crate::optim::Optimizer;
@@ -72,7 +73,8 @@ pub enum TrainError {
 }
 
 /// The part of a spec that replicas of one group must share: the spec's JSON with the
-/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`, `init-scale`, `divergence-factor`) removed.
+/// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`, `init-scale`, `divergence-factor`,
+/// `controller`) removed.
 pub fn group_key(spec: &ValidRunSpec) -> String {
     let mut v = serde_json::to_value(spec.spec()).expect("a spec serializes");
     if let Some(obj) = v.as_object_mut() {
@@ -84,7 +86,8 @@ pub fn group_key(spec: &ValidRunSpec) -> String {
 }
 
 /// Keys that may differ between the replicas of one group.
-pub const PER_REPLICA_KEYS: &[&str] = &["lr", "weight-decay", "seed", "data-seed", "init-scale", "divergence-factor"];
+pub const PER_REPLICA_KEYS: &[&str] =
+    &["lr", "weight-decay", "seed", "data-seed", "init-scale", "divergence-factor", "controller"];
 
 fn check_group(specs: &[ValidRunSpec]) -> Result<(), TrainError> {
     let first = serde_json::to_value(specs.first().ok_or(TrainError::Empty)?.spec()).expect("serializes");
@@ -137,6 +140,8 @@ pub fn train(
     let model = models::build(spec, input, replicas[0].data.outputs());
     let mut params = init_params(model.as_ref(), specs, device);
     let mut optimizer = Optimizer::new(specs, params.len(), device);
+    let mut control = Controllers::new(specs, params.len(), device);
+    control.project(&mut params, None);
     let loss_kind = spec.effective_loss();
     let regression = spec.task.is_regression();
 
@@ -145,8 +150,10 @@ pub fn train(
     let full_train = Batch::gather(&data_refs, &train_idx, device);
     let test = Batch::gather(&data_refs, &test_idx, device);
     let n_train = spec.n_train();
-    let batch_size = spec.batch();
-    let minibatch = matches!(spec.batch_size, BatchSize::Examples(b) if b < n_train);
+    // Per-replica B: equal at the start (batch-size is shared by a group); a temperature
+    // controller changes its replica's.
+    let mut batch_sizes: Vec<usize> = specs.iter().map(|s| s.batch()).collect();
+    let minibatch = control.variable_batch() || matches!(spec.batch_size, BatchSize::Examples(b) if b < n_train);
     let label_entropy: Vec<f64> = replicas.iter().map(|d| d.data.label_entropy()).collect();
     let test_variance: Vec<f64> = replicas.iter().map(|d| d.data.target_variance(&d.split.test)).collect();
     let repr_samples = spec.repr_samples.min(spec.n_test());
@@ -155,7 +162,7 @@ pub fn train(
     let mut noise_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 2)).collect();
     let mut commutator_rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 3)).collect();
     let mut orders: Vec<Vec<usize>> = vec![Vec::new(); r];
-    let mut cursor = 0usize;
+    let mut cursors = vec![0usize; r];
 
     let mut probes = probes::default_probes(r);
     let topology = Topology { layers: model.layers(), softmax_output: loss_kind == LossKind::CrossEntropy };
@@ -179,16 +186,24 @@ pub fn train(
         }
         // The batch of this step.
         let step_batch = if minibatch && t < steps {
-            if cursor + batch_size > n_train || orders[0].is_empty() {
-                for (o, (d, rng)) in orders.iter_mut().zip(replicas.iter().zip(batch_rngs.iter_mut())) {
-                    *o = d.split.train.clone();
-                    o.shuffle(rng);
+            // Each replica walks its own seeded permutation of its training set in steps of its
+            // B, reshuffling when fewer than B examples are left (so a changing B keeps the
+            // order reproducible); smaller batches are padded to the largest with weight 0.
+            let n_max = *batch_sizes.iter().max().expect("one replica at least");
+            let mut idx: Vec<Vec<usize>> = Vec::with_capacity(r);
+            for i in 0..r {
+                let b = batch_sizes[i];
+                if cursors[i] + b > n_train || orders[i].is_empty() {
+                    orders[i] = replicas[i].split.train.clone();
+                    orders[i].shuffle(&mut batch_rngs[i]);
+                    cursors[i] = 0;
                 }
-                cursor = 0;
+                let own = &orders[i][cursors[i]..cursors[i] + b];
+                idx.push(own.iter().cycle().take(n_max).copied().collect());
+                cursors[i] += b;
             }
-            let idx: Vec<&[usize]> = orders.iter().map(|o| &o[cursor..cursor + batch_size]).collect();
-            cursor += batch_size;
-            Some(Batch::gather(&data_refs, &idx, device))
+            let refs: Vec<&[usize]> = idx.iter().map(Vec::as_slice).collect();
+            Some(Batch::gather_weighted(&data_refs, &refs, &batch_sizes, device))
         } else {
             None
         };
@@ -205,7 +220,7 @@ pub fn train(
                 continue;
             }
             if let Some(reason) = divergence(l, initial_loss[i], specs[i].divergence_factor, t) {
-                status[i] = Some((RunStatus::Diverged, reason, t));
+                status[i] = Some((RunStatus::Diverged, with_action(reason, &control, i), t));
                 optimizer.freeze(i);
                 fresh_divergence = true;
             }
@@ -263,7 +278,8 @@ pub fn train(
             let weight_sq = sq_norms(&params);
             for (i, w) in weight_sq.iter().enumerate() {
                 if status[i].is_none() && !w.is_finite() {
-                    status[i] = Some((RunStatus::Diverged, format!("the weights are not finite (‖θ‖² = {w}) at step {t}"), t));
+                    let reason = format!("the weights are not finite (‖θ‖² = {w}) at step {t}");
+                    status[i] = Some((RunStatus::Diverged, with_action(reason, &control, i), t));
                     optimizer.freeze(i);
                 }
             }
@@ -275,7 +291,7 @@ pub fn train(
                     .map(|i| Measurements {
                         step: t,
                         lr: lr[i],
-                        batch: batch_size,
+                        batch: batch_sizes[i],
                         n_train,
                         noise_batch: b_small,
                         train_loss: train_loss[i],
@@ -303,7 +319,8 @@ pub fn train(
 
         let before = measured.as_ref().map(|_| params.clone());
         if t < steps {
-            optimizer.step(&mut params, grads);
+            optimizer.step(&mut params, control.filter(grads));
+            control.project(&mut params, Some(t));
         }
         if let Some(mut ms) = measured {
             let probe_start = Instant::now();
@@ -315,7 +332,22 @@ pub fn train(
             }
             for (i, m) in ms.iter().enumerate() {
                 if status[i].is_none() {
-                    observer.record(i, t, probes::measure_all(&mut probes, m, i));
+                    let mut values = probes::measure_all(&mut probes, m, i);
+                    if control.active(i) {
+                        // The knobs in effect for update t.
+                        let wd = optimizer.knobs(i).1;
+                        values.extend([("lr".into(), m.lr), ("batch_size".into(), m.batch as f64), ("weight_decay".into(), wd)]);
+                    }
+                    observer.record(i, t, values);
+                }
+            }
+            // Eval-step controllers set the knobs of the updates after t.
+            for (i, m) in ms.iter().enumerate() {
+                if t < steps && status[i].is_none() && control.active(i) {
+                    let (lr, weight_decay) = optimizer.knobs(i);
+                    let next = control.act(i, t, m, Knobs { lr, batch: batch_sizes[i], weight_decay });
+                    optimizer.set_knobs(i, next.lr, next.weight_decay);
+                    batch_sizes[i] = next.batch;
                 }
             }
             probe_seconds += probe_start.elapsed().as_secs_f64();
@@ -359,6 +391,14 @@ pub fn divergence(loss: f64, initial: f64, factor: f64, t: usize) -> Option<Stri
         ));
     }
     None
+}
+
+/// A divergence reason with the replica's last controller action, if it had one.
+fn with_action(reason: String, control: &Controllers, replica: usize) -> String {
+    match control.last_action(replica) {
+        Some(a) => format!("{reason}; last controller action: {a}"),
+        None => reason,
+    }
 }
 
 /// An independent random stream of a seed (0: init, 1: batch order, 2: noise batches).
@@ -446,7 +486,7 @@ fn commutator_defect(
 }
 
 /// Per-replica Σ‖t‖² over a list of `[R, a, b]` tensors.
-fn sq_norms(ts: &[Tensor<3>]) -> Vec<f64> {
+pub(crate) fn sq_norms(ts: &[Tensor<3>]) -> Vec<f64> {
     let total = ts
         .iter()
         .map(|t| t.clone().square().sum_dims(&[1, 2]))

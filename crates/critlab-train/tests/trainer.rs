@@ -188,3 +188,90 @@ fn linear_student_on_linear_teacher_memorises_then_generalises() {
     assert!(t_mem < t_grok, "t_mem {t_mem}, t_grok {t_grok}");
     assert!(c.series(0, "train_acc")[0] < 0.5, "{:?}", c.series(0, "train_acc"));
 }
+
+// ---- adaptive controllers (issue 15) ----
+
+mod controllers {
+    use super::*;
+    use critlab_core::control::{CriticalOptions, GrokfastOptions, Knob, NormOptions, Observable, TemperatureOptions};
+    use critlab_core::Controller;
+
+    fn group() -> Vec<ValidRunSpec> {
+        let base = |c: Controller| {
+            spec(|s| {
+                s.batch_size = BatchSize::Examples(32);
+                s.weight_decay = 1.0;
+                s.lr = 3e-3;
+                s.steps = 80;
+                s.eval_every = 10;
+                s.controller = c;
+            })
+        };
+        vec![
+            base(Controller::None),
+            base(Controller::Grokfast(GrokfastOptions::default())),
+            base(Controller::Norm(NormOptions { ratio: 0.7 })),
+            base(Controller::Temperature(TemperatureOptions { b_min: 8, ..Default::default() })),
+            base(Controller::Critical(CriticalOptions { min: 0.1, max: 3.0, ..Default::default() })),
+        ]
+    }
+
+    /// One replica group compares all four controllers with a fixed run; the same seeds give
+    /// the same numbers, controllers log the knobs in effect, and each keeps its promise.
+    #[test]
+    fn one_group_compares_controllers_reproducibly() {
+        let specs = group();
+        let (out, a) = run(&specs);
+        let (_, b) = run(&specs);
+        assert!(out.iter().all(|o| o.status == RunStatus::Done), "{out:?}");
+        assert_eq!(a.0, b.0, "same seeds, same numbers");
+        assert!(!a.0[&0].contains_key("lr"), "a fixed run logs no knobs");
+        for r in 1..5 {
+            for k in ["lr", "batch_size", "weight_decay"] {
+                assert_eq!(a.series(r, k).len(), a.series(r, "train_loss").len(), "replica {r} logs {k} every eval step");
+            }
+        }
+        // Omnigrok: the norm sits on its sphere.
+        let norm = a.series(2, "weight_norm");
+        assert!(norm.iter().all(|n| (n / norm[0] - 1.0).abs() < 1e-4), "{norm:?}");
+        // Temperature: η/B is held while B moves within its bounds.
+        let (lr, bs) = (a.series(3, "lr"), a.series(3, "batch_size"));
+        assert!(lr.iter().zip(&bs).all(|(l, b)| (l / b - 3e-3 / 32.0).abs() < 1e-12), "{lr:?} {bs:?}");
+        assert!(bs.iter().all(|b| (8.0..=264.0).contains(b)) && bs.iter().any(|b| *b != 32.0), "{bs:?}");
+        // Critical: λ moves within [0.1, 3].
+        let wd = a.series(4, "weight_decay");
+        assert!(wd.iter().all(|w| (0.1..=3.0).contains(w)) && wd.iter().any(|w| *w != 1.0), "{wd:?}");
+        // Grokfast changed the trajectory of an otherwise identical run.
+        assert_ne!(a.series(0, "train_loss"), a.series(1, "train_loss"));
+    }
+
+    /// A controller that pushes η up until the run blows up: the run is recorded as diverged
+    /// with the controller's last action in its reason, and its batch-mates go on.
+    #[test]
+    fn a_run_that_diverges_under_control_names_the_last_action() {
+        let wild = Controller::Critical(CriticalOptions {
+            observable: Observable::TrainLoss,
+            knob: Knob::Lr,
+            target: 1e6,
+            min: 0.01,
+            max: 1e6,
+            rate: 3.0,
+            gain: 10.0,
+        });
+        let mk = |c: Controller| {
+            spec(|s| {
+                s.optimizer = OptimizerKind::Sgd;
+                s.lr = 0.1;
+                s.steps = 100;
+                s.eval_every = 5;
+                s.divergence_factor = 3.0;
+                s.controller = c;
+            })
+        };
+        let (out, _) = run(&[mk(wild), mk(Controller::None)]);
+        assert_eq!(out[0].status, RunStatus::Diverged, "{out:?}");
+        let reason = out[0].reason.as_deref().unwrap();
+        assert!(reason.contains("last controller action: critical"), "{reason}");
+        assert_eq!(out[1].status, RunStatus::Done);
+    }
+}

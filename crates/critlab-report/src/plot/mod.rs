@@ -2,6 +2,7 @@
 //! inline them in HTML): the collapse (raw and scaled side by side), the divergence (data and
 //! fit, log–log in |x − x_c|), the Binder crossings, and the winning scaling form over the data.
 
+pub mod control;
 pub mod early_warning;
 pub mod phase_diagram;
 pub mod predict;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod collapse;
 mod common;
+mod controllers;
 mod crossing;
 mod divergence;
 pub mod early_warning;
@@ -39,6 +40,9 @@ pub enum AnalyzeCmd {
     Symmetry(symmetry::SymmetryCmd),
     /// Early-warning indicators of the transition on a run, or scored over a sweep.
     EarlyWarning(early_warning::EarlyWarningCmd),
+    /// Adaptive controllers against the best fixed (η, λ): steps and examples to t_grok,
+    /// final accuracy and wall time per arm, with bootstrap intervals.
+    Controllers(controllers::ControllersCmd),
     /// The seed's hypotheses (action invariance, temperature symmetry, optimal balance) on a sweep.
     Hypotheses(hypotheses::HypothesesCmd),
     /// Grokking predictors scored over a sweep: AUROC overall and within weight decay, lead, MAPE.
@@ -59,5 +63,6 @@ pub fn run(cmd: AnalyzeCmd) -> Result<ExitCode> {
         AnalyzeCmd::EarlyWarning(c) => early_warning::run(c),
         AnalyzeCmd::Hypotheses(c) => hypotheses::run(c),
         AnalyzeCmd::Predict(c) => predict::run(c),
+        AnalyzeCmd::Controllers(c) => controllers::run(c),
     }
 }
