@@ -285,3 +285,45 @@ fn exponents_refuse_a_degenerate_family_and_print_the_family_and_grid() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("main family: all runs; control grid (10 values)"), "{text}");
 }
+
+/// The four controllers and a fixed grid run through the sweep executor (controllers share one
+/// replica group), and `analyze controllers` pools the two sweeps into one table with
+/// intervals and a figure; `--controller` takes a name or a table and refuses nonsense.
+#[test]
+fn controllers_run_through_sweeps_and_are_compared_with_the_fixed_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "seeds = 2\n[base]\np = 11\nwidth = 32\nlr = 3e-3\nweight-decay = 1.0\nsteps = 200\neval-every = 20\n";
+    std::fs::write(
+        dir.path().join("ctl.toml"),
+        format!(
+            "name = \"ctl\"\n{base}[axes]\ncontroller = [\"grokfast\", {{ kind = \"norm\", ratio = 0.5 }}, {{ kind = \"temperature\", b-min = 8 }}, {{ kind = \"critical\", min = 0.3 }}]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("fixed.toml"), format!("name = \"fixed\"\n{base}[axes]\nlr = [1e-3, 3e-3]\n")).unwrap();
+    for f in ["ctl.toml", "fixed.toml"] {
+        let out = critlab(dir.path(), &["sweep", "run", f, "--store", "s.db", "--jobs", "1"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let r = json(&critlab(
+        dir.path(),
+        &["analyze", "controllers", "--store", "s.db", "--sweep", "ctl", "--sweep", "fixed", "--json", "--resamples", "200", "--plot", "c.svg"],
+    ));
+    let w = &r.as_array().unwrap()[0];
+    let arms = w["arms"].as_array().unwrap();
+    assert_eq!(arms.len(), 6, "{w}");
+    assert!(arms.iter().all(|a| a["runs"] == 2), "{w}");
+    for name in ["grokfast", "norm", "temperature", "critical"] {
+        assert!(arms.iter().any(|a| a["arm"].as_str().unwrap().starts_with(name)), "{name}: {w}");
+    }
+    assert!(w["best_fixed"].as_str().unwrap().starts_with("fixed η="), "{w}");
+    assert!(std::fs::read_to_string(dir.path().join("c.svg")).unwrap().contains("batch size B"));
+    let text = critlab(dir.path(), &["analyze", "controllers", "--store", "s.db", "--sweep", "ctl", "--sweep", "fixed"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("speed-up vs best fixed"));
+
+    let ok = critlab(dir.path(), &["train", "--store", "t.db", "--p", "11", "--steps", "20", "--controller", "{ kind = \"grokfast\", lambda = 5 }"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let bad = critlab(dir.path(), &["train", "--store", "t.db", "--p", "11", "--steps", "20", "--controller", "grokfats"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("grokfats"), "{}", stderr(&bad));
+}

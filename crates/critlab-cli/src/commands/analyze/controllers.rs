@@ -20,9 +20,9 @@ use std::process::ExitCode;
 pub struct ControllersCmd {
     #[command(flatten)]
     store: StoreArg,
-    /// The sweep
-    #[arg(long)]
-    sweep: String,
+    /// The sweep; repeat it to pool sweeps (the controllers' and the fixed grid's)
+    #[arg(long, required = true)]
+    sweep: Vec<String>,
     /// Only workloads whose label contains this text (e.g. "f=0.3")
     #[arg(long)]
     workload: Option<String>,
@@ -88,9 +88,13 @@ struct Loaded {
 /// Runs `critlab analyze controllers`.
 pub fn run(cmd: ControllersCmd) -> Result<ExitCode> {
     let store = Store::open_read_only(&cmd.store.store)?;
-    let rows = store.runs(Some(&cmd.sweep))?;
-    if rows.is_empty() {
-        bail!("no runs in sweep {}", cmd.sweep);
+    let mut rows = Vec::new();
+    for sweep in &cmd.sweep {
+        let these = store.runs(Some(sweep))?;
+        if these.is_empty() {
+            bail!("no runs in sweep {sweep}");
+        }
+        rows.extend(these);
     }
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     let mut loaded = Vec::new();
@@ -130,7 +134,7 @@ pub fn run(cmd: ControllersCmd) -> Result<ExitCode> {
         });
     }
     if loaded.is_empty() {
-        bail!("no runs of sweep {} match workload {:?}", cmd.sweep, cmd.workload.unwrap_or_default());
+        bail!("no runs of sweep {} match workload {:?}", cmd.sweep.join(", "), cmd.workload.unwrap_or_default());
     }
     let runs: Vec<ControlRun> = loaded.iter().map(|l| l.run.clone()).collect();
     let result = control::compare(&runs, &BootstrapOptions { resamples: cmd.resamples, seed: cmd.seed });
