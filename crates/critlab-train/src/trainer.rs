@@ -153,6 +153,11 @@ pub fn train(
     // Per-replica B: equal at the start (batch-size is shared by a group); a temperature
     // controller changes its replica's.
     let mut batch_sizes: Vec<usize> = specs.iter().map(|s| s.batch()).collect();
+    for (i, s) in specs.iter().enumerate() {
+        let k = control.start(i, Knobs { lr: s.lr, batch: batch_sizes[i], weight_decay: s.weight_decay });
+        optimizer.set_knobs(i, k.lr, k.weight_decay);
+        batch_sizes[i] = k.batch;
+    }
     let minibatch = control.variable_batch() || matches!(spec.batch_size, BatchSize::Examples(b) if b < n_train);
     let label_entropy: Vec<f64> = replicas.iter().map(|d| d.data.label_entropy()).collect();
     let test_variance: Vec<f64> = replicas.iter().map(|d| d.data.target_variance(&d.split.test)).collect();
@@ -185,7 +190,10 @@ pub fn train(
             break;
         }
         // The batch of this step.
-        let step_batch = if minibatch && t < steps {
+        // When every replica's B is the whole training set (a temperature controller at its
+        // ceiling), the step is a full-batch step: no permutation is drawn or gathered.
+        let whole = batch_sizes.iter().all(|&b| b == n_train);
+        let step_batch = if minibatch && !whole && t < steps {
             // Each replica walks its own seeded permutation of its training set in steps of its
             // B, reshuffling when fewer than B examples are left (so a changing B keeps the
             // order reproducible); smaller batches are padded to the largest with weight 0.
@@ -234,7 +242,7 @@ pub fn train(
             let probe_start = Instant::now();
             let lr = optimizer.current_lr();
             // Full training-set loss, accuracy and gradient.
-            let (train_loss, train_acc, grads_full) = if minibatch {
+            let (train_loss, train_acc, grads_full) = if minibatch && !whole {
                 let (l, g, logits) = loss_and_grad(model.as_ref(), &params, &full_train, loss_kind);
                 (host(l), loss::accuracy(logits, &full_train, spec.accuracy_threshold).map(host), g)
             } else {

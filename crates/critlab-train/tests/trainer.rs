@@ -211,7 +211,7 @@ mod controllers {
             base(Controller::None),
             base(Controller::Grokfast(GrokfastOptions::default())),
             base(Controller::Norm(NormOptions { ratio: 0.7 })),
-            base(Controller::Temperature(TemperatureOptions { b_min: 8, ..Default::default() })),
+            base(Controller::Temperature(TemperatureOptions { temperature: Some(1e-4), b_min: 8, ..Default::default() })),
             base(Controller::Critical(CriticalOptions { min: 0.1, max: 3.0, ..Default::default() })),
         ]
     }
@@ -234,9 +234,10 @@ mod controllers {
         // Omnigrok: the norm sits on its sphere.
         let norm = a.series(2, "weight_norm");
         assert!(norm.iter().all(|n| (n / norm[0] - 1.0).abs() < 1e-4), "{norm:?}");
-        // Temperature: η/B is held while B moves within its bounds.
+        // Temperature: η/B is held at its target from the first update on (η starts at T·B,
+        // not at the spec's lr) while B moves within its bounds.
         let (lr, bs) = (a.series(3, "lr"), a.series(3, "batch_size"));
-        assert!(lr.iter().zip(&bs).all(|(l, b)| (l / b - 3e-3 / 32.0).abs() < 1e-12), "{lr:?} {bs:?}");
+        assert!(lr.iter().zip(&bs).all(|(l, b)| (l / b - 1e-4).abs() < 1e-12), "{lr:?} {bs:?}");
         assert!(bs.iter().all(|b| (8.0..=264.0).contains(b)) && bs.iter().any(|b| *b != 32.0), "{bs:?}");
         // Critical: λ moves within [0.1, 3].
         let wd = a.series(4, "weight_decay");

@@ -95,6 +95,19 @@ impl Controllers {
         self.laws.iter().any(|l| matches!(l, Law::Temperature(_)))
     }
 
+    /// The knobs of replica `r` before the first update: the temperature controller starts at
+    /// η = T·B (its target T may differ from the spec's lr/B); the others keep the spec's.
+    pub fn start(&mut self, r: usize, spec: Knobs) -> Knobs {
+        match &self.laws[r] {
+            Law::Temperature(law) => {
+                let lr = law.temperature * spec.batch as f64;
+                self.last[r] = Some(format!("temperature at start: η {:.4e} → {lr:.4e} = T·B (B = {})", spec.lr, spec.batch));
+                Knobs { lr, ..spec }
+            }
+            _ => spec,
+        }
+    }
+
     /// Filters a step's gradients (Grokfast); the identity when no replica uses it.
     pub fn filter(&mut self, grads: Vec<Tensor<3>>) -> Vec<Tensor<3>> {
         match self.filter.as_mut() {
