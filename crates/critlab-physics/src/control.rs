@@ -20,6 +20,8 @@ pub struct ControlRun {
     pub arm: String,
     /// Whether the arm is a fixed setting (no controller).
     pub fixed: bool,
+    /// The label of the fixed arm with the run's starting (η, λ) (its own label when fixed).
+    pub start: String,
     /// Step budget τ.
     pub budget: f64,
     /// t_grok in steps, `None` if the run did not grok.
@@ -75,6 +77,9 @@ pub struct ArmResult {
     pub examples_total: f64,
     /// Median t_grok of the best fixed arm over this arm's (> 1: faster), with interval.
     pub speedup: Interval,
+    /// Median t_grok of the fixed arm at this arm's starting (η, λ) over this arm's: what the
+    /// controller itself gained (Grokfast's paper compares this way), with interval.
+    pub speedup_vs_start: Interval,
 }
 
 /// One workload: its arms, the best fixed one first among the fixed.
@@ -167,6 +172,10 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                 .filter(|((fixed, _), _)| *fixed)
                 .min_by(|a, b| fixed_rank(a.1).partial_cmp(&fixed_rank(b.1)).expect("finite or ∞, never NaN"))
                 .map(|((_, arm), rs)| (arm.to_string(), col(rs, |r| r.t_grok)));
+            let fixed_times = |label: &str| {
+                arms.iter().find(|((f, a), _)| *f && *a == label).map(|(_, rs)| col(rs, |r| r.t_grok))
+            };
+            let none = Interval { value: None, low: None, high: None };
             let fixed_compute = arms.iter().filter(|((f, _), _)| *f).flat_map(|(_, rs)| rs.iter().map(|r| r.examples_total)).sum();
             let mut results: Vec<ArmResult> = arms
                 .iter()
@@ -186,7 +195,11 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                         examples_total: rs.iter().map(|r| r.examples_total).sum(),
                         speedup: match &best {
                             Some((_, base)) => speedup(base, &t, opts),
-                            None => Interval { value: None, low: None, high: None },
+                            None => none,
+                        },
+                        speedup_vs_start: match fixed_times(&rs[0].start) {
+                            Some(base) => speedup(&base, &t, opts),
+                            None => none,
                         },
                     }
                 })
@@ -209,6 +222,7 @@ mod tests {
             workload: "w".into(),
             arm: arm.into(),
             fixed,
+            start: if fixed { arm.into() } else { "fixed slow".into() },
             budget: 1000.0,
             t_grok: t,
             examples_to_grok: t.map(|t| 10.0 * t),
@@ -239,6 +253,7 @@ mod tests {
         assert_eq!(ctl.t_grok.value, Some(100.0));
         assert_eq!(ctl.examples_to_grok.value, Some(1000.0));
         assert_eq!(ctl.speedup.value, Some(5.0));
+        assert_eq!(ctl.speedup_vs_start.value, Some(9.0), "against its own start (η, λ)");
         let (lo, hi) = (ctl.speedup.low.unwrap(), ctl.speedup.high.unwrap());
         assert!(lo <= 5.0 && 5.0 <= hi && lo > 3.0 && hi < 8.0, "[{lo}, {hi}]");
         let never = w.arms.iter().find(|a| a.arm == "never").unwrap();

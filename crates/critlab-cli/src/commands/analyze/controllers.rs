@@ -43,17 +43,22 @@ fn workload_label(spec: &ValidRunSpec) -> String {
 
 /// The arm of a run: its controller with its parameters, or its fixed (η, λ), and the start.
 fn arm_label(spec: &ValidRunSpec) -> String {
-    let start = format!("η={} λ={}", spec.lr, spec.weight_decay);
+    let start = start_label(spec);
     match &spec.controller {
-        Controller::None => format!("fixed {start}"),
+        Controller::None => start,
         c => {
             let mut params = serde_json::to_value(c).expect("a controller serializes");
             let obj = params.as_object_mut().expect("a tagged table");
             obj.remove("kind");
             let p: Vec<String> = obj.iter().map(|(k, v)| format!("{k}={}", v.to_string().trim_matches('"'))).collect();
-            format!("{} {} from {start}", c.name(), p.join(" "))
+            format!("{} {} from {}", c.name(), p.join(" "), start.trim_start_matches("fixed "))
         }
     }
+}
+
+/// The fixed arm a run starts from: `fixed η=… λ=…`.
+fn start_label(spec: &ValidRunSpec) -> String {
+    format!("fixed η={} λ={}", spec.lr, spec.weight_decay)
 }
 
 /// Σ B over the steps before `t`, with B the last logged value at or before each step (or the
@@ -120,6 +125,7 @@ pub fn run(cmd: ControllersCmd) -> Result<ExitCode> {
                 workload,
                 arm: arm_label(&spec),
                 fixed: spec.controller.is_none(),
+                start: start_label(&spec),
                 budget: spec.steps as f64,
                 t_grok: t,
                 examples_to_grok: t.map(|t| examples_before(&batch, fixed_b, t)),
@@ -173,12 +179,13 @@ fn summary(result: &[WorkloadResult]) -> String {
                     cell(&a.final_test_acc, None),
                     cell(&a.wall_seconds, None),
                     cell(&a.speedup, None),
+                    cell(&a.speedup_vs_start, None),
                     table::num(Some(a.examples_total)),
                 ]
             })
             .collect();
         out.push_str(&table::render(
-            &["arm", "grokked", "t_grok (median, 95%)", "examples to t_grok", "final test acc", "wall s", "speed-up vs best fixed", "compute"],
+            &["arm", "grokked", "t_grok (median, 95%)", "examples to t_grok", "final test acc", "wall s", "speed-up vs best fixed", "vs its start (η, λ)", "compute"],
             &rows,
         ));
         out.push('\n');
