@@ -78,7 +78,9 @@ impl Design {
         match scale {
             Scale::Tiny => Design { width: 32, eval_every: 50, ..base(vec![7, 11], 2, 3, 2, 400) },
             Scale::Quick => base(vec![17, 23, 31, 43], 4, 8, 8, 3000),
-            Scale::Full => base(vec![23, 31, 43, 59, 71, 97], 8, 12, 16, 10000),
+            // Sized from the quick version's measured CPU time (≈ 2·10⁻⁸ CPU-s per run·step·p³):
+            // about 3.7 CPU-hours, i.e. about 2 hours on the 2-core local Slurm cluster.
+            Scale::Full => base(vec![17, 23, 31, 43, 59], 8, 12, 16, 8000),
         }
     }
 
@@ -151,6 +153,21 @@ fn f_c_with_interval(curve: &Curve, reps: usize, seed: u64) -> Determined<Interv
     })
 }
 
+/// f_c(p) = f_∞ + b/p, a weighted line in 1/p through the determined f_c.
+#[derive(Debug, Clone, Serialize)]
+pub struct Extrapolation {
+    /// f_∞.
+    pub f_inf: f64,
+    /// Its one-sigma error (scaled by √(χ²/dof) when that exceeds 1).
+    pub f_inf_err: f64,
+    /// The slope b.
+    pub b: f64,
+    /// Its one-sigma error.
+    pub b_err: f64,
+    /// χ²/dof of the line (at most [`fit::MAX_CHI2_DOF`]; above it there is no extrapolation).
+    pub chi2_dof: f64,
+}
+
 /// f_c of one size at one budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeFc {
@@ -186,7 +203,7 @@ pub struct AtBudget {
     /// f_c per size.
     pub f_c: Vec<SizeFc>,
     /// f_∞ of f_c = f_∞ + b/p.
-    pub f_c_extrapolated: Determined<Estimate>,
+    pub f_c_extrapolated: Determined<Extrapolation>,
     /// Crossing of U₄ across sizes.
     pub u4_crossing: Determined<Estimate>,
     /// Spread (standard deviation) of the pairwise U₄ crossings.
@@ -197,6 +214,8 @@ pub struct AtBudget {
     pub pairs: usize,
     /// ν from the collapse.
     pub nu: Determined<Estimate>,
+    /// x_c of the same collapse, under the same rule.
+    pub collapse_x_c: Determined<Estimate>,
     /// Collapse quality S (`null` when the collapse failed).
     pub collapse_quality: Option<f64>,
     /// β/ν from m(f_c) ∝ p^(−β/ν).
@@ -270,7 +289,16 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         let x: Vec<f64> = finite.iter().map(|(p, _)| 1.0 / p).collect();
         let y: Vec<f64> = finite.iter().map(|(_, i)| i.value).collect();
         let s: Vec<f64> = finite.iter().map(|(_, i)| i.sigma().max(1e-3)).collect();
-        fit::line(&x, &y, Some(&s)).map(|l| Estimate { value: l.intercept, error: l.intercept_err }).ok_or_else(|| "the line fit in 1/p failed".to_string())
+        match fit::line(&x, &y, Some(&s)) {
+            None => Err("the line fit in 1/p failed".to_string()),
+            Some(l) if l.chi2 / l.dof as f64 > fit::MAX_CHI2_DOF => Err(format!(
+                "f_c(p) is not described by f_∞ + b/p (χ²/dof = {:.1} > {}); the best fit f_∞ = {:.3} is not an estimate",
+                l.chi2 / l.dof as f64,
+                fit::MAX_CHI2_DOF,
+                l.intercept
+            )),
+            Some(l) => Ok(Extrapolation { f_inf: l.intercept, f_inf_err: l.intercept_err, b: l.slope, b_err: l.slope_err, chi2_dof: l.chi2 / l.dof as f64 }),
+        }
     } else {
         Err(format!("{} size(s) with a determined f_c (3 needed)", finite.len()))
     };
@@ -287,17 +315,18 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
             (l, x, y, dy)
         },
     );
-    let (nu, quality) = match CollapseData::from_points(&l, &x, &y, Some(&dy)) {
-        Err(e) => (Err(e.to_string()), None),
-        Ok(d) => match collapse::fit(&d, &CollapseOptions { bootstrap: 50, seed: 0, ..Default::default() }) {
-            Err(e) => (Err(format!("collapse failed: {e}")), None),
-            Ok(r) if r.quality > POOR_COLLAPSE_S => (
-                Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c)),
-                Some(r.quality),
-            ),
-            Ok(r) => (Ok(Estimate { value: r.nu, error: r.nu_err }), Some(r.quality)),
-        },
+    let collapsed = match CollapseData::from_points(&l, &x, &y, Some(&dy)) {
+        Err(e) => Err(e.to_string()),
+        Ok(d) => collapse::fit(&d, &CollapseOptions { bootstrap: 50, seed: 0, ..Default::default() }).map_err(|e| format!("collapse failed: {e}")),
     };
+    let quality = collapsed.as_ref().ok().map(|r| r.quality);
+    let collapse = collapsed.and_then(|r| {
+        if r.quality > POOR_COLLAPSE_S {
+            Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c))
+        } else {
+            Ok((Estimate { value: r.nu, error: r.nu_err }, Estimate { value: r.x_c, error: r.x_c_err }))
+        }
+    });
     // β/ν from m at f_c per size; γ/ν and ΔAIC from χ_max per size.
     let mut m_at = Vec::new();
     let mut chi_max = Vec::new();
@@ -317,6 +346,17 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         .map(|e| Estimate { value: -e.value, error: e.error });
     let (cp, cv): (Vec<f64>, Vec<f64>) = chi_max.iter().map(|c| (c.p as f64, c.chi_max)).unzip();
     let gamma_over_nu = log_line(&cp, &cv);
+    // A power law against a saturating crossover is a test of a growing peak; a χ_max that does
+    // not grow with p has no divergence for the two to compete over.
+    let chi_peak_delta_aic = match (&gamma_over_nu, chi_delta_aic(&cp, &cv)) {
+        (_, None) => Determined::not(format!("{} size(s) with a χ peak (3 needed)", cp.len())),
+        (Ok(g), Some(d)) if g.value > 2.0 * g.error => Determined::Value(d),
+        (Ok(g), Some(d)) => Determined::not(format!(
+            "χ_max does not grow with p (γ/ν = {:.2} ± {:.2}), so there is no peak divergence to test; ΔAIC would be {d:.1}",
+            g.value, g.error
+        )),
+        (Err(why), Some(_)) => Determined::not(why.clone()),
+    };
     let at = AtBudget {
         steps: t,
         f_c,
@@ -334,11 +374,12 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         },
         pairs_crossing: crossings.as_ref().map(|c| c.binder.crossings.len()).unwrap_or(0),
         pairs: n_sizes * n_sizes.saturating_sub(1) / 2,
-        nu: nu.into(),
+        nu: collapse.clone().map(|c| c.0).into(),
+        collapse_x_c: collapse.map(|c| c.1).into(),
         collapse_quality: quality,
         beta_over_nu: beta_over_nu.into(),
         gamma_over_nu: gamma_over_nu.into(),
-        chi_peak_delta_aic: chi_delta_aic(&cp, &cv).map_or_else(|| Determined::not(format!("{} size(s) with a χ peak (3 needed)", cp.len())), Determined::Value),
+        chi_peak_delta_aic,
         chi_max,
     };
     Ok((at, stats_pts))
@@ -430,13 +471,18 @@ impl Study for FiniteSize {
                 }
             }
             f.summary.push(format!(
-                "\n- f_c extrapolated (f_c = f_∞ + b/p): {}\n- U₄ crossing: {}; crossing spread {} ({} of {} pairs cross)\n- ν: {} (collapse S = {})\n- β/ν: {}\n- γ/ν: {}\n- χ peak vs p: ΔAIC(saturating − power law) = {}\n",
-                show(&b.f_c_extrapolated),
+                "\n- f_c extrapolated (f_c = f_∞ + b/p): {}\n- U₄ crossing: {}; crossing spread {} ({} of {} pairs cross)\n- ν: {}, collapse x_c: {} (S = {})\n- β/ν: {}\n- γ/ν: {}\n- χ peak vs p: ΔAIC(saturating − power law) = {}\n",
+                match &b.f_c_extrapolated {
+                    Determined::Value(e) => format!("f_∞ = {:.3} ± {:.3}, b = {:.2} ± {:.2}, χ²/dof = {:.2}", e.f_inf, e.f_inf_err, e.b, e.b_err, e.chi2_dof),
+                    Determined::NotDetermined { not_determined } => format!("not determinable: {not_determined}"),
+                },
                 show(&b.u4_crossing),
                 show_f(&b.crossing_spread, 3),
                 b.pairs_crossing,
                 b.pairs,
                 show(&b.nu),
+                // Not determined with the same reason as ν.
+                b.collapse_x_c.value().map_or_else(|| "—".into(), |e| format!("{:.3} ± {:.3}", e.value, e.error)),
                 b.collapse_quality.map(|q| format!("{q:.2}")).unwrap_or_else(|| "—".into()),
                 show(&b.beta_over_nu),
                 show(&b.gamma_over_nu),
@@ -446,6 +492,12 @@ impl Study for FiniteSize {
                 if let Determined::NotDetermined { not_determined } = r {
                     f.undetermined.push(format!("{name} at T = {}: {not_determined}", b.steps));
                 }
+            }
+            if let Determined::NotDetermined { not_determined } = &b.f_c_extrapolated {
+                f.undetermined.push(format!("f_∞ at T = {}: {not_determined}", b.steps));
+            }
+            if let Determined::NotDetermined { not_determined } = &b.chi_peak_delta_aic {
+                f.undetermined.push(format!("ΔAIC of the χ peak at T = {}: {not_determined}", b.steps));
             }
         }
         let results = Results { design, dense_grid: grids, budgets, seed_statistics: last_stats };

@@ -48,12 +48,12 @@ impl Design {
             // f = 0.6–0.9 was indistinguishable from a smooth (exponential) fall.
             Scale::Quick => Design {
                 p: 23,
-                fracs: vec![0.45, 0.5, 0.525, 0.55, 0.575, 0.6, 0.65, 0.7, 0.8, 0.9],
+                fracs: vec![0.45, 0.5, 0.525, 0.55, 0.575, 0.6, 0.65, 0.7, 0.8],
                 seeds: 4,
                 width: 128,
                 lr: 1e-2,
                 weight_decay: 1.0,
-                steps: 40000,
+                steps: 30000,
                 eval_every: 100,
             },
             Scale::Full => Design {
