@@ -17,7 +17,9 @@
 //! * ν from the data collapse of the seed-mean m over p (not determinable when S > 2 or the fit
 //!   sits on its start, as `critlab analyze exponents`); β/ν from m at f_c vs p; γ/ν from the
 //!   χ peak vs p;
-//! * ΔAIC of a power law χ_max = A p^(γ/ν) against a saturating χ_max = c p/(p₀ + p).
+//! * ΔAIC of a power law χ_max = A p^(γ/ν) against a saturating χ_max = c p/(p₀ + p), only
+//!   where χ_max grows with p (γ/ν more than 2σ above 0; otherwise there is no peak to test);
+//! * every quantity the data do not give is `{"not_determined": reason}` in results.json.
 use crate::fit::{self, Determined, Estimate, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
 use critlab_physics::binder::BinderOptions;
