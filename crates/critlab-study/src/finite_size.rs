@@ -507,3 +507,55 @@ impl Study for FiniteSize {
         Ok(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Synthetic sweeps: m = logistic(30 (f − f_c(p))) + seed noise of size `noise(p)`, on each
+    /// size's grid of 8 points (step 0.03) around f_c(p) = 0.25 + 7.7/p, 8 seeds, one eval at
+    /// step 100.
+    fn sweeps(noise: impl Fn(f64) -> f64) -> BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>> {
+        let mut rng = stats::rng(5, 0);
+        [17usize, 23, 31, 43]
+            .iter()
+            .map(|&p| {
+                let f_c = 0.25 + 7.7 / p as f64;
+                let runs = (0..8)
+                    .flat_map(|i| {
+                        let f = ((f_c + (i as f64 - 3.5) * 0.03) * 1000.0).round() / 1000.0;
+                        (0..8).map(|_| (f, 1.0 / (1.0 + (-30.0 * (f - f_c)).exp()) + noise(p as f64) * stats::standard_normal(&mut rng))).collect::<Vec<_>>()
+                    })
+                    .map(|(f, m)| (f, vec![(100, m)]))
+                    .collect();
+                (p, runs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn f_c_per_size_and_its_extrapolation_are_recovered_and_a_flat_chi_peak_is_no_test() {
+        let (at, _) = analyse(&sweeps(|_| 0.03), 100).unwrap();
+        for s in &at.f_c {
+            let i = s.f_c.value().unwrap_or_else(|| panic!("{s:?}"));
+            let truth = 0.25 + 7.7 / s.p as f64;
+            assert!((i.value - truth).abs() < 0.01 && i.lo < i.value && i.hi > i.value, "p = {}: {i:?} vs {truth}", s.p);
+        }
+        let e = at.f_c_extrapolated.value().unwrap_or_else(|| panic!("{:?}", at.f_c_extrapolated));
+        assert!((e.f_inf - 0.25).abs() < 4.0 * e.f_inf_err.max(0.003) && (e.b - 7.7).abs() < 1.0, "{e:?}");
+        // The same noise at every size: χ_max does not grow with p, so no ΔAIC is reported.
+        let Determined::NotDetermined { not_determined } = &at.chi_peak_delta_aic else { panic!("{:?}", at.chi_peak_delta_aic) };
+        assert!(not_determined.contains("does not grow"), "{not_determined}");
+        // Before any eval step there is nothing to measure: every f_c is "not determined".
+        let (early, _) = analyse(&sweeps(|_| 0.03), 50).unwrap();
+        assert!(early.f_c.is_empty() && early.f_c_extrapolated.value().is_none());
+    }
+
+    #[test]
+    fn a_chi_peak_that_grows_with_p_is_tested_against_the_saturating_crossover() {
+        let (at, _) = analyse(&sweeps(|p| 0.004 * p), 100).unwrap();
+        let g = at.gamma_over_nu.value().unwrap_or_else(|| panic!("{:?}", at.gamma_over_nu));
+        assert!(g.value > 2.0 * g.error, "{g:?}");
+        assert!(at.chi_peak_delta_aic.value().is_some_and(|d| d.is_finite()), "{:?}", at.chi_peak_delta_aic);
+    }
+}
