@@ -17,7 +17,7 @@ fi
 "$venv/bin/pip" install -q --disable-pip-version-check numpy pandas pytest torch maturin
 echo "test-python.sh: dependencies ready after $(( $(date +%s) - start )) s"
 # The package, built against the workspace's own release artifacts (same lock, same target).
-export CARGO_TARGET_DIR="$PWD/target"
+export CARGO_TARGET_DIR="$PWD/target" PATH="$venv/bin:$PATH"
 "$venv/bin/pip" install -q --disable-pip-version-check --no-build-isolation ./crates/critlab-py
 echo "test-python.sh: package built after $(( $(date +%s) - start )) s"
 CRITLAB_BIN="$PWD/target/release/critlab" "$venv/bin/python" -m pytest -q crates/critlab-py/tests "$@"
