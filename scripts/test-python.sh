@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${CRITLAB_PY_VENV:-/tmp/critlab-py-venv}
 start=$(date +%s)
-[ -x target/release/critlab ] || cargo build --release -p critlab-cli
+# The binary the tests call, up to date (a no-op after the workspace tests; the same
+# `--workspace --tests` feature set, so nothing is rebuilt for another resolution).
+cargo build --release --workspace --tests
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi

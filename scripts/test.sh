@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what the tests need (a headless
-# Chromium), starts the services they use (a real single-node Slurm cluster), runs the whole
-# test suite in release mode, and stops the services again. Idempotent; run as root on a fresh machine.
+# Chromium; a Python virtual environment with PyTorch for the Python package), starts the
+# services they use (a real single-node Slurm cluster), runs the whole test suite in release
+# mode (the Rust workspace, then the Python package's pytest suite, scripts/test-python.sh),
+# and stops the services again. Idempotent; run as root on a fresh machine.
 #
 #   ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
@@ -40,3 +42,7 @@ if ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/de
 fi
 
 cargo test --release --workspace "$@"
+
+# The Python package (crates/critlab-py, outside the cargo workspace) against the binary just
+# built: a venv with torch from PyPI (about 6 GB and 2-3 minutes the first time).
+./scripts/test-python.sh

@@ -4,10 +4,13 @@
 //! exactly the code paths of the CLI. Results cross as JSON text, which the Python side parses
 //! into dicts, so the Python results carry every field the CLI's `--json` has.
 use critlab_core::RunStatus;
+use critlab_physics::binder::{self, BinderOptions};
+use critlab_physics::collapse::CollapseOptions;
+use critlab_physics::corrections::{self, AnalysisOptions, CorrectionChoice};
 use critlab_physics::divergence::{self, DivergenceOptions, Side};
 use critlab_physics::phases::{self, GrokkingDelay, PhaseOptions, RunFacts};
 use critlab_physics::transitions::{self, RunSeries, TransitionOptions};
-use critlab_physics::{Table, XyColumns, XyData};
+use critlab_physics::{CollapseData, FssColumns, Table, XyColumns, XyData};
 use critlab_store::{MetricRow, RunId, Writer};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -195,12 +198,80 @@ fn divergence_json(x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>, side: &str, b
     json(&result)
 }
 
+/// Finite-size data through the CLI's path: a table, then `CollapseData::from_table`
+/// (grouping by size, sorting, validation with the same messages).
+fn fss_data(size: Vec<f64>, x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>) -> PyResult<CollapseData> {
+    let mut names = vec!["size", "x", "y"];
+    let mut cols = vec![size, x, y];
+    if let Some(dy) = dy.clone() {
+        names.push("dy");
+        cols.push(dy);
+    }
+    if cols.iter().any(|c| c.len() != cols[0].len()) {
+        return Err(value_err(format!("size, x, y (and dy) must have the same length, got {:?}", cols.iter().map(Vec::len).collect::<Vec<_>>())));
+    }
+    let table = Table::from_columns(&names, &cols);
+    let cols = FssColumns { size: "size".into(), x: "x".into(), y: "y".into(), dy: dy.map(|_| "dy".into()) };
+    CollapseData::from_table(&table, &cols).map_err(value_err)
+}
+
+/// Data collapse with corrections chosen from the data and the L_min-drift systematic error
+/// (`critlab analyze collapse --json`, default method).
+#[pyfunction]
+#[pyo3(signature = (size, x, y, dy=None, x_c=None, nu=1.0, zeta=0.0, fix_zeta=None, drop_smallest=0, starts=12,
+                    bootstrap=100, seed=0, correction="auto", omega=None, drift=true))]
+#[allow(clippy::too_many_arguments)]
+fn collapse_json(
+    size: Vec<f64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    dy: Option<Vec<f64>>,
+    x_c: Option<f64>,
+    nu: f64,
+    zeta: f64,
+    fix_zeta: Option<f64>,
+    drop_smallest: usize,
+    starts: usize,
+    bootstrap: usize,
+    seed: u64,
+    correction: &str,
+    omega: Option<f64>,
+    drift: bool,
+) -> PyResult<String> {
+    let data = fss_data(size, x, y, dy)?;
+    if !(nu > 0.0 && nu.is_finite()) || omega.is_some_and(|w| !(w > 0.0 && w.is_finite())) || starts == 0 {
+        return Err(value_err(format!("nu and omega must be positive and finite and starts ≥ 1, got nu = {nu}, omega = {omega:?}, starts = {starts}")));
+    }
+    let correction = match correction {
+        "auto" => CorrectionChoice::Auto,
+        "none" => CorrectionChoice::None,
+        "amplitude" => CorrectionChoice::Amplitude,
+        "shift" => CorrectionChoice::Shift,
+        "both" => CorrectionChoice::Both,
+        other => return Err(value_err(format!("correction must be auto, none, amplitude, shift or both, got `{other}`"))),
+    };
+    let collapse = CollapseOptions { x_c_guess: x_c, nu_guess: nu, zeta_guess: zeta, fix_zeta, drop_smallest, starts, bootstrap, seed, ..Default::default() };
+    let opts = AnalysisOptions { collapse, correction, omega, drift, ..Default::default() };
+    json(&corrections::analyze(&data, &opts).map_err(value_err)?)
+}
+
+/// The critical point from crossings of curves of different sizes (`critlab analyze
+/// crossing --json`).
+#[pyfunction]
+#[pyo3(signature = (size, x, y, dy=None, bootstrap=200, seed=0, drop_smallest=0))]
+fn crossing_json(size: Vec<f64>, x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>, bootstrap: usize, seed: u64, drop_smallest: usize) -> PyResult<String> {
+    let data = fss_data(size, x, y, dy)?;
+    json(&binder::fit(&data, &BinderOptions { bootstrap, seed, drop_smallest }).map_err(value_err)?)
+}
+
 /// The native part of the `critlab` package.
 #[pymodule]
 fn _critlab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Store>()?;
     m.add_function(wrap_pyfunction!(phases_json, m)?)?;
     m.add_function(wrap_pyfunction!(divergence_json, m)?)?;
+    m.add_function(wrap_pyfunction!(collapse_json, m)?)?;
+    m.add_function(wrap_pyfunction!(crossing_json, m)?)?;
     m.add("VERSION", critlab_core::VERSION)?;
     Ok(())
 }

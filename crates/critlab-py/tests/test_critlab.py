@@ -93,6 +93,76 @@ def test_for_full_batch_gradient_descent_the_displacement_equals_the_kinetic_ter
     np.testing.assert_allclose(kd, k, rtol=1e-9)
 
 
+def trained_by_critlab(tmp_path, *flags):
+    """Trains a small MLP with `critlab train --export-init`: (initial state, the run's series)."""
+    db, init = tmp_path / "critlab.db", tmp_path / "init.json"
+    summary = json.loads(cli("train", "--store", db, "--export-init", init, "--task", "modular-addition", "--p", 11, "--train-frac", 0.6, "--width", 24, "--steps", 3, "--eval-every", 1, "--json", *flags))
+    store = critlab.Store(db)
+    series = {n: store.series(summary["run_id"], n) for n in store.metric_names(summary["run_id"])}
+    return json.loads(init.read_text()), series
+
+
+def torch_twin(state):
+    """critlab's MLP (one-hot tokens, one ReLU layer) as a float64 PyTorch model with the same
+    initial parameters, and its full training set in the trainer's order."""
+    import collections
+    import torch
+
+    params = {p["name"]: torch.tensor(p["values"], dtype=torch.float64).reshape(p["rows"], p["cols"]) for p in state["params"]}
+    hidden, classes = params["layer0.weight"].shape[1], params["readout.weight"].shape[1]
+    inputs = state["inputs"]
+    vocab, positions = inputs["vocab"], inputs["positions"]
+    model = torch.nn.Sequential(collections.OrderedDict(
+        layer0=torch.nn.Linear(vocab * positions, hidden), act=torch.nn.ReLU(), readout=torch.nn.Linear(hidden, classes))).double()
+    with torch.no_grad():
+        for name in ["layer0", "readout"]:
+            getattr(model, name).weight.copy_(params[f"{name}.weight"].T)
+            getattr(model, name).bias.copy_(params[f"{name}.bias"][0])
+    ids = torch.tensor(inputs["ids"]).reshape(-1, positions)
+    x = torch.cat([torch.nn.functional.one_hot(ids[:, k], vocab) for k in range(positions)], 1).double()
+    y = torch.tensor(state["targets"]["labels"])
+    train = torch.tensor(state["train"])
+    return model, x[train], y[train]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_the_recorder_matches_the_trainer_on_the_same_model_and_data(tmp_path, optimizer):
+    import torch
+    import torch.nn.functional as F
+    from critlab.torch import Recorder
+
+    lr, wd, b1, b2, eps = 0.05, 0.5, 0.9, 0.98, 1e-8
+    state, by_critlab = trained_by_critlab(tmp_path, "--optimizer", optimizer, "--lr", lr, "--weight-decay", wd, "--beta1", b1, "--beta2", b2, "--eps", eps, "--weight-decay-mode", "decoupled")
+    model, x, y = torch_twin(state)
+    if optimizer == "sgd":
+        # critlab's decoupled decay for SGD: θ ← (1 − ηλ)θ − η g.
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    rec = Recorder(model, opt, store=tmp_path / "torch.db", every=1)
+    for step in range(4):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        with rec.step(step, train=(x, y)):
+            if optimizer == "sgd":
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p.mul_(1 - lr * wd)
+            opt.step()
+    rec.close()
+    by_torch = critlab.Store(tmp_path / "torch.db")
+    names = ["train_loss", "grad_norm", "kinetic", "kinetic_displacement", "weight_norm", "weight_effective_rank",
+             "charge_rescale/layer0", "charge_rescale_source/layer0", "charge_translation"]
+    for name in names:
+        steps, ours = by_critlab[name]
+        theirs = dict(zip(*by_torch.series(rec.run_id, name)))
+        assert len(steps) >= 3, name
+        for t, v in zip(steps, ours):
+            # The charges are differences of squares: relative to the size of the terms.
+            scale = abs(theirs[t]) if not name.startswith("charge_rescale") else by_critlab["weight_norm"][1][0] ** 2
+            assert abs(v - theirs[t]) <= 1e-4 * scale, (name, t, v, theirs[t])
+
+
 def test_effective_rank_of_known_spectra():
     import torch
     from critlab.torch import effective_rank
@@ -130,6 +200,41 @@ def test_divergence_from_python_equals_the_cli(tmp_path):
     for key in ["x_c", "kappa", "amplitude", "chi2", "x_c_err", "kappa_err"]:
         assert by_py[key] == by_cli[key], key
     assert abs(by_py["kappa"] - 1.5) < 3 * by_py["kappa_err"] + 0.05
+
+
+def finite_size_table(tmp_path, zeta_over_nu):
+    """Synthetic curves of four sizes with known x_c = 0.5, ν = 1 (1 % noise), as arrays and
+    as the CSV table the CLI reads."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for size in [8, 16, 32, 64]:
+        for x in np.linspace(0.3, 0.7, 17):
+            y = size**zeta_over_nu * (1.5 + np.tanh(size * (x - 0.5)))
+            rows.append((size, x, y * (1 + 0.01 * rng.standard_normal()), 0.01 * y))
+    size, x, y, dy = map(np.array, zip(*rows))
+    table = tmp_path / "fss.csv"
+    table.write_text("L,x,y,dy\n" + "".join(f"{a!r},{float(b)!r},{float(c)!r},{float(d)!r}\n" for a, b, c, d in rows))
+    return (size, x, y, dy), ["--input", table, "--size", "L", "--x", "x", "--y", "y", "--dy", "dy", "--json"]
+
+
+def test_collapse_and_crossing_from_python_equal_the_cli(tmp_path):
+    (size, x, y, dy), args = finite_size_table(tmp_path, -0.25)
+    by_cli = json.loads(cli("analyze", "collapse", *args, "--bootstrap", 20, "--seed", 4))
+    by_py = critlab.collapse(size, x, y, dy, bootstrap=20, seed=4)
+    assert by_py == by_cli
+    assert abs(by_py["x_c"] - 0.5) < 0.01 and abs(by_py["nu"] - 1.0) < 3 * by_py["nu_err"], (by_py["x_c"], by_py["nu"], by_py["nu_err"])
+
+    (size, x, y, dy), args = finite_size_table(tmp_path, 0.0)
+    by_cli = json.loads(cli("analyze", "crossing", *args, "--bootstrap", 30))
+    by_py = critlab.crossing(size, x, y, dy, bootstrap=30)
+    assert by_py == by_cli
+
+
+def test_bad_finite_size_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="same length"):
+        critlab.collapse([8, 16], [0.1, 0.2, 0.3], [1, 2])
+    with pytest.raises(ValueError, match="correction"):
+        critlab.collapse([8] * 3 + [16] * 3, [0.1, 0.2, 0.3] * 2, [1, 2, 3, 1, 2, 4], correction="sideways")
 
 
 def test_store_errors_name_the_file(tmp_path):

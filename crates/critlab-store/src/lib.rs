@@ -159,6 +159,19 @@ impl Store {
         sweep: Option<&str>,
         backend: &str,
     ) -> Result<RunId, StoreError> {
+        self.insert_running_run(&spec.hash(), &spec.to_json(), spec.seed, sweep, backend)
+    }
+
+    /// Inserts a `running` run owned by this process (host, pid and start time, so a run
+    /// whose process dies shows as `stale`).
+    pub(crate) fn insert_running_run(
+        &self,
+        spec_hash: &str,
+        spec_json: &str,
+        seed: u64,
+        sweep: Option<&str>,
+        backend: &str,
+    ) -> Result<RunId, StoreError> {
         let process = ProcessInfo::current();
         self.conn
             .execute(
@@ -166,9 +179,9 @@ impl Store {
                                    host, pid, process_start, slurm_job)
                  VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?7, ?8, ?9, ?10)",
                 params![
-                    spec.hash(),
-                    spec.to_json(),
-                    spec.seed as i64,
+                    spec_hash,
+                    spec_json,
+                    seed as i64,
                     sweep,
                     critlab_core::VERSION,
                     backend,

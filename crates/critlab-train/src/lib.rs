@@ -17,6 +17,7 @@
 pub mod batch;
 pub mod budget;
 pub mod control;
+pub mod export;
 pub mod loss;
 pub mod models;
 pub mod optim;

@@ -133,11 +133,7 @@ pub fn train(
         })
         .collect();
     let data_refs: Vec<&Dataset> = replicas.iter().map(|d| &d.data).collect();
-    let input = match &replicas[0].data.inputs {
-        Inputs::Tokens { vocab, positions, .. } => InputShape::Tokens { vocab: *vocab, positions: *positions },
-        Inputs::Dense { dim, .. } => InputShape::Dense(*dim),
-    };
-    let model = models::build(spec, input, replicas[0].data.outputs());
+    let model = models::build(spec, input_shape(&replicas[0].data.inputs), replicas[0].data.outputs());
     let mut params = init_params(model.as_ref(), specs, device);
     let mut optimizer = Optimizer::new(specs, params.len(), device);
     let mut control = Controllers::new(specs, params.len(), device);
@@ -416,8 +412,28 @@ fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
     rng
 }
 
+/// The model input shape of a task's inputs.
+pub(crate) fn input_shape(inputs: &Inputs) -> InputShape {
+    match inputs {
+        Inputs::Tokens { vocab, positions, .. } => InputShape::Tokens { vocab: *vocab, positions: *positions },
+        Inputs::Dense { dim, .. } => InputShape::Dense(*dim),
+    }
+}
+
 /// Initialises every parameter on the host from each replica's seed, then stacks replicas.
 fn init_params(model: &dyn Model, specs: &[ValidRunSpec], device: &Device) -> Vec<Tensor<3>> {
+    model
+        .params()
+        .iter()
+        .zip(init_values(model, specs))
+        .map(|(p, values)| Tensor::from_data(TensorData::new(values, [specs.len(), p.rows, p.cols]), device))
+        .collect()
+}
+
+/// The initial values of every parameter, `[R, rows, cols]` row-major per parameter, each
+/// replica drawn from its own seed's init stream (shared by [`init_params`] and
+/// [`crate::export::initial_state`], so an exported initial state is the trained one).
+pub(crate) fn init_values(model: &dyn Model, specs: &[ValidRunSpec]) -> Vec<Vec<f32>> {
     let mut rngs: Vec<ChaCha8Rng> = specs.iter().map(|s| stream(s.seed, 0)).collect();
     model
         .params()
@@ -435,7 +451,7 @@ fn init_params(model: &dyn Model, specs: &[ValidRunSpec], device: &Device) -> Ve
                     values.push((v * scale) as f32);
                 }
             }
-            Tensor::from_data(TensorData::new(values, [specs.len(), p.rows, p.cols]), device)
+            values
         })
         .collect()
 }

@@ -32,6 +32,12 @@ pub struct TrainCmd {
     /// threshold detector of critlab-physics) and still ≥ 0.9 at the next 3 eval steps
     #[arg(long)]
     stop_after_transition: bool,
+    /// Also write the run's starting point as JSON to this file: every parameter's initial
+    /// values (the seeded draws the trainer makes), the task's examples and the train/test
+    /// split, so outside code (a PyTorch script, `critlab.torch.Recorder`) can start from
+    /// exactly the same place and its measurements be compared number for number
+    #[arg(long, value_name = "FILE")]
+    export_init: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -181,6 +187,11 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     let spec: ValidRunSpec = args::resolve(cmd.config.as_deref(), &cmd.run)?;
     // Before anything is allocated or stored.
     cmd.memory.budget().check("the run", &critlab_train::budget::estimate(std::slice::from_ref(&spec)))?;
+    if let Some(path) = &cmd.export_init {
+        let state = critlab_train::export::initial_state(&spec);
+        let text = serde_json::to_string(&state)?;
+        std::fs::write(path, text).with_context(|| format!("writing the initial state to {}", path.display()))?;
+    }
     let store = Store::open(&cmd.store.store)?;
     let run_id = store.create_run(spec.spec(), None, critlab_train::BACKEND)?;
     let mut writer = store.writer()?;

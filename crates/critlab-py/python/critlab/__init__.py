@@ -15,7 +15,7 @@ import numpy as np
 from . import _critlab
 
 __version__: str = _critlab.VERSION
-__all__ = ["Store", "phases", "divergence", "__version__"]
+__all__ = ["Store", "phases", "divergence", "collapse", "crossing", "__version__"]
 
 
 def _floats(values: Optional[Iterable[float]]) -> List[float]:
@@ -162,3 +162,58 @@ def divergence(
     (``*_err``), chi2/dof and the AIC verdict against a smooth alternative (``supported``).
     """
     return json.loads(_critlab.divergence_json(_floats(x), _floats(y), None if dy is None else _floats(dy), side, bootstrap, seed))
+
+
+def collapse(
+    size: Sequence[float],
+    x: Sequence[float],
+    y: Sequence[float],
+    dy: Optional[Sequence[float]] = None,
+    *,
+    x_c: Optional[float] = None,
+    nu: float = 1.0,
+    zeta: float = 0.0,
+    fix_zeta: Optional[float] = None,
+    drop_smallest: int = 0,
+    starts: int = 12,
+    bootstrap: int = 100,
+    seed: int = 0,
+    correction: str = "auto",
+    omega: Optional[float] = None,
+    drift: bool = True,
+) -> Dict[str, Any]:
+    """Finite-size data collapse A_L(x) = L^{ζ/ν} F(L^{1/ν}(x − x_c)) (THEORY.md §5), as
+    ``critlab analyze collapse --json``: one row per point (``size`` L > 0, control ``x``,
+    observable ``y``, optional one-sigma ``dy``). Corrections to scaling are chosen from the
+    data (``correction="auto"``: none, amplitude, shift and both, by AIC and leave-one-size-out
+    error; or force one), and refits without the smallest sizes give a systematic error.
+    ``x_c``, ``nu``, ``zeta`` are starting guesses; ``fix_zeta`` fixes ζ (0 for a Binder
+    cumulant). Returns the chosen fit (x_c, nu, zeta with statistical, systematic and total
+    errors, the quality S), every candidate with its scores, and the L_min drift.
+    """
+    return json.loads(
+        _critlab.collapse_json(
+            _floats(size), _floats(x), _floats(y), None if dy is None else _floats(dy), x_c, nu, zeta, fix_zeta,
+            drop_smallest, starts, bootstrap, seed, correction, omega, drift,
+        )
+    )
+
+
+def crossing(
+    size: Sequence[float],
+    x: Sequence[float],
+    y: Sequence[float],
+    dy: Optional[Sequence[float]] = None,
+    *,
+    bootstrap: int = 200,
+    seed: int = 0,
+    drop_smallest: int = 0,
+) -> Dict[str, Any]:
+    """The critical point where curves of different sizes cross (a Binder cumulant, a
+    spanning probability), as ``critlab analyze crossing --json``: the crossing of each pair
+    of sizes, their extrapolation in size, and bootstrap errors (which need ``dy``).
+    "No crossing" is a result, not an error.
+    """
+    return json.loads(
+        _critlab.crossing_json(_floats(size), _floats(x), _floats(y), None if dy is None else _floats(dy), bootstrap, seed, drop_smallest)
+    )

@@ -28,6 +28,15 @@ At a measured step t (metrics describe θ_t, before update t, as in ``critlab tr
   exp(H(σ/Σσ)) (Roy & Vetterli 2007), per matrix as ``weight_effective_rank/<name>``;
 * ``repr_effective_rank`` of the output of ``representation`` (a module; forward hook) on
   the ``train`` inputs, when given;
+* Noether charges (THEORY.md §3) of the layer patterns it recognises, named as
+  ``critlab train`` names them: for every ``nn.Linear`` followed (inside an
+  ``nn.Sequential``) by a positively homogeneous activation (``ReLU``, ``LeakyReLU``,
+  ``Identity``) and another ``nn.Linear``, the rescale charge of its neurons
+  ``charge_rescale/<name>`` = Σ_j (‖w_in,j‖² + b_j² − ‖w_out,j‖²) and its source
+  ``charge_rescale_source/<name>`` (the same form in the full training-set gradient); with a
+  cross-entropy loss, the translation charge of the last ``nn.Linear`` (the logits)
+  ``charge_translation`` = ‖s‖, s = (column sums of its weight, sum of its bias);
+  ``<name>`` is the module's name in ``model.named_modules()``;
 * ``extra`` values (your own test accuracy, ...) under their names.
 
 Gradients for the measurement are taken with ``torch.autograd.grad``, so the ``.grad``
@@ -58,12 +67,33 @@ def effective_rank(matrix: torch.Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
+_HOMOGENEOUS = (torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.Identity)
+
+
+def _symmetries(model: torch.nn.Module, softmax_output: bool):
+    """The recognised symmetric patterns: (name, Linear, next name, next Linear) for every
+    Linear → homogeneous activation → Linear inside an ``nn.Sequential``, and the last
+    Linear of the model when its outputs feed a softmax (else None)."""
+    names = {m: n for n, m in model.named_modules()}
+    rescale = []
+    for seq in (m for m in model.modules() if isinstance(m, torch.nn.Sequential)):
+        layers = list(seq.children())
+        for a, act, b in zip(layers, layers[1:], layers[2:]):
+            if isinstance(a, torch.nn.Linear) and isinstance(act, _HOMOGENEOUS) and isinstance(b, torch.nn.Linear):
+                rescale.append((names[a], a, names[b], b))
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    readout = linears[-1] if softmax_output and linears else None
+    return rescale, readout
+
+
 class Recorder:
     """Measures a model's observables every ``every`` steps and stores them as one run.
 
     ``store`` is a path or a :class:`critlab.Store`; ``params`` are the run's hyperparameters
     (stored as its spec, e.g. ``lr``, ``weight-decay``, ``train-frac``, ``steps``, ``seed``);
-    ``n_train`` and ``batch_size`` default to the size of the ``train`` batch passed.
+    ``n_train`` and ``batch_size`` default to the size of the ``train`` batch passed;
+    ``softmax_output`` (whether the logits feed a softmax, which gives the translation
+    charge) defaults to whether ``loss_fn`` is cross-entropy.
     """
 
     def __init__(
@@ -79,11 +109,15 @@ class Recorder:
         batch_size: Optional[int] = None,
         n_train: Optional[int] = None,
         representation: Optional[torch.nn.Module] = None,
+        softmax_output: Optional[bool] = None,
     ) -> None:
         if every < 1:
             raise ValueError(f"every must be a positive number of steps, got {every}")
         self.model, self.optimizer, self.every, self.loss_fn = model, optimizer, int(every), loss_fn
         self.batch_size, self.n_train = batch_size, n_train
+        if softmax_output is None:
+            softmax_output = loss_fn is torch.nn.functional.cross_entropy or isinstance(loss_fn, torch.nn.CrossEntropyLoss)
+        self._rescale, self._readout = _symmetries(model, bool(softmax_output))
         self._own_store = not isinstance(store, Store)
         self.store = Store(store) if self._own_store else store
         spec = dict(params or {})
@@ -104,7 +138,8 @@ class Recorder:
     def _params(self):
         return [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
 
-    def _grad_sq(self, x: torch.Tensor, y: torch.Tensor, capture: bool = False) -> Tuple[float, float]:
+    def _grad_sq(self, x: torch.Tensor, y: torch.Tensor, capture: bool = False) -> Tuple[float, Dict[str, float]]:
+        """The loss and ‖∂L/∂p‖² of every parameter p (by name)."""
         named = self._params()
         self._capture = capture
         try:
@@ -112,7 +147,7 @@ class Recorder:
         finally:
             self._capture = False
         grads = torch.autograd.grad(loss, [p for _, p in named], allow_unused=True)
-        sq = sum(float((g.detach().to(torch.float64) ** 2).sum()) for g in grads if g is not None)
+        sq = {n: (0.0 if g is None else float((g.detach().to(torch.float64) ** 2).sum())) for (n, _), g in zip(named, grads)}
         return float(loss.detach()), sq
 
     def measure(self, step: int, train: Tuple[torch.Tensor, torch.Tensor], small: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> Dict[str, float]:
@@ -121,7 +156,8 @@ class Recorder:
         n = self.n_train or int(x.shape[0])
         batch = self.batch_size or n
         lr = float(self.optimizer.param_groups[0]["lr"])
-        train_loss, g2 = self._grad_sq(x, y, capture=True)
+        train_loss, per_param = self._grad_sq(x, y, capture=True)
+        g2 = sum(per_param.values())
         out: Dict[str, float] = {
             "train_loss": train_loss,
             "grad_norm": math.sqrt(g2),
@@ -131,7 +167,7 @@ class Recorder:
             b = int(small[0].shape[0])
             if not 0 < b < n:
                 raise ValueError(f"the small batch must hold between 1 and N_train - 1 = {n - 1} examples, got {b}")
-            _, gb2 = self._grad_sq(*small)
+            gb2 = sum(self._grad_sq(*small)[1].values())
             trace = (gb2 - g2) * b * (n - 1) / (n - b)
             out["grad_noise_trace"] = trace
             out["potential_noise"] = trace / batch
@@ -146,9 +182,30 @@ class Recorder:
                     out[f"weight_effective_rank/{name}"] = r
                     total += r
             out["weight_effective_rank"] = total
+            out.update(self._charges(per_param))
             if self._hidden is not None:
                 out["repr_effective_rank"] = effective_rank(self._hidden.reshape(self._hidden.shape[0], -1))
                 self._hidden = None
+        return out
+
+    def _charges(self, grad_sq: Dict[str, float]) -> Dict[str, float]:
+        out: Dict[str, float] = {}
+        sq = lambda t: float((t.detach().to(torch.float64) ** 2).sum())
+        for name, first, next_name, second in self._rescale:
+            value = sq(first.weight) - sq(second.weight)
+            source = grad_sq.get(f"{name}.weight", 0.0) - grad_sq.get(f"{next_name}.weight", 0.0)
+            if first.bias is not None:
+                value += sq(first.bias)
+                source += grad_sq.get(f"{name}.bias", 0.0)
+            out[f"charge_rescale/{name}"] = value
+            out[f"charge_rescale_source/{name}"] = source
+        if self._readout is not None:
+            w = self._readout.weight.detach().to(torch.float64)
+            sums = w.sum(0)
+            total = float((sums**2).sum())
+            if self._readout.bias is not None:
+                total += float(self._readout.bias.detach().to(torch.float64).sum()) ** 2
+            out["charge_translation"] = math.sqrt(total)
         return out
 
     @contextmanager

@@ -418,19 +418,12 @@ impl Store {
 impl Store {
     /// Records a new `running` run measured outside critlab's trainer (the Python package's
     /// `critlab.torch.Recorder`) with `spec` as its stored spec (seed from its `seed` key, 0
-    /// without); its metrics then go through a [`crate::Writer`] like any run's.
+    /// without), owned by the calling process like a trained run; its metrics then go through a [`crate::Writer`] like any run's.
     pub fn create_external_run(&self, spec: &Map<String, Value>, sweep: Option<&str>, backend: &str) -> Result<RunId, StoreError> {
         let spec_json = Value::Object(spec.clone()).to_string();
         let hash: String = Sha256::digest(spec_json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         let seed = spec.get("seed").and_then(Value::as_u64).unwrap_or(0);
-        self.conn
-            .execute(
-                "INSERT INTO runs (spec_hash, spec_json, seed, sweep, status, critlab_version, backend, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-                params![hash, spec_json, seed as i64, sweep, critlab_core::VERSION, backend],
-            )
-            .map_err(|e| StoreError::sql(&self.path, "create run", e))?;
-        Ok(self.conn.last_insert_rowid())
+        self.insert_running_run(&hash, &spec_json, seed, sweep, backend)
     }
 }
 

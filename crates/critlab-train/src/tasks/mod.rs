@@ -12,8 +12,9 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// The inputs of a set of examples.
-#[derive(Debug, Clone, PartialEq)]
+/// The inputs of a set of examples (serialised with a `kind` tag: `tokens` or `dense`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Inputs {
     /// Token ids, `positions` tokens per example, row-major `[n, positions]`.
     Tokens {
