@@ -133,7 +133,8 @@ pub fn train(
         })
         .collect();
     let data_refs: Vec<&Dataset> = replicas.iter().map(|d| &d.data).collect();
-    let model = models::build(spec, input_shape(&replicas[0].data.inputs), replicas[0].data.outputs());
+    let input = input_shape(&replicas[0].data.inputs);
+    let model = models::build(spec, input, replicas[0].data.outputs());
     let mut params = init_params(model.as_ref(), specs, device);
     let mut optimizer = Optimizer::new(specs, params.len(), device);
     let mut control = Controllers::new(specs, params.len(), device);
