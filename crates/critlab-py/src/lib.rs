@@ -8,6 +8,7 @@ use critlab_physics::binder::{self, BinderOptions};
 use critlab_physics::collapse::CollapseOptions;
 use critlab_physics::corrections::{self, AnalysisOptions, CorrectionChoice};
 use critlab_physics::divergence::{self, DivergenceOptions, Side};
+use critlab_physics::relations::{self, ExponentSet, ExponentValue};
 use critlab_physics::phases::{self, GrokkingDelay, PhaseOptions, RunFacts};
 use critlab_physics::transitions::{self, RunSeries, TransitionOptions};
 use critlab_physics::{CollapseData, FssColumns, Table, XyColumns, XyData};
@@ -264,6 +265,26 @@ fn crossing_json(size: Vec<f64>, x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>,
     json(&binder::fit(&data, &BinderOptions { bootstrap, seed, drop_smallest }).map_err(value_err)?)
 }
 
+/// The scaling relations (Widom, Rushbrooke, hyperscaling, Fisher) tested on a set of
+/// exponents given as JSON (`critlab analyze relations --exponents FILE --json`): the set and
+/// every relation's residual, error and verdict.
+#[pyfunction]
+#[pyo3(signature = (exponents_json, d=None))]
+fn relations_json(exponents_json: &str, d: Option<f64>) -> PyResult<String> {
+    let mut set = ExponentSet::from_json(exponents_json).map_err(value_err)?;
+    if let Some(d) = d {
+        if !(d > 0.0 && d.is_finite()) {
+            return Err(value_err(format!("d must be a positive dimension, got {d}")));
+        }
+        set.d = Some(ExponentValue::Exact(d));
+    }
+    let report = relations::test(&set);
+    let mut out = serde_json::to_value(&report).map_err(value_err)?;
+    let exponents = serde_json::to_value(&set).map_err(value_err)?;
+    out.as_object_mut().ok_or_else(|| value_err("relations report is not an object"))?.insert("exponents".into(), exponents);
+    json(&out)
+}
+
 /// The native part of the `critlab` package.
 #[pymodule]
 fn _critlab(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -272,6 +293,7 @@ fn _critlab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(divergence_json, m)?)?;
     m.add_function(wrap_pyfunction!(collapse_json, m)?)?;
     m.add_function(wrap_pyfunction!(crossing_json, m)?)?;
+    m.add_function(wrap_pyfunction!(relations_json, m)?)?;
     m.add("VERSION", critlab_core::VERSION)?;
     Ok(())
 }

@@ -230,6 +230,21 @@ def test_collapse_and_crossing_from_python_equal_the_cli(tmp_path):
     assert by_py == by_cli
 
 
+def test_relations_from_python_equal_the_cli(tmp_path):
+    # 2D Ising: every relation holds exactly; a wrong β violates Widom and Rushbrooke.
+    ising = {"alpha": 0, "beta": {"value": 0.125, "err": 0.002}, "gamma": 1.75, "delta": 15, "nu": 1, "eta": 0.25}
+    path = tmp_path / "ising.json"
+    path.write_text(json.dumps(ising))
+    by_cli = json.loads(cli("analyze", "relations", "--exponents", path, "--d", 2, "--json"))
+    by_py = critlab.relations(ising, d=2)
+    assert by_py == by_cli
+    assert by_py["violated"] == 0
+    wrong = critlab.relations({**ising, "beta": {"value": 0.3, "err": 0.01}}, d=2)
+    assert wrong["violated"] >= 1
+    with pytest.raises(ValueError, match="betta"):
+        critlab.relations({"betta": 0.1})
+
+
 def test_bad_finite_size_input_is_a_clear_error():
     with pytest.raises(ValueError, match="same length"):
         critlab.collapse([8, 16], [0.1, 0.2, 0.3], [1, 2])

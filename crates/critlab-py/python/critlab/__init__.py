@@ -15,7 +15,7 @@ import numpy as np
 from . import _critlab
 
 __version__: str = _critlab.VERSION
-__all__ = ["Store", "phases", "divergence", "collapse", "crossing", "__version__"]
+__all__ = ["Store", "phases", "divergence", "collapse", "crossing", "relations", "__version__"]
 
 
 def _floats(values: Optional[Iterable[float]]) -> List[float]:
@@ -217,3 +217,14 @@ def crossing(
     return json.loads(
         _critlab.crossing_json(_floats(size), _floats(x), _floats(y), None if dy is None else _floats(dy), bootstrap, seed, drop_smallest)
     )
+
+
+def relations(exponents: Dict[str, Any], *, d: Optional[float] = None) -> Dict[str, Any]:
+    """The scaling relations (Widom δ = 1 + γ/β, Rushbrooke α + 2β + γ = 2, hyperscaling
+    2 − α = dν, Fisher γ = ν(2 − η); THEORY.md §6) tested on a set of exponents, as
+    ``critlab analyze relations --exponents FILE --json``. ``exponents`` maps ``alpha``,
+    ``beta``, ``gamma``, ``delta``, ``nu``, ``eta``, ``d`` to an exact number or
+    ``{"value": v, "err": e}``; unknown keys are an error. Returns the set and, per relation,
+    its residual, error and verdict (consistent, violated at 2σ, or not testable).
+    """
+    return json.loads(_critlab.relations_json(json.dumps(exponents), d))
