@@ -176,7 +176,7 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                 arms.iter().find(|((f, a), _)| *f && *a == label).map(|(_, rs)| col(rs, |r| r.t_grok))
             };
             let none = Interval { value: None, low: None, high: None };
-            let fixed_compute = arms.iter().filter(|((f, _), _)| *f).flat_map(|(_, rs)| rs.iter().map(|r| r.examples_total)).sum();
+            let fixed_compute = arms.iter().filter(|((f, _), _)| *f).flat_map(|(_, rs)| rs.iter().map(|r| r.examples_total)).fold(0.0, |a, b| a + b);
             let mut results: Vec<ArmResult> = arms
                 .iter()
                 .map(|((fixed, arm), rs)| {

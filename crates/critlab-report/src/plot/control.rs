@@ -20,7 +20,7 @@ pub struct Trajectory {
     pub weight_norm: Vec<(i64, f64)>,
 }
 
-/// Five panels (test accuracy, η, B, λ, ‖θ‖) with one line per trajectory.
+/// Five panels (test accuracy, η, B, λ, ‖θ‖) with one line per trajectory, one legend.
 pub fn controllers_svg(runs: &[Trajectory], caption: &str) -> String {
     type Pick = fn(&Trajectory) -> &Vec<(i64, f64)>;
     let panels: [(&str, &str, bool, Pick); 5] = [
@@ -33,7 +33,8 @@ pub fn controllers_svg(runs: &[Trajectory], caption: &str) -> String {
     let steps: Vec<f64> = runs.iter().flat_map(|t| t.test_acc.iter().map(|p| p.0 as f64)).collect();
     let panels: Vec<Panel> = panels
         .iter()
-        .map(|(title, unit, log, pick)| {
+        .enumerate()
+        .map(|(k, (title, unit, log, pick))| {
             let values = runs.iter().flat_map(|t| pick(t).iter().map(|p| p.1));
             // A constant positive series still gets a log axis; zeros (λ = 0) fall off it.
             Panel {
@@ -44,7 +45,8 @@ pub fn controllers_svg(runs: &[Trajectory], caption: &str) -> String {
                     .iter()
                     .enumerate()
                     .map(|(i, t)| Series {
-                        label: t.arm.clone(),
+                        // One legend, in the last panel (the norm), where the curves leave room.
+                        label: if k == 4 { t.arm.clone() } else { String::new() },
                         points: pick(t).iter().map(|&(s, v)| (s as f64, v)).collect(),
                         y_err: None,
                         color: PALETTE[i % PALETTE.len()].into(),

@@ -208,7 +208,8 @@ fn figure(store: &Store, loaded: &[Loaded], result: &[WorkloadResult]) -> Result
             Ok(if s.is_empty() { test_acc.iter().map(|p| (p.0, v)).collect() } else { s })
         };
         trajectories.push(Trajectory {
-            arm: a.arm.clone(),
+            // The controller's name; its parameters are in the table.
+            arm: if a.fixed { a.arm.clone() } else { l.spec.controller.name().to_string() },
             lr: knob("lr", l.spec.lr)?,
             batch_size: knob("batch_size", l.spec.batch() as f64)?,
             weight_decay: knob("weight_decay", l.spec.weight_decay)?,
