@@ -61,6 +61,15 @@ fn analyze_predict_scores_every_predictor_on_a_real_sweep() {
     assert!(ci[0].as_f64().unwrap() <= auc && auc <= ci[1].as_f64().unwrap(), "{baseline}");
     assert!(std::fs::read_to_string(dir.path().join("roc.svg")).unwrap().contains("<svg"));
     assert!(std::fs::read_to_string(dir.path().join("pv.svg")).unwrap().contains("<svg"));
+    // Regression: the critical-slowing-down indicators were never scored (they waited for 30
+    // indicator values); with a decision at t_mem + 0.3·τ (about 25 eval points) every
+    // predictor has an AUROC with a finite interval.
+    let later = ok(&critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "100", "--decision-at", "0.3", "--json"]));
+    let later: serde_json::Value = serde_json::from_str(&later).unwrap();
+    for p in later["predictors"].as_array().unwrap() {
+        let ci = p["auroc_ci"].as_array().unwrap_or_else(|| panic!("{} has no AUROC interval: {p}", p["name"]));
+        assert!(p["auroc"].as_f64().is_some() && ci.iter().all(|v| v.as_f64().is_some_and(f64::is_finite)), "{p}");
+    }
     let text = ok(&critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "50"]));
     assert!(text.contains("AUROC within λ"), "{text}");
     let bad = critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--predictors", "crystal-ball"]);
