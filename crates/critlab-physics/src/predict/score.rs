@@ -8,6 +8,10 @@
 //! * **Held-out by seed.** Everything a predictor learns (the norm-delay calibration, the
 //!   logistic map from score to probability) is fitted on the runs of the other seeds and
 //!   applied to the runs of the held-out seed, in turn for every seed (never split by step).
+//!   The norm-delay law's K = ln(‖θ_mem‖²/‖θ_post‖²) depends on the data and the model, not on
+//!   η or λ, so it is calibrated per *class* (the runs' settings without seed, η and λ: task, p,
+//!   training fraction, width, ...), on the other seeds' runs of the same class, falling back
+//!   to all other seeds' runs when the class has fewer than 2 grokked runs there.
 //! * **AUROC** of the score at t_dec over the eligible runs (Mann–Whitney, ties count ½), with a
 //!   percentile bootstrap 95 % interval over runs; **within weight decay**: per λ, and pooled
 //!   over the pairs (grokking, non-grokking) that share λ, bootstrap stratified by λ.
@@ -27,13 +31,30 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A run with the key of its phase-diagram cell (its settings without the seed).
+/// A run with the key of its phase-diagram cell (its settings without the seed) and of its
+/// class (its settings without the seed, η and λ).
 #[derive(Debug, Clone)]
 pub struct LabeledRun {
     /// The full history.
     pub history: RunHistory,
     /// Cell key.
     pub cell: String,
+    /// Class key: the norm-delay law is calibrated per class.
+    pub class: String,
+}
+
+/// The norm-delay calibration used for the runs of one held-out seed and one class.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassCalibration {
+    /// The held-out seed (the calibration is fitted on the other seeds).
+    pub seed: u64,
+    /// The class key.
+    pub class: String,
+    /// True when the class had fewer than 2 grokked runs among the other seeds and the
+    /// calibration pools every class.
+    pub pooled: bool,
+    /// The fitted law (the wide default when even the pool has fewer than 2 grokked runs).
+    pub calibration: DelayCalibration,
 }
 
 /// Options of the scoring.
@@ -175,8 +196,8 @@ pub struct PredictReport {
     pub predictors: Vec<PredictorScore>,
     /// The predictor with the highest within-weight-decay AUROC.
     pub best_within_weight_decay: Option<&'static str>,
-    /// Norm-delay calibration per held-out seed.
-    pub calibrations: Vec<(u64, DelayCalibration)>,
+    /// Norm-delay calibration per held-out seed and class.
+    pub calibrations: Vec<ClassCalibration>,
     /// Labels.
     pub labels: Vec<RunLabel>,
     /// ROC curve per predictor (false-positive rate, true-positive rate).
@@ -382,17 +403,27 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
     let mut seeds: Vec<u64> = runs.iter().map(|r| r.history.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
-    let calibrations: Vec<(u64, DelayCalibration)> = seeds
-        .iter()
-        .map(|&s| (s, norm_delay::calibrate(runs.iter().filter(|r| r.history.seed != s).map(|r| &r.history)).unwrap_or_default()))
-        .collect();
-    let cal_of = |seed: u64| calibrations.iter().find(|c| c.0 == seed).map(|c| c.1).unwrap_or_default();
+    let mut classes: Vec<&str> = runs.iter().map(|r| r.class.as_str()).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    let mut calibrations = Vec::new();
+    for &s in &seeds {
+        let others = || runs.iter().filter(move |r| r.history.seed != s);
+        let pooled = norm_delay::calibrate(others().map(|r| &r.history)).unwrap_or_default();
+        for &c in &classes {
+            let own = norm_delay::calibrate(others().filter(|r| r.class == c).map(|r| &r.history));
+            calibrations.push(ClassCalibration { seed: s, class: c.to_string(), pooled: own.is_none(), calibration: own.unwrap_or(pooled) });
+        }
+    }
+    let cal_of = |r: &LabeledRun| {
+        calibrations.iter().find(|c| c.seed == r.history.seed && c.class == r.class).map(|c| c.calibration).unwrap_or_default()
+    };
     let strata: Vec<u64> = labels.iter().map(|l| l.weight_decay.to_bits()).collect();
 
     let mut predictors = Vec::new();
     let mut roc = Vec::new();
     let mut predicted_vs_actual = Vec::new();
-    let mut all_traces: Vec<Vec<Trace>> = runs.par_iter().map(|r| traces(kinds, &r.history, &cal_of(r.history.seed))).collect();
+    let mut all_traces: Vec<Vec<Trace>> = runs.par_iter().map(|r| traces(kinds, &r.history, &cal_of(r))).collect();
     for (k, &kind) in kinds.iter().enumerate() {
         let traces: Vec<Trace> = all_traces.iter_mut().map(|t| std::mem::take(&mut t[k])).collect();
         let at_dec: Vec<Option<Prediction>> = traces.iter().zip(&labels).map(|(tr, l)| at_step(tr, l.t_decision)).collect();
@@ -591,13 +622,14 @@ mod tests {
 
     /// A synthetic sweep in which the norm-delay law holds with K = e^{±0.1}: λ ∈ {0.5, 1}, η
     /// such that the delay K/(ηλ) fits the 4000-step budget (ηλ ≥ 5e-4) or not (ηλ ≤ 1e-4).
-    fn law_sweep() -> Vec<LabeledRun> {
+    /// Runs for which the law holds with K = `k_class`·e^{±0.1} (by seed).
+    fn law_runs(k_class: f64, class: &str, first_id: i64) -> Vec<LabeledRun> {
         let mut out = Vec::new();
-        let mut id = 0;
+        let mut id = first_id;
         for &wd in &[0.5, 1.0] {
             for &lr in &[2e-3, 1e-3, 1e-4] {
                 for seed in 0..5u64 {
-                    let k = (0.05 * (seed as f64 - 2.0)).exp();
+                    let k = k_class * (0.05 * (seed as f64 - 2.0)).exp();
                     let t_mem = 100.0;
                     let g = t_mem + k / (lr * wd);
                     let budget = 4000.0;
@@ -614,11 +646,27 @@ mod tests {
                         ..Default::default()
                     };
                     id += 1;
-                    out.push(LabeledRun { history, cell: format!("{wd}/{lr}") });
+                    out.push(LabeledRun { history, cell: format!("{class}/{wd}/{lr}"), class: class.to_string() });
                 }
             }
         }
         out
+    }
+
+    fn law_sweep() -> Vec<LabeledRun> {
+        law_runs(1.0, "", 0)
+    }
+
+    /// Two classes (say two training fractions) whose K differ by e²: one calibration per
+    /// class predicts t_grok as well as in one class; a pooled one would miss by a factor ~e.
+    #[test]
+    fn the_law_is_calibrated_per_class() {
+        let mut runs = law_runs(0.4, "f=0.8", 0);
+        runs.extend(law_runs(0.4 * std::f64::consts::E.powi(2), "f=0.7", 1000));
+        let r = score(&runs, &[PredictorKind::NormDelay], &ScoreOptions { bootstrap: 50, ..Default::default() });
+        assert!(r.calibrations.iter().all(|c| !c.pooled && c.calibration.runs > 0), "{:?}", r.calibrations);
+        let nd = &r.predictors[0];
+        assert!(nd.mape_runs > 10 && nd.mape.unwrap() < 0.3, "{nd:?}");
     }
 
     #[test]

@@ -86,14 +86,25 @@ pub fn calibration_from_sweep(store: &Store, sweep: &str) -> Result<DelayCalibra
     norm_delay::calibrate(&runs).with_context(|| format!("sweep `{sweep}` has fewer than 2 grokked runs to calibrate norm-delay on"))
 }
 
-/// The cell of a run in the phase diagram: its spec without seeds.
-fn cell(row: &RunRow) -> String {
+/// The run's spec without `keys`, as a key.
+fn spec_without(row: &RunRow, keys: &[&str]) -> String {
     let mut spec = row.spec.clone();
     if let Some(map) = spec.as_object_mut() {
-        map.remove("seed");
-        map.remove("data-seed");
+        for k in keys {
+            map.remove(*k);
+        }
     }
     spec.to_string()
+}
+
+/// The run as scored: its cell of the phase diagram (the spec without seeds) and its class
+/// (without seeds, η and λ: what the norm-delay law is calibrated over).
+fn labeled(store: &Store, row: &RunRow) -> Result<LabeledRun> {
+    Ok(LabeledRun {
+        history: load_history(store, row)?,
+        cell: spec_without(row, &["seed", "data-seed"]),
+        class: spec_without(row, &["seed", "data-seed", "lr", "weight-decay"]),
+    })
 }
 
 /// The predictors named on the command line (all by default); an unknown name is an error
@@ -130,7 +141,7 @@ pub fn run(cmd: PredictCmd) -> Result<ExitCode> {
     let bar = indicatif::ProgressBar::new(rows.len() as u64).with_message("loading runs");
     let mut runs = Vec::with_capacity(rows.len());
     for row in &rows {
-        runs.push(LabeledRun { history: load_history(&store, row)?, cell: cell(row) });
+        runs.push(labeled(&store, row)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
