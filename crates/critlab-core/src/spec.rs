@@ -710,6 +710,11 @@ impl RunSpec {
         serde_json::to_string(self).expect("a RunSpec always serializes")
     }
 
+    /// The spec as a key without the fields `without` (kebab-case names; see [`spec_key`]).
+    pub fn key_without(&self, without: &[&str]) -> String {
+        spec_key(&serde_json::to_value(self).expect("a RunSpec always serializes"), without)
+    }
+
     /// Stable hash of the resolved spec: the first 16 hex digits of SHA-256 of its canonical
     /// JSON. Runs with equal hashes are the same experiment (same seed included).
     pub fn hash(&self) -> String {
@@ -730,6 +735,27 @@ pub fn toml_error(e: &toml::de::Error, text: &str, source_name: &str) -> SpecErr
 
 fn is_prime(n: usize) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+}
+
+
+/// Spec fields that tell replicas of one grid point apart: a run's cell of the phase diagram
+/// is its spec without them.
+pub const SEED_FIELDS: &[&str] = &["seed", "data-seed"];
+
+/// Spec fields left out of a run's *class* (what the norm-delay law of grokking is calibrated
+/// over: the data, task and model, not the seeds, η or λ).
+pub const NOT_CLASS_FIELDS: &[&str] = &["seed", "data-seed", "lr", "weight-decay"];
+
+/// A stored spec (a JSON object, as [`RunSpec::to_json`] writes it) as a key without the
+/// fields `without`; two runs share the key when they agree on every other field.
+pub fn spec_key(spec: &serde_json::Value, without: &[&str]) -> String {
+    let mut spec = spec.clone();
+    if let Some(map) = spec.as_object_mut() {
+        for k in without {
+            map.remove(*k);
+        }
+    }
+    spec.to_string()
 }
 
 #[cfg(test)]
@@ -840,5 +866,19 @@ mod tests {
         assert_eq!(BatchSize::parse("full").unwrap(), BatchSize::Full);
         assert_eq!(BatchSize::parse("32").unwrap(), BatchSize::Examples(32));
         assert!(BatchSize::parse("lots").is_err());
+    }
+
+    /// The class key of a spec in memory (the sweep's stop rule) equals that of the same spec
+    /// read back from the store (`analyze predict`), and ignores seeds, η and λ only.
+    #[test]
+    fn class_keys_agree_between_a_spec_and_its_stored_json() {
+        let a = RunSpec { seed: 3, lr: 0.03, weight_decay: 1.0, ..RunSpec::default() };
+        let stored: serde_json::Value = serde_json::from_str(&a.to_json()).unwrap();
+        assert_eq!(a.key_without(NOT_CLASS_FIELDS), spec_key(&stored, NOT_CLASS_FIELDS));
+        let b = RunSpec { seed: 4, lr: 0.01, weight_decay: 0.1, ..RunSpec::default() };
+        assert_eq!(a.key_without(NOT_CLASS_FIELDS), b.key_without(NOT_CLASS_FIELDS));
+        assert_ne!(a.key_without(SEED_FIELDS), b.key_without(SEED_FIELDS));
+        let c = RunSpec { train_frac: 0.7, ..a.clone() };
+        assert_ne!(a.key_without(NOT_CLASS_FIELDS), c.key_without(NOT_CLASS_FIELDS));
     }
 }

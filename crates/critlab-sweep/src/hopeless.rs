@@ -3,34 +3,39 @@
 //! with the reason, the predictor and the step, never as `done`. The monitor keeps each run's
 //! measured history as the trainer reports it and asks the predictor at every eval step, so
 //! only the past is used.
-use critlab_core::{RunStatus, ValidRunSpec};
+use critlab_core::{RunStatus, ValidRunSpec, NOT_CLASS_FIELDS};
+use critlab_physics::predict::norm_delay::ClassCalibrations;
 use critlab_physics::predict::{DelayCalibration, PredictorKind, RunHistory};
+use std::sync::Arc;
 
 /// The rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StopRule {
     /// P: stop when P(grok within the budget) < 1 − P.
     pub confidence: f64,
     /// The predictor (one that gives a probability: `norm-delay`).
     pub predictor: PredictorKind,
-    /// Its calibration.
-    pub calibration: DelayCalibration,
+    /// Its calibration, per class of runs (as `analyze predict` fits it).
+    pub calibrations: Arc<ClassCalibrations>,
 }
 
 /// The histories of the replicas of one group and the rule.
 pub struct HopelessMonitor {
     rule: StopRule,
+    calibration: DelayCalibration,
     histories: Vec<RunHistory>,
 }
 
 impl HopelessMonitor {
-    /// A monitor of the replicas `specs` of one group.
+    /// A monitor of the replicas `specs` of one group (one class: replicas differ only in
+    /// seeds, η, λ or the initial scale).
     pub fn new(rule: StopRule, specs: &[ValidRunSpec]) -> Self {
         let histories = specs
             .iter()
             .map(|s| RunHistory { seed: s.seed, lr: s.lr, weight_decay: s.weight_decay, budget: s.steps as f64, ..Default::default() })
             .collect();
-        Self { rule, histories }
+        let calibration = specs.first().map_or(rule.calibrations.pooled, |s| rule.calibrations.get(&s.key_without(NOT_CLASS_FIELDS)));
+        Self { rule, calibration, histories }
     }
 
     /// Adds the measurements of one replica at one eval step.
@@ -59,7 +64,7 @@ impl HopelessMonitor {
         if step as f64 >= h.budget {
             return None;
         }
-        let p = self.rule.predictor.predict(h, &self.rule.calibration)?.probability?;
+        let p = self.rule.predictor.predict(h, &self.calibration)?.probability?;
         let cut = 1.0 - self.rule.confidence;
         (p < cut).then(|| {
             (

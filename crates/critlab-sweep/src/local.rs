@@ -25,7 +25,7 @@ use std::time::Instant;
 pub const DEFAULT_MAX_GROUP: usize = 32;
 
 /// How the executor runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Worker threads, each training its own replica group.
     pub jobs: usize,
@@ -199,7 +199,7 @@ pub fn execute(
             let tx = tx.clone();
             std::thread::Builder::new()
                 .name(format!("critlab-sweep-{w}"))
-                .spawn_scoped(scope, move || worker(w, job_rx, tx, stop, options.stop_hopeless))
+                .spawn_scoped(scope, { let rule = options.stop_hopeless.clone(); move || worker(w, job_rx, tx, stop, rule) })
                 .expect("spawning a sweep worker");
             job_txs.push(job_tx);
         }
@@ -307,7 +307,7 @@ fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, ru
     for job in jobs {
         let r = job.specs.len();
         let steps = job.specs[0].steps;
-        let hopeless = rule.map(|r| HopelessMonitor::new(r, &job.specs));
+        let hopeless = rule.clone().map(|r| HopelessMonitor::new(r, &job.specs));
         let mut observer = ChannelObserver { runs: &job.runs, group: job.group, steps, tx: &tx, hopeless };
         let result = catch_unwind(AssertUnwindSafe(|| critlab_train::train(&job.specs, &device, &mut observer, stop)));
         let results: Vec<(RunStatus, Option<String>, f64, usize)> = match result {

@@ -5,7 +5,8 @@ use crate::table;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use critlab_core::RunStatus;
-use critlab_physics::predict::{DelayCalibration, PredictorKind};
+use critlab_physics::predict::norm_delay::ClassCalibrations;
+use critlab_physics::predict::PredictorKind;
 use critlab_sweep::hopeless::StopRule;
 use critlab_store::Store;
 use critlab_sweep::local::{default_jobs, DEFAULT_MAX_GROUP};
@@ -348,13 +349,22 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
     if predictor != PredictorKind::NormDelay {
         anyhow::bail!("--stop-predictor {}: only norm-delay gives its own probability of grokking; the others give a score that `analyze predict` calibrates after the fact", predictor.name());
     }
-    let calibration = match calibrate_from {
-        None => DelayCalibration::default(),
+    let calibrations = match calibrate_from {
+        None => ClassCalibrations::default(),
         Some(sweep) => super::analyze::predict::calibration_from_sweep(&Store::open_read_only(store)?, sweep)
             .with_context(|| format!("--calibrate-from {sweep} in {}", store.display()))?,
     };
-    eprintln!("stop-hopeless: {} with ln K ~ N({:.2}, {:.2}²) from {} runs; stop when P(grok) < {:.3}", predictor.name(), calibration.mu, calibration.sd, calibration.runs, 1.0 - confidence);
-    Ok(StopRule { confidence, predictor, calibration })
+    let c = calibrations.pooled;
+    eprintln!(
+        "stop-hopeless: {} with ln K ~ N({:.2}, {:.2}²) pooled over {} runs, and per class for {} classes; stop when P(grok) < {:.3}",
+        predictor.name(),
+        c.mu,
+        c.sd,
+        c.runs,
+        calibrations.by_class.len(),
+        1.0 - confidence
+    );
+    Ok(StopRule { confidence, predictor, calibrations: std::sync::Arc::new(calibrations) })
 }
 
 fn run_local(cmd: RunCmd) -> Result<ExitCode> {

@@ -7,12 +7,13 @@
 //! within the budget and its predicted t_grok with the 95 % interval, and the scores of the
 //! others (they have no probability until `analyze predict` calibrates them on a sweep).
 use crate::commands::analyze::early_warning::{load_signals, EwsArgs};
-use crate::commands::analyze::predict::{calibration_from_sweep, load_history};
+use crate::commands::analyze::predict::{calibration_from_sweep, labeled};
 use crate::commands::train::interrupt_flag;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use critlab_core::RunStatus;
 use critlab_physics::early_warning::{Indicator, Monitor, Signals};
+use critlab_physics::predict::norm_delay::ClassCalibrations;
 use critlab_physics::predict::{DelayCalibration, PredictorKind, RunHistory};
 use critlab_store::{RunId, Store};
 use std::io::Write;
@@ -131,9 +132,9 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
         (None, Some(_)) => None,
         (None, None) => bail!("give --store FILE --run ID, or --input LOG"),
     };
-    let calibration = match (&store, &cmd.calibrate_from) {
+    let calibrations = match (&store, &cmd.calibrate_from) {
         (Some(s), Some(sweep)) => calibration_from_sweep(s, sweep)?,
-        _ => DelayCalibration::default(),
+        _ => ClassCalibrations::default(),
     };
     let mut last_predicted = f64::NEG_INFINITY;
     let (mut last_len, mut last_growth) = (0usize, Instant::now());
@@ -149,9 +150,10 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
                     stale_noted = true;
                 }
                 let done = row.status != RunStatus::Running || row.stale;
-                let history = load_history(store, &row)?;
+                let run_now = labeled(store, &row)?;
+                let history = run_now.history;
                 if history.now().is_some_and(|t| t > last_predicted) {
-                    if let Some(line) = predictions_line(&history, &calibration) {
+                    if let Some(line) = predictions_line(&history, &calibrations.get(&run_now.class)) {
                         writeln!(out, "{line}")?;
                         out.flush()?;
                     }

@@ -17,6 +17,8 @@
 //! shrinks θ by (1 − ηλ) per step).
 use super::{normal_cdf, normal_quantile, DelayCalibration, Prediction, RunHistory, StepInterval};
 use crate::optimize::nelder_mead::{minimize, NelderMeadOptions};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Accuracy level of t_mem and t_grok (THEORY.md §4).
 pub const LEVEL: f64 = 0.9;
@@ -67,6 +69,39 @@ pub fn calibrate<'a>(runs: impl IntoIterator<Item = &'a RunHistory>) -> Option<D
     let s0 = crate::stats::std_dev(&exact).max(0.1);
     let best = minimize(nll, &[m0, s0.ln()], &[0.5, 0.3], NelderMeadOptions::default());
     Some(DelayCalibration { mu: best.x[0], sd: best.x[1].exp().clamp(0.05, 5.0), runs: exact.len() + censored.len() })
+}
+
+/// The law calibrated per class of runs (their settings without seed, η and λ: K =
+/// ln(‖θ_mem‖²/‖θ_post‖²) depends on the data and the model, not on the decay rate), with a
+/// calibration pooled over every class for classes with fewer than 2 grokked runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClassCalibrations {
+    /// Over every run (the wide default when fewer than 2 grokked).
+    pub pooled: DelayCalibration,
+    /// Per class key, for the classes with at least 2 grokked runs.
+    pub by_class: BTreeMap<String, DelayCalibration>,
+}
+
+impl ClassCalibrations {
+    /// Fits the pooled and the per-class calibrations on `(class, history)` pairs.
+    pub fn fit<'a>(runs: impl IntoIterator<Item = (&'a str, &'a RunHistory)>) -> Self {
+        let runs: Vec<(&str, &RunHistory)> = runs.into_iter().collect();
+        let mut classes: Vec<&str> = runs.iter().map(|r| r.0).collect();
+        classes.sort_unstable();
+        classes.dedup();
+        Self {
+            pooled: calibrate(runs.iter().map(|r| r.1)).unwrap_or_default(),
+            by_class: classes
+                .into_iter()
+                .filter_map(|c| Some((c.to_string(), calibrate(runs.iter().filter(|r| r.0 == c).map(|r| r.1))?)))
+                .collect(),
+        }
+    }
+
+    /// The calibration of `class` (the pooled one when the class has none).
+    pub fn get(&self, class: &str) -> DelayCalibration {
+        self.by_class.get(class).copied().unwrap_or(self.pooled)
+    }
 }
 
 /// F(K ≤ x) under the calibration.

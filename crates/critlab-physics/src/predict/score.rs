@@ -25,7 +25,8 @@
 //!   steps saved = Σ(τ − t_stop)/Σ τ; the phase of every run is recomputed from its truncated
 //!   history, and a cell of the phase diagram (runs equal but for the seed) changes if its
 //!   majority phase changes.
-use super::{norm_delay, DelayCalibration, Prediction, PredictorKind, RunHistory, StepInterval};
+use super::norm_delay::{self, ClassCalibrations};
+use super::{DelayCalibration, Prediction, PredictorKind, RunHistory, StepInterval};
 use critlab_core::Phase;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -43,18 +44,13 @@ pub struct LabeledRun {
     pub class: String,
 }
 
-/// The norm-delay calibration used for the runs of one held-out seed and one class.
+/// The norm-delay calibrations used for the runs of one held-out seed (fitted on the others).
 #[derive(Debug, Clone, Serialize)]
-pub struct ClassCalibration {
-    /// The held-out seed (the calibration is fitted on the other seeds).
+pub struct SeedCalibration {
+    /// The held-out seed.
     pub seed: u64,
-    /// The class key.
-    pub class: String,
-    /// True when the class had fewer than 2 grokked runs among the other seeds and the
-    /// calibration pools every class.
-    pub pooled: bool,
-    /// The fitted law (the wide default when even the pool has fewer than 2 grokked runs).
-    pub calibration: DelayCalibration,
+    /// Per class, and pooled.
+    pub calibrations: ClassCalibrations,
 }
 
 /// Options of the scoring.
@@ -196,8 +192,8 @@ pub struct PredictReport {
     pub predictors: Vec<PredictorScore>,
     /// The predictor with the highest within-weight-decay AUROC.
     pub best_within_weight_decay: Option<&'static str>,
-    /// Norm-delay calibration per held-out seed and class.
-    pub calibrations: Vec<ClassCalibration>,
+    /// Norm-delay calibrations per held-out seed.
+    pub calibrations: Vec<SeedCalibration>,
     /// Labels.
     pub labels: Vec<RunLabel>,
     /// ROC curve per predictor (false-positive rate, true-positive rate).
@@ -403,21 +399,14 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
     let mut seeds: Vec<u64> = runs.iter().map(|r| r.history.seed).collect();
     seeds.sort_unstable();
     seeds.dedup();
-    let mut classes: Vec<&str> = runs.iter().map(|r| r.class.as_str()).collect();
-    classes.sort_unstable();
-    classes.dedup();
-    let mut calibrations = Vec::new();
-    for &s in &seeds {
-        let others = || runs.iter().filter(move |r| r.history.seed != s);
-        let pooled = norm_delay::calibrate(others().map(|r| &r.history)).unwrap_or_default();
-        for &c in &classes {
-            let own = norm_delay::calibrate(others().filter(|r| r.class == c).map(|r| &r.history));
-            calibrations.push(ClassCalibration { seed: s, class: c.to_string(), pooled: own.is_none(), calibration: own.unwrap_or(pooled) });
-        }
-    }
-    let cal_of = |r: &LabeledRun| {
-        calibrations.iter().find(|c| c.seed == r.history.seed && c.class == r.class).map(|c| c.calibration).unwrap_or_default()
-    };
+    let calibrations: Vec<SeedCalibration> = seeds
+        .iter()
+        .map(|&s| SeedCalibration {
+            seed: s,
+            calibrations: ClassCalibrations::fit(runs.iter().filter(|r| r.history.seed != s).map(|r| (r.class.as_str(), &r.history))),
+        })
+        .collect();
+    let cal_of = |r: &LabeledRun| calibrations.iter().find(|c| c.seed == r.history.seed).map(|c| c.calibrations.get(&r.class)).unwrap_or_default();
     let strata: Vec<u64> = labels.iter().map(|l| l.weight_decay.to_bits()).collect();
 
     let mut predictors = Vec::new();
@@ -664,7 +653,7 @@ mod tests {
         let mut runs = law_runs(0.4, "f=0.8", 0);
         runs.extend(law_runs(0.4 * std::f64::consts::E.powi(2), "f=0.7", 1000));
         let r = score(&runs, &[PredictorKind::NormDelay], &ScoreOptions { bootstrap: 50, ..Default::default() });
-        assert!(r.calibrations.iter().all(|c| !c.pooled && c.calibration.runs > 0), "{:?}", r.calibrations);
+        assert!(r.calibrations.iter().all(|c| c.calibrations.by_class.len() == 2), "{:?}", r.calibrations);
         let nd = &r.predictors[0];
         assert!(nd.mape_runs > 10 && nd.mape.unwrap() < 0.3, "{nd:?}");
     }

@@ -10,8 +10,8 @@ use crate::table;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use critlab_physics::predict::score::{self, LabeledRun, PredictReport, ScoreOptions};
-use critlab_core::RunStatus;
-use critlab_physics::predict::{norm_delay, DelayCalibration};
+use critlab_core::{spec_key, RunStatus, NOT_CLASS_FIELDS, SEED_FIELDS};
+use critlab_physics::predict::norm_delay::{self, ClassCalibrations};
 use critlab_physics::predict::{PredictorKind, RunHistory};
 use critlab_store::{RunRow, Store};
 use std::path::PathBuf;
@@ -76,34 +76,24 @@ pub fn load_history(store: &Store, row: &RunRow) -> Result<RunHistory> {
     })
 }
 
-/// The norm-delay law calibrated on the finished (done or stopped) runs of `sweep`; an error
-/// when fewer than 2 of them grokked.
-pub fn calibration_from_sweep(store: &Store, sweep: &str) -> Result<DelayCalibration> {
+/// The norm-delay law calibrated per class (and pooled) on the finished (done or stopped)
+/// runs of `sweep`; an error when fewer than 2 of them grokked.
+pub fn calibration_from_sweep(store: &Store, sweep: &str) -> Result<ClassCalibrations> {
     let mut runs = Vec::new();
     for row in store.runs(Some(sweep))?.iter().filter(|r| matches!(r.status, RunStatus::Done | RunStatus::Stopped)) {
-        runs.push(load_history(store, row)?);
+        runs.push(labeled(store, row)?);
     }
-    norm_delay::calibrate(&runs).with_context(|| format!("sweep `{sweep}` has fewer than 2 grokked runs to calibrate norm-delay on"))
-}
-
-/// The run's spec without `keys`, as a key.
-fn spec_without(row: &RunRow, keys: &[&str]) -> String {
-    let mut spec = row.spec.clone();
-    if let Some(map) = spec.as_object_mut() {
-        for k in keys {
-            map.remove(*k);
-        }
-    }
-    spec.to_string()
+    norm_delay::calibrate(runs.iter().map(|r| &r.history)).with_context(|| format!("sweep `{sweep}` has fewer than 2 grokked runs to calibrate norm-delay on"))?;
+    Ok(ClassCalibrations::fit(runs.iter().map(|r| (r.class.as_str(), &r.history))))
 }
 
 /// The run as scored: its cell of the phase diagram (the spec without seeds) and its class
 /// (without seeds, η and λ: what the norm-delay law is calibrated over).
-fn labeled(store: &Store, row: &RunRow) -> Result<LabeledRun> {
+pub fn labeled(store: &Store, row: &RunRow) -> Result<LabeledRun> {
     Ok(LabeledRun {
         history: load_history(store, row)?,
-        cell: spec_without(row, &["seed", "data-seed"]),
-        class: spec_without(row, &["seed", "data-seed", "lr", "weight-decay"]),
+        cell: spec_key(&row.spec, SEED_FIELDS),
+        class: spec_key(&row.spec, NOT_CLASS_FIELDS),
     })
 }
 
