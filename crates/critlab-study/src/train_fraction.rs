@@ -186,12 +186,22 @@ impl Study for TrainFraction {
         let judged = match &div {
             Some((_, d)) => {
                 let fracs: Vec<f64> = used.iter().map(|u| u.0).collect();
-                f.summary.push(format!(
-                    "\nBest fit t_grok = A(f − f_c)^(−zν): f_c = {:.3} ± {:.3}, zν = {:.2} ± {:.2}, χ²/dof = {:.1}, ΔAIC over \
-                     smooth alternatives = {:.1}: {}.",
-                    d.x_c, d.x_c_err, d.kappa, d.kappa_err, d.chi2_dof, d.delta_aic, d.verdict
-                ));
-                judge(d, &fracs)
+                let judged = judge(d, &fracs);
+                // A refused fit's parameters are not shown as a result (they can be absurd,
+                // e.g. f_c far outside the data); only the quantities that refused it are.
+                f.summary.push(match &judged {
+                    Determined::Value(_) => format!(
+                        "\nFit t_grok = A(f − f_c)^(−zν): f_c = {:.3} ± {:.3}, zν = {:.2} ± {:.2}, χ²/dof = {:.1}, ΔAIC over \
+                         smooth alternatives = {:.1}: {}.",
+                        d.x_c, d.x_c_err, d.kappa, d.kappa_err, d.chi2_dof, d.delta_aic, d.verdict
+                    ),
+                    Determined::NotDetermined { .. } => format!(
+                        "\nThe power law t_grok = A(f − f_c)^(−zν) was fitted and refused: χ²/dof = {:.1}, ΔAIC over smooth \
+                         alternatives = {:.1}: {}.",
+                        d.chi2_dof, d.delta_aic, d.verdict
+                    ),
+                });
+                judged
             }
             None => Determined::not(format!("only {} training fractions with a median t_grok (5 needed)", used.len())),
         };
