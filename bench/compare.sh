@@ -2,13 +2,15 @@
 # Side-by-side per-step timing of critlab (burn flex) and PyTorch on the same machine, in the
 # same invocation, interleaved (critlab, PyTorch, critlab, PyTorch, ...) so that load from
 # other processes hits both alike. Prints a Markdown table with the ratio PyTorch/critlab
-# (> 1: critlab is faster).
+# (> 1: critlab is faster) and each process's peak resident memory (GNU time's %M, the
+# median over rounds), then the load average.
 #
 #   bench/compare.sh [ROUNDS]        (default 2 rounds; needs `pip install torch`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
-cargo build --release -q -p critlab-cli
+# The workspace build (a `-p` build resolves features differently and rebuilds burn).
+cargo build --release -q --workspace --tests
 CRITLAB=target/release/critlab
 STEPS=${STEPS:-40}
 
@@ -22,15 +24,29 @@ declare -A FLAGS=(
   [tiny]="--p 23 --train-frac 0.5 --width 128 --optimizer adamw --lr 1e-3 --weight-decay 1.0"
 )
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-echo "| workload | critlab ms/step | PyTorch ms/step | PyTorch / critlab |"
-echo "|---|---|---|---|"
+rss=$(mktemp)
+trap 'rm -f "$rss"' EXIT
+# Runs a command under GNU time; prints its median_ms and appends its peak RSS (MiB) to $rss.
+timed() {
+  local out
+  out=$(/usr/bin/time -f '%M' -o "$rss.one" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')
+  echo "$(( $(cat "$rss.one") / 1024 ))" >> "$rss"
+  echo "$out"
+}
+echo "| workload | critlab ms/step | PyTorch ms/step | PyTorch / critlab | critlab peak RSS MiB | PyTorch peak RSS MiB |"
+echo "|---|---|---|---|---|---|"
 for w in mlp mlp-dense transformer tiny; do
-  c=(); t=()
+  c=(); t=(); cr=(); tr=()
   for _ in $(seq "$ROUNDS"); do
+    : > "$rss"
     # shellcheck disable=SC2086
-    c+=("$($CRITLAB bench step ${FLAGS[$w]} --steps "$STEPS" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')")
-    t+=("$(python3 bench/pytorch_reference.py "$w" --steps "$STEPS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])')")
+    c+=("$(timed $CRITLAB bench step ${FLAGS[$w]} --steps "$STEPS" --json)")
+    t+=("$(timed python3 bench/pytorch_reference.py "$w" --steps "$STEPS")")
+    cr+=("$(sed -n 1p "$rss")"); tr+=("$(sed -n 2p "$rss")")
   done
   cm=$(printf '%s\n' "${c[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
-  printf '| %s | %.2f | %.2f | %.2f |\n' "$w" "$cm" "$tm" "$(echo "$tm / $cm" | bc -l)"
+  crm=$(printf '%s\n' "${cr[@]}" | median); trm=$(printf '%s\n' "${tr[@]}" | median)
+  printf '| %s | %.2f | %.2f | %.2f | %.0f | %.0f |\n' "$w" "$cm" "$tm" "$(echo "$tm / $cm" | bc -l)" "$crm" "$trm"
 done
+rm -f "$rss.one"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
