@@ -194,6 +194,23 @@ fn plan_sizes_and_names_are_capped_in_the_spec() {
     assert!(text(&out).contains("`name` has 65536 characters"), "{}", &text(&out)[..300.min(text(&out).len())]);
 }
 
+#[test]
+fn plan_prints_the_memory_its_largest_group_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let estimate = |spec: &str| {
+        std::fs::write(dir.path().join("s.toml"), spec).unwrap();
+        let out = critlab(dir.path(), &["sweep", "plan", "s.toml", "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["memory_largest_group"]["total"].as_f64().unwrap()
+    };
+    let small = estimate("name = \"s\"\nseeds = 2\n[base]\np = 5\nwidth = 8\n");
+    let large = estimate("name = \"s\"\nseeds = 2\n[base]\np = 97\nwidth = 512\n");
+    assert!(small > 96.0 * 1024.0 * 1024.0 && large > small + 1e6, "{small} {large}");
+    let out = critlab(dir.path(), &["sweep", "plan", "s.toml"]);
+    assert!(text(&out).contains("estimated peak"), "{}", text(&out));
+}
+
 const FSS: &str = "L,x,y\n8,0.1,0.2\n8,0.2,0.4\n8,0.3,0.5\n16,0.1,0.1\n16,0.2,0.45\n16,0.3,0.7\n";
 
 /// Every subcommand with nonsense numeric values (nan, inf, negative or zero where that means

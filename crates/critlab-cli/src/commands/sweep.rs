@@ -192,6 +192,12 @@ fn plan(cmd: PlanCmd) -> Result<ExitCode> {
             group_of[i] = g;
         }
     }
+    // The largest estimated peak of one replica group (what `sweep run` checks against
+    // --max-memory, times the groups it trains at once).
+    let largest = groups
+        .iter()
+        .map(|members| critlab_train::budget::estimate_group(&plan.entries[members[0]].spec, members.len()))
+        .max_by(|a, b| a.total.total_cmp(&b.total));
     if cmd.json {
         #[derive(Serialize)]
         struct Entry<'a> {
@@ -220,6 +226,7 @@ fn plan(cmd: PlanCmd) -> Result<ExitCode> {
             "sampling": plan.sweep.sampling,
             "axes": plan.sweep.axes,
             "seeds": plan.sweep.seeds,
+            "memory_largest_group": largest,
             "entries": entries,
         });
         outln!("{}", serde_json::to_string_pretty(&out)?)?;
@@ -241,6 +248,17 @@ fn plan(cmd: PlanCmd) -> Result<ExitCode> {
         cmd.max_group,
         steps
     )?;
+    if let Some(m) = &largest {
+        use critlab_train::budget::bytes;
+        outln!(
+            "largest replica group: about {} estimated peak (model {}, data {}, activations {}); `sweep run` \
+             checks each group, and the groups it trains at once, against --max-memory",
+            bytes(m.total),
+            bytes(m.model),
+            bytes(m.data),
+            bytes(m.activations)
+        )?;
+    }
     let mut header = vec!["run", "hash", "group"];
     header.extend(columns.iter().map(String::as_str));
     let rows: Vec<Vec<String>> = plan
