@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
 STEPS=${STEPS:-1000}
 CRITLAB=${CRITLAB:-target/release/critlab}
-[ -x "$CRITLAB" ] || cargo build --release -q -p critlab-cli
+[ -x "$CRITLAB" ] || cargo build --release -q --workspace --tests   # (a -p build rebuilds burn)
 CORES=$(nproc)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/critlab-sweep-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
