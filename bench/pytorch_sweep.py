@@ -9,6 +9,11 @@ products are torch.bmm; the per-replica AdamW is written out as tensor ops (torc
 per-replica hyperparameters on one batched tensor). Only training steps are timed, plus the
 train/test evaluation at the first and last step that the critlab sweep also does.
 
+Two batched forms (--form): `bmm`, every parameter with a leading replica axis and torch.bmm
+products; `vmap`, PyTorch's modern batched form: one nn.Module template, its parameters stacked
+over replicas, gradients by torch.func.vmap(torch.func.grad(...)) over torch.func.functional_call.
+Both update with the same per-replica AdamW tensor ops.
+
 Prints one JSON line: total seconds for --steps steps of --runs replicas, and ms per step.
 """
 import argparse
@@ -27,6 +32,7 @@ def main():
     ap.add_argument("--width", type=int, default=128)
     ap.add_argument("--frac", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    ap.add_argument("--form", choices=["bmm", "vmap"], default="bmm", help="batched form (see the module docstring)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -73,29 +79,63 @@ def main():
         # Mean cross-entropy per replica, summed over replicas (each replica's gradient is its own).
         return torch.nn.functional.cross_entropy(logits.reshape(-1, p), y.reshape(-1), reduction="none").view(r, -1).mean(1).sum()
 
+    if args.form == "vmap":
+        from torch.func import functional_call, grad, vmap
+
+        template = torch.nn.Sequential(torch.nn.Linear(2 * p, w), torch.nn.ReLU(), torch.nn.Linear(w, p))
+        names = ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+        def as_module(ps):
+            # nn.Linear stores weight as [out, in]: the transposes of the bmm layout.
+            w1, b1, w2, b2 = ps
+            return {"0.weight": w1.transpose(1, 2), "0.bias": b1[:, 0], "2.weight": w2.transpose(1, 2), "2.bias": b2[:, 0]}
+
+        with torch.no_grad():
+            params = [t.detach().clone().contiguous() for t in as_module(params).values()]
+        m = [torch.zeros_like(q) for q in params]
+        v = [torch.zeros_like(q) for q in params]
+
+        def one_loss(ps, xx, yy):
+            return torch.nn.functional.cross_entropy(functional_call(template, dict(zip(names, ps)), (xx,)), yy)
+
+        per_replica_grad = vmap(grad(one_loss))
+
+        def gradients():
+            return per_replica_grad(params, x, y)
+
+        def forward_eval(xx):
+            return vmap(lambda ps, xi: functional_call(template, dict(zip(names, ps)), (xi,)))(params, xx)
+    else:
+        def gradients():
+            return torch.autograd.grad(loss_fn(forward(params, x), y), params)
+
+        def forward_eval(xx):
+            return forward(params, xx)
+
     def evaluate():
         with torch.no_grad():
             for (xx, yy) in ((x, y), (tx, ty)):
-                logits = forward(params, xx)
+                logits = forward_eval(xx)
                 (logits.argmax(-1) == yy).float().mean(1)
 
+    # Per-replica hyperparameters broadcast over each parameter's own shape.
+    per = lambda h, q: h.view(r, *([1] * (q.dim() - 1)))
     evaluate()
     t0 = time.perf_counter()
     for t in range(1, args.steps + 1):
-        loss = loss_fn(forward(params, x), y)
-        grads = torch.autograd.grad(loss, params)
+        grads = gradients()
         with torch.no_grad():
             bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
             for q, g, mq, vq in zip(params, grads, m, v):
-                q.mul_(1 - lrs * wds)
+                q.mul_(1 - per(lrs, q) * per(wds, q))
                 mq.mul_(beta1).add_(g, alpha=1 - beta1)
                 vq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                q.sub_(lrs * (mq / bc1) / ((vq / bc2).sqrt() + eps))
+                q.sub_(per(lrs, q) * (mq / bc1) / ((vq / bc2).sqrt() + eps))
     train_s = time.perf_counter() - t0
     evaluate()
     total = time.perf_counter() - started
     print(json.dumps({
-        "runs": r, "steps": args.steps, "threads": torch.get_num_threads(),
+        "runs": r, "steps": args.steps, "threads": torch.get_num_threads(), "form": args.form,
         "total_s": round(total, 3), "train_s": round(train_s, 3),
         "ms_per_step": round(1e3 * train_s / args.steps, 3), "torch": torch.__version__,
     }))

@@ -6,8 +6,9 @@
 #   * critlab's replica executor, `critlab sweep run` (JOBS workers × replica groups of GROUP),
 #     in several layouts, the default one (--jobs = cores, --max-group 32) first;
 #   * the same 64 runs as a sequential loop (`--jobs 1 --max-group 1`: one run after another);
-#   * PyTorch: the 64 models as one batched torch.bmm computation (bench/pytorch_sweep.py,
-#     the same maths), with 1 thread and with all cores; the faster is the reference.
+#   * PyTorch: the 64 models as one batched computation (bench/pytorch_sweep.py, the same
+#     maths) in two forms, torch.bmm and torch.func.vmap over functional_call, each with 1
+#     thread and with all cores; the fastest of the four is the reference.
 # Wall-clock seconds of the whole thing (process start, data, training, store writes), median
 # over rounds; prints a Markdown table with speed-ups over PyTorch and over the loop.
 #
@@ -58,27 +59,31 @@ for r in $(seq "$ROUNDS"); do
     T[$name]+="$(echo "$t1 - $t0" | bc -l) "
   done
   if python3 -c "import torch" 2>/dev/null; then
-    for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
-      t0=$(now)
-      python3 bench/pytorch_sweep.py --runs 64 --steps "$STEPS" --threads "$threads" > "$TMP/torch.json"
-      t1=$(now)
-      T[pytorch$threads]+="$(echo "$t1 - $t0" | bc -l) "
+    for form in bmm vmap; do
+      for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
+        t0=$(now)
+        python3 bench/pytorch_sweep.py --runs 64 --steps "$STEPS" --threads "$threads" --form "$form" > "$TMP/torch.json"
+        t1=$(now)
+        T[pytorch-$form-$threads]+="$(echo "$t1 - $t0" | bc -l) "
+      done
     done
     TORCH=$(python3 -c "import json; print(json.load(open('$TMP/torch.json'))['torch'])")
   fi
 done
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 loop=$(echo "${T["loop of single runs, 1 worker"]}" | median)
-# PyTorch at its best thread count (oversubscribed OpenMP threads spin on a loaded machine).
-torch=""; torch_threads=""
-for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
-  [ -n "${T[pytorch$threads]:-}" ] || continue
-  t=$(echo "${T[pytorch$threads]}" | median)
-  if [ -z "$torch" ] || [ "$(echo "$t < $torch" | bc -l)" = 1 ]; then torch=$t; torch_threads=$threads; fi
+# PyTorch at its best form and thread count (oversubscribed OpenMP threads spin on a loaded machine).
+torch=""; torch_best=""
+for form in bmm vmap; do
+  for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
+    [ -n "${T[pytorch-$form-$threads]:-}" ] || continue
+    t=$(echo "${T[pytorch-$form-$threads]}" | median)
+    if [ -z "$torch" ] || [ "$(echo "$t < $torch" | bc -l)" = 1 ]; then torch=$t; torch_best=$form-$threads; fi
+  done
 done
 echo "64 runs × $STEPS steps, $CORES cores, median of $ROUNDS rounds; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| layout | wall s | PyTorch bmm / this | loop / this |"
+echo "| layout | wall s | PyTorch best / this | loop / this |"
 echo "|---|---|---|---|"
 for entry in "${LAYOUTS[@]}"; do
   name=${entry%%|*}
@@ -86,10 +91,13 @@ for entry in "${LAYOUTS[@]}"; do
   vs_torch="-"; [ -n "$torch" ] && vs_torch=$(printf '%.2f' "$(echo "$torch / $s" | bc -l)")
   printf '| critlab %s | %.2f | %s | %.2f |\n' "$name" "$s" "$vs_torch" "$(echo "$loop / $s" | bc -l)"
 done
-for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
-  [ -n "${T[pytorch$threads]:-}" ] || continue
-  t=$(echo "${T[pytorch$threads]}" | median)
-  printf '| PyTorch %s, 64 models as torch.bmm, %s thread(s)%s | %.2f | %.2f | %.2f |\n' "$TORCH" "$threads" \
-    "$([ "$threads" = "$torch_threads" ] && echo ' (best: the reference)')" "$t" "$(echo "$torch / $t" | bc -l)" "$(echo "$loop / $t" | bc -l)"
+for form in bmm vmap; do
+  for threads in $(printf '%s\n' 1 "$CORES" | sort -un); do
+    [ -n "${T[pytorch-$form-$threads]:-}" ] || continue
+    t=$(echo "${T[pytorch-$form-$threads]}" | median)
+    what="torch.bmm"; [ "$form" = vmap ] && what="torch.func.vmap over functional_call"
+    printf '| PyTorch %s, 64 models as %s, %s thread(s)%s | %.2f | %.2f | %.2f |\n' "$TORCH" "$what" "$threads" \
+      "$([ "$form-$threads" = "$torch_best" ] && echo ' (best: the reference)')" "$t" "$(echo "$torch / $t" | bc -l)" "$(echo "$loop / $t" | bc -l)"
+  done
 done
 exit 0
