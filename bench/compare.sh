@@ -5,6 +5,9 @@
 # (> 1: critlab is faster) and each process's peak resident memory (GNU time's %M, the
 # median over rounds), then the load average.
 #
+# Then the fourth reference workload, M4: the 64-run sweep of the tiny MLP through critlab's
+# replica executor against PyTorch's batched forms (bench/sweep_bench.sh, SWEEP_STEPS steps).
+#
 #   bench/compare.sh [ROUNDS]        (default 2 rounds; needs `pip install torch`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,3 +53,6 @@ for w in mlp mlp-dense transformer tiny; do
 done
 rm -f "$rss.one"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "M4, the 64-run sweep (bench/sweep_bench.sh):"
+STEPS=${SWEEP_STEPS:-500} CRITLAB=$CRITLAB bench/sweep_bench.sh "$ROUNDS"
