@@ -135,7 +135,7 @@ fn a_diverging_replica_is_marked_without_stopping_its_batch_mates() {
 
 /// Starts a sweep, waits until the store shows `at_least` finished runs, then signals it.
 fn interrupt_after(dir: &Path, spec: &str, db: &str, at_least: usize, signal: &str) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_critlab"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_critlab"))
         .current_dir(dir)
         .args(["sweep", "run", spec, "--store", db, "--max-group", "2", "--jobs", "1"])
         .stdout(Stdio::piped())
@@ -144,7 +144,13 @@ fn interrupt_after(dir: &Path, spec: &str, db: &str, at_least: usize, signal: &s
         .unwrap();
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < Duration::from_secs(120), "the sweep made no progress");
+        // A sweep that ended (an error, a crash) before reaching `at_least` is reported with
+        // its own output, not as a timeout.
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!("the sweep ended before {at_least} runs finished: {:?}\n{}", out.status, text(&out));
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "the sweep made no progress in 120 s (still running)");
         if dir.join(db).exists() {
             if let Ok(store) = Store::open(dir.join(db)) {
                 let finished = store.finished_runs("small").map(|f| f.len()).unwrap_or(0);
