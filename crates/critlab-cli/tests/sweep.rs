@@ -152,7 +152,8 @@ fn interrupt_after(dir: &Path, spec: &str, db: &str, at_least: usize, signal: &s
         }
         assert!(start.elapsed() < Duration::from_secs(120), "the sweep made no progress in 120 s (still running)");
         if dir.join(db).exists() {
-            if let Ok(store) = Store::open(dir.join(db)) {
+            // Read-only: the poll must never create, migrate or lock the file the sweep is creating.
+            if let Ok(store) = Store::open_read_only(dir.join(db)) {
                 let finished = store.finished_runs("small").map(|f| f.len()).unwrap_or(0);
                 if finished >= at_least {
                     break;
