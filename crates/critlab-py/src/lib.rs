@@ -181,14 +181,9 @@ fn phases_json(
 #[pyo3(signature = (x, y, dy=None, side="auto", bootstrap=200, seed=0))]
 fn divergence_json(x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>, side: &str, bootstrap: usize, seed: u64) -> PyResult<String> {
     // The same path as the CLI: a table, then XyData::from_table (sorting, validation).
-    let mut names = vec!["x", "y"];
-    let mut cols = vec![x, y];
-    if let Some(dy) = dy.clone() {
-        names.push("dy");
-        cols.push(dy);
-    }
-    let table = Table::from_columns(&names, &cols);
-    let data = XyData::from_table(&table, &XyColumns { x: "x".into(), y: "y".into(), dy: dy.map(|_| "dy".into()) }).map_err(value_err)?;
+    let has_dy = dy.is_some();
+    let table = columns_table(vec![("x", x), ("y", y)], dy)?;
+    let data = XyData::from_table(&table, &XyColumns { x: "x".into(), y: "y".into(), dy: has_dy.then(|| "dy".into()) }).map_err(value_err)?;
     let side = match side {
         "auto" => Side::Auto,
         "above" => Side::Above,
@@ -202,18 +197,22 @@ fn divergence_json(x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>, side: &str, b
 /// Finite-size data through the CLI's path: a table, then `CollapseData::from_table`
 /// (grouping by size, sorting, validation with the same messages).
 fn fss_data(size: Vec<f64>, x: Vec<f64>, y: Vec<f64>, dy: Option<Vec<f64>>) -> PyResult<CollapseData> {
-    let mut names = vec!["size", "x", "y"];
-    let mut cols = vec![size, x, y];
-    if let Some(dy) = dy.clone() {
-        names.push("dy");
-        cols.push(dy);
-    }
-    if cols.iter().any(|c| c.len() != cols[0].len()) {
-        return Err(value_err(format!("size, x, y (and dy) must have the same length, got {:?}", cols.iter().map(Vec::len).collect::<Vec<_>>())));
-    }
-    let table = Table::from_columns(&names, &cols);
-    let cols = FssColumns { size: "size".into(), x: "x".into(), y: "y".into(), dy: dy.map(|_| "dy".into()) };
+    let has_dy = dy.is_some();
+    let table = columns_table(vec![("size", size), ("x", x), ("y", y)], dy)?;
+    let cols = FssColumns { size: "size".into(), x: "x".into(), y: "y".into(), dy: has_dy.then(|| "dy".into()) };
     CollapseData::from_table(&table, &cols).map_err(value_err)
+}
+
+/// The in-memory table the CLI would read from a file: the named columns plus an optional
+/// `dy`, all of the same length (a mismatch is an error naming every length).
+fn columns_table(mut named: Vec<(&'static str, Vec<f64>)>, dy: Option<Vec<f64>>) -> PyResult<Table> {
+    named.extend(dy.map(|d| ("dy", d)));
+    let (names, cols): (Vec<&str>, Vec<Vec<f64>>) = named.into_iter().unzip();
+    if cols.iter().any(|c| c.len() != cols[0].len()) {
+        let lengths: Vec<String> = names.iter().zip(&cols).map(|(n, c)| format!("{n} {}", c.len())).collect();
+        return Err(value_err(format!("the columns must have the same length, got {}", lengths.join(", "))));
+    }
+    Ok(Table::from_columns(&names, &cols))
 }
 
 /// Data collapse with corrections chosen from the data and the L_min-drift systematic error

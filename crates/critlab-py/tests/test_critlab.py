@@ -248,6 +248,8 @@ def test_relations_from_python_equal_the_cli(tmp_path):
 def test_bad_finite_size_input_is_a_clear_error():
     with pytest.raises(ValueError, match="same length"):
         critlab.collapse([8, 16], [0.1, 0.2, 0.3], [1, 2])
+    with pytest.raises(ValueError, match="same length, got x 3, y 2"):
+        critlab.divergence([1.1, 1.2, 1.3], [1.0, 2.0])
     with pytest.raises(ValueError, match="correction"):
         critlab.collapse([8] * 3 + [16] * 3, [0.1, 0.2, 0.3] * 2, [1, 2, 3, 1, 2, 4], correction="sideways")
 
