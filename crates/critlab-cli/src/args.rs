@@ -347,6 +347,22 @@ impl MemoryArg {
     }
 }
 
+/// `--device`: where the replicas train.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArg {
+    /// Where to train: cpu (burn's flex backend) or an NVIDIA GPU, cuda or cuda:N (a binary
+    /// built with `--features cuda`; the run's backend is stored as burn-flex or burn-cuda)
+    #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = |s: &str| s.parse::<critlab_train::DeviceChoice>().map_err(|e| e.to_string()))]
+    pub device: critlab_train::DeviceChoice,
+}
+
+impl DeviceArg {
+    /// The device, opened and checked; the error names the flag.
+    pub fn open(&self) -> Result<critlab_train::device::Device> {
+        self.device.open().with_context(|| format!("--device {}", self.device))
+    }
+}
+
 /// Where the store lives.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArg {

@@ -122,3 +122,44 @@ fn exports_in_every_format() {
     let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "parquet"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--device cuda` is refused before anything is trained or stored, with exit status 2, the
+/// flag named and no panic: without the `cuda` feature the message says how to build a binary
+/// that has it; with the feature (scripts/test-cuda.sh) it names what is missing on this
+/// machine, the driver or the GPU (`cuda:99` is missing even on a GPU machine).
+#[test]
+fn a_gpu_device_is_refused_clearly_where_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one.toml"), "name = \"one\"\n[base]\np = 7\nsteps = 2\n").unwrap();
+    // (as given, as the error names it)
+    let devices: &[(&str, &str)] = if cfg!(feature = "cuda") { &[("cuda:99", "cuda:99")] } else { &[("cuda", "cuda:0"), ("cuda:1", "cuda:1")] };
+    for &(device, shown) in devices {
+        let attempts: [Vec<&str>; 3] = [
+            vec!["train", "--store", "s.db", "--p", "7", "--steps", "2", "--device", device],
+            vec!["sweep", "run", "one.toml", "--store", "s.db", "--device", device],
+            vec!["demo", "--store", "s.db", "--out", "figs", "--device", device],
+        ];
+        for args in attempts {
+            let out = critlab(dir.path(), &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(&format!("error: --device {shown}\n")), "{args:?}: {err}");
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            if cfg!(feature = "cuda") {
+                assert!(err.contains("no NVIDIA driver") || err.contains("GPU(s), so there is no `cuda:99`"), "{args:?}: {err}");
+            } else {
+                assert!(err.contains("built without the `cuda` feature") && err.contains("--features cuda"), "{args:?}: {err}");
+            }
+            assert!(!dir.path().join("s.db").exists(), "{args:?}: the store was touched");
+        }
+    }
+    // A name that is no device is refused by the parser, naming the accepted forms.
+    let out = critlab(dir.path(), &["train", "--store", "s.db", "--device", "gpu"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--device") && err.contains("use cpu, cuda or cuda:N"), "{err}");
+    // The default device stores its backend with the run.
+    let s = json(&critlab(dir.path(), &["train", "--store", "s.db", "--p", "7", "--steps", "2", "--json", "--device", "cpu"]));
+    let show = critlab(dir.path(), &["runs", "show", &s["run_id"].to_string(), "--store", "s.db"]);
+    assert!(String::from_utf8_lossy(&show.stdout).contains("backend burn-flex"), "{}", String::from_utf8_lossy(&show.stdout));
+}

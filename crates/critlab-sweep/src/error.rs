@@ -33,6 +33,14 @@ pub enum SweepError {
     /// The sweep's replica groups would not fit in the memory budget.
     #[error(transparent)]
     Budget(#[from] critlab_train::budget::BudgetError),
+    /// The device the sweep was to train on cannot be used.
+    #[error("--device {device}")]
+    Device {
+        /// The device asked for.
+        device: critlab_train::DeviceChoice,
+        /// Why it cannot be used.
+        source: critlab_train::DeviceError,
+    },
     /// The store holds runs of a sweep of this name made from a different spec.
     #[error("sweep `{name}` in {store} was run with a different spec: {differences}; keys outside the axes must not change under one sweep name (analyses would mix them): give the changed sweep a new `name`, or use another store")]
     Changed {

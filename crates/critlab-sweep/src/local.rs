@@ -12,7 +12,7 @@ use crate::{StoreLock, SweepError};
 use critlab_core::{RunStatus, ValidRunSpec};
 use critlab_store::{MetricRow, RunId, Store, StoreError};
 use critlab_train::budget::{self, Budget, MemoryEstimate, MemoryLimit};
-use critlab_train::Observer;
+use critlab_train::{DeviceChoice, Observer};
 use serde::Serialize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -35,11 +35,13 @@ pub struct Options {
     pub memory: Option<MemoryLimit>,
     /// Stop runs a predictor finds hopeless (`--stop-hopeless P`).
     pub stop_hopeless: Option<StopRule>,
+    /// Where the replica groups train (`--device`); every worker uses the same one.
+    pub device: DeviceChoice,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP, memory: None, stop_hopeless: None }
+        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP, memory: None, stop_hopeless: None, device: DeviceChoice::Cpu }
     }
 }
 
@@ -170,6 +172,7 @@ pub fn execute(
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Report, SweepError> {
     let started = Instant::now();
+    let device = options.device.open().map_err(|source| SweepError::Device { device: options.device, source })?;
     let _lock = StoreLock::acquire(store_path)?;
     let store = Store::open(store_path)?;
     let name = plan.name();
@@ -199,7 +202,10 @@ pub fn execute(
             let tx = tx.clone();
             std::thread::Builder::new()
                 .name(format!("critlab-sweep-{w}"))
-                .spawn_scoped(scope, { let rule = options.stop_hopeless.clone(); move || worker(w, job_rx, tx, stop, rule) })
+                .spawn_scoped(scope, {
+                    let (rule, device) = (options.stop_hopeless.clone(), device.clone());
+                    move || worker(w, job_rx, tx, stop, rule, device)
+                })
                 .expect("spawning a sweep worker");
             job_txs.push(job_tx);
         }
@@ -216,7 +222,7 @@ pub fn execute(
             let specs: Vec<ValidRunSpec> = groups[group].iter().map(|&i| plan.entries[i].spec.clone()).collect();
             let runs: Result<Vec<RunId>, StoreError> = specs
                 .iter()
-                .map(|s| store.create_run(s.spec(), Some(name), critlab_train::BACKEND))
+                .map(|s| store.create_run(s.spec(), Some(name), options.device.backend()))
                 .collect();
             match runs {
                 Ok(runs) => job_txs[w].send(Job { group, specs, runs }).is_ok(),
@@ -302,8 +308,7 @@ pub fn execute(
 }
 
 /// A worker: trains the groups it is sent until its channel closes.
-fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, rule: Option<StopRule>) {
-    let device = critlab_train::cpu_device();
+fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, rule: Option<StopRule>, device: critlab_train::device::Device) {
     for job in jobs {
         let r = job.specs.len();
         let steps = job.specs[0].steps;

@@ -10,13 +10,16 @@
 //! * [`trainer`]: the loop that ties them together for R replicas at once.
 //! * [`budget`]: the memory a replica group needs, estimated from its specs and checked
 //!   before anything is allocated.
+//! * [`device`]: where the replicas train, chosen at run time (`--device`).
 //!
-//! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]).
+//! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]), or its CUDA backend
+//! in a build with the `cuda` feature ([`DeviceChoice`]).
 #![warn(missing_docs)]
 
 pub mod batch;
 pub mod budget;
 pub mod control;
+pub mod device;
 pub mod export;
 pub mod loss;
 pub mod models;
@@ -26,12 +29,10 @@ pub mod symmetry;
 pub mod tasks;
 pub mod trainer;
 
+pub use device::{DeviceChoice, DeviceError};
 pub use trainer::{group_key, train, Observer, Outcome, TrainError};
 
-/// The device critlab trains on: burn's pure-Rust `flex` CPU backend.
+/// The default device: burn's pure-Rust `flex` CPU backend (`--device cpu`).
 pub fn cpu_device() -> burn::tensor::Device {
     burn::tensor::Device::flex()
 }
-
-/// Name of the backend, stored with every run.
-pub const BACKEND: &str = "burn-flex";

@@ -58,6 +58,8 @@ pub struct DemoCmd {
     jobs: Option<usize>,
     #[command(flatten)]
     memory: crate::args::MemoryArg,
+    #[command(flatten)]
+    device: crate::args::DeviceArg,
 }
 
 /// Runs `critlab demo`.
@@ -70,7 +72,14 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     let plan = Plan::new(spec)?;
     // Groups of at most DEMO_GROUP replicas keep every worker busy to the end (one group per
     // training fraction would leave one core idle in the last round).
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(critlab_sweep::local::default_jobs), max_group: DEMO_GROUP, memory: cmd.memory.max_memory, stop_hopeless: None };
+    cmd.device.open()?;
+    let options = Options {
+        jobs: cmd.jobs.unwrap_or_else(critlab_sweep::local::default_jobs),
+        max_group: DEMO_GROUP,
+        memory: cmd.memory.max_memory,
+        stop_hopeless: None,
+        device: cmd.device.device,
+    };
     outln!("critlab demo: {} runs of sweep `{}` into {}", plan.entries.len(), plan.name(), cmd.store.display())?;
     let stop = interrupt_flag();
     let bar = progress_bar(0, "run-steps");

@@ -1,5 +1,5 @@
 //! `critlab sweep plan | run | worker | status`: hyperparameter sweeps, locally or on Slurm.
-use crate::args::{MemoryArg, StoreArg};
+use crate::args::{DeviceArg, MemoryArg, StoreArg};
 use crate::commands::train::{interrupt_flag, progress_bar};
 use crate::table;
 use anyhow::{bail, Context, Result};
@@ -12,6 +12,7 @@ use critlab_store::Store;
 use critlab_sweep::local::{default_jobs, DEFAULT_MAX_GROUP};
 use critlab_sweep::slurm::{self, Manifest, SlurmOptions};
 use critlab_sweep::{plan::describe_point, Event, Options, Plan, Report};
+use critlab_train::DeviceChoice;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -72,6 +73,8 @@ pub struct RunCmd {
     max_group: usize,
     #[command(flatten)]
     memory: MemoryArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Slurm: at most this many array tasks at once (--array=...%K)
     #[arg(long, help_heading = "Slurm", value_parser = crate::args::at_least::<1>)]
     array_limit: Option<usize>,
@@ -128,6 +131,8 @@ pub struct WorkerCmd {
     max_group: usize,
     #[command(flatten)]
     memory: MemoryArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Worker threads [default: number of cores]
     #[arg(long, value_parser = crate::args::at_least::<1>)]
     jobs: Option<usize>,
@@ -167,6 +172,9 @@ pub fn run(cmd: SweepCmd) -> Result<ExitCode> {
         SweepCmd::Run(c) => match c.backend {
             Backend::Local => run_local(c),
             Backend::Slurm if c.stop_hopeless.is_some() => bail!("--stop-hopeless works with --backend local only (the Slurm workers do not take it yet)"),
+            Backend::Slurm if c.device.device != DeviceChoice::Cpu => {
+                bail!("--device {} works with --backend local only (the Slurm workers train on the CPU)", c.device.device)
+            }
             Backend::Slurm => run_slurm(c),
         },
         SweepCmd::Worker(c) => worker(c),
@@ -388,7 +396,8 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
 fn run_local(cmd: RunCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
     let stop_hopeless = cmd.stop_hopeless.map(|p| stop_rule(p, &cmd.stop_predictor, cmd.calibrate_from.as_deref(), &cmd.store.store)).transpose()?;
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless };
+    cmd.device.open()?;
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless, device: cmd.device.device };
     let all: Vec<usize> = (0..plan.entries.len()).collect();
     let report = execute_with_bar(&plan, &all, &cmd.store.store, &options, cmd.json)?;
     if cmd.json {
@@ -403,7 +412,8 @@ fn worker(cmd: WorkerCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
     let (shard, n) = cmd.shard;
     let entries = plan.shard(shard, n, cmd.max_group);
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless: None };
+    cmd.device.open()?;
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless: None, device: cmd.device.device };
     outln!("sweep {} shard {shard}/{n}: {} runs into {}", plan.name(), entries.len(), cmd.store.display())?;
     let report = execute_with_bar(&plan, &entries, &cmd.store, &options, true)?;
     print_report(&plan, &cmd.store, &report)?;

@@ -1,5 +1,5 @@
 //! `critlab train`: one run, measured and stored.
-use crate::args::{self, MemoryArg, RunArgs, StoreArg};
+use crate::args::{self, DeviceArg, MemoryArg, RunArgs, StoreArg};
 use crate::table;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -25,6 +25,8 @@ pub struct TrainCmd {
     store: StoreArg,
     #[command(flatten)]
     memory: MemoryArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Print the summary as JSON
     #[arg(long)]
     json: bool,
@@ -187,13 +189,14 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     let spec: ValidRunSpec = args::resolve(cmd.config.as_deref(), &cmd.run)?;
     // Before anything is allocated or stored.
     cmd.memory.budget().check("the run", &critlab_train::budget::estimate(std::slice::from_ref(&spec)))?;
+    let device = cmd.device.open()?;
     if let Some(path) = &cmd.export_init {
         let state = critlab_train::export::initial_state(&spec);
         let text = serde_json::to_string(&state)?;
         std::fs::write(path, text).with_context(|| format!("writing the initial state to {}", path.display()))?;
     }
     let store = Store::open(&cmd.store.store)?;
-    let run_id = store.create_run(spec.spec(), None, critlab_train::BACKEND)?;
+    let run_id = store.create_run(spec.spec(), None, cmd.device.device.backend())?;
     let mut writer = store.writer()?;
     let stop = interrupt_flag();
     let bar = progress_bar(spec.steps as u64, "steps");
@@ -204,7 +207,6 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     if cmd.stop_after_transition {
         observer = observer.stop_after_transition();
     }
-    let device = critlab_train::cpu_device();
     let outcome = critlab_train::train(std::slice::from_ref(&spec), &device, &mut observer, &stop);
     bar.finish_and_clear();
     let (last, crossings, store_error) = (observer.last, observer.crossings, observer.error);
