@@ -6,7 +6,9 @@
 # median over rounds), then the load average.
 #
 # Then the fourth reference workload, M4: the 64-run sweep of the tiny MLP through critlab's
-# replica executor against PyTorch's batched forms (bench/sweep_bench.sh, SWEEP_STEPS steps).
+# replica executor against PyTorch's batched forms (bench/sweep_bench.sh, SWEEP_STEPS steps),
+# and critlab's probe overhead on M1 and M2, probes on at the default cadence against off
+# (bench/probe_overhead.sh, PROBE_STEPS steps).
 #
 #   bench/compare.sh [ROUNDS]        (default 2 rounds; needs `pip install torch`)
 set -euo pipefail
@@ -56,3 +58,6 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "M4, the 64-run sweep (bench/sweep_bench.sh):"
 STEPS=${SWEEP_STEPS:-500} CRITLAB=$CRITLAB bench/sweep_bench.sh "$ROUNDS"
+echo
+echo "Probes on vs off on M1 and M2 (bench/probe_overhead.sh):"
+CRITLAB=$CRITLAB bench/probe_overhead.sh "$ROUNDS"

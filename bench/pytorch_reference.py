@@ -14,7 +14,8 @@ cross-entropy, PyTorch's nn.Linear default initialisation):
   tiny         modular addition p=23, 50% (265 examples), width 128 (the sweep unit).
 
 Prints one JSON line per workload: median/p10/p90 ms per step over --steps after --warmup.
-Threads: torch.set_num_threads(--threads), default all cores.
+Threads: torch.set_num_threads(--threads), default all cores. --device cuda runs on the GPU
+(every tensor made there; each timed step ends with loss.item(), which waits for the GPU).
 """
 import argparse
 import json
@@ -28,14 +29,16 @@ import torch.nn.functional as F
 
 
 def modular_data(p, frac, seed=0):
+    # Drawn on the CPU (the seeded generator lives there), then moved to the default device.
     g = torch.Generator().manual_seed(seed)
-    a = torch.arange(p).repeat_interleave(p)
-    b = torch.arange(p).repeat(p)
+    a = torch.arange(p, device="cpu").repeat_interleave(p)
+    b = torch.arange(p, device="cpu").repeat(p)
     y = (a + b) % p
-    perm = torch.randperm(p * p, generator=g)
+    perm = torch.randperm(p * p, generator=g, device="cpu")
     n = math.floor(frac * p * p + 0.5)  # round half up, as critlab does
     idx = perm[:n]
-    return a[idx], b[idx], y[idx]
+    dev = torch.get_default_device()
+    return a[idx].to(dev), b[idx].to(dev), y[idx].to(dev)
 
 
 def linear_init(fan_in, fan_out):
@@ -132,6 +135,7 @@ def time_workload(name, steps, warmup):
         "workload": name,
         "framework": f"pytorch {torch.__version__}",
         "threads": torch.get_num_threads(),
+        "device": str(torch.get_default_device()),
         "n_train": n,
         "steps_timed": len(laps),
         "median_ms": statistics.median(laps),
@@ -147,8 +151,10 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda / cuda:N for an NVIDIA GPU")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    torch.set_default_device(args.device)
     for w in args.workloads:
         print(json.dumps(time_workload(w, args.steps, args.warmup)), flush=True)
 

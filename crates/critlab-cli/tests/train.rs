@@ -134,8 +134,9 @@ fn a_gpu_device_is_refused_clearly_where_it_cannot_run() {
     // (as given, as the error names it)
     let devices: &[(&str, &str)] = if cfg!(feature = "cuda") { &[("cuda:99", "cuda:99")] } else { &[("cuda", "cuda:0"), ("cuda:1", "cuda:1")] };
     for &(device, shown) in devices {
-        let attempts: [Vec<&str>; 3] = [
+        let attempts: [Vec<&str>; 4] = [
             vec!["train", "--store", "s.db", "--p", "7", "--steps", "2", "--device", device],
+            vec!["bench", "step", "--p", "7", "--steps", "8", "--device", device],
             vec!["sweep", "run", "one.toml", "--store", "s.db", "--device", device],
             vec!["demo", "--store", "s.db", "--out", "figs", "--device", device],
         ];

@@ -1,6 +1,6 @@
 //! `critlab bench step`: time one training step of a run spec (median over steps, eval steps
 //! excluded), for side-by-side comparison with `bench/pytorch_reference.py`.
-use crate::args::{self, RunArgs};
+use crate::args::{self, DeviceArg, RunArgs};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use critlab_train::Observer;
@@ -33,6 +33,8 @@ pub struct StepCmd {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    device: DeviceArg,
+    #[command(flatten)]
     run: RunArgs,
 }
 
@@ -54,6 +56,7 @@ impl Observer for Clock {
 #[derive(Serialize)]
 struct StepTiming {
     workload: String,
+    backend: &'static str,
     replicas: usize,
     steps_timed: usize,
     median_ms: f64,
@@ -77,8 +80,10 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
             s.validate()
         })
         .collect::<Result<_, _>>()?;
+    let device = cmd.device.open()?;
+    // Each step reads its losses back to the host, so on a GPU a lap ends when its work is done.
     let mut clock = Clock { last: Instant::now(), laps: Vec::new() };
-    critlab_train::train(&specs, &critlab_train::cpu_device(), &mut clock, &AtomicBool::new(false))?;
+    critlab_train::train(&specs, &device, &mut clock, &AtomicBool::new(false))?;
     let end = clock.laps.len().saturating_sub(1);
     let mut laps: Vec<f64> = clock.laps[cmd.warmup.min(end)..end].to_vec();
     anyhow::ensure!(!laps.is_empty(), "no step left to time: raise --steps above --warmup + 1");
@@ -86,6 +91,7 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
     let q = |f: f64| laps[((laps.len() - 1) as f64 * f).round() as usize];
     let t = StepTiming {
         workload: format!("{:?} {:?} p={} width={} n_train={}", spec.task, spec.model, spec.p, spec.width, spec.n_train()),
+        backend: cmd.device.device.backend(),
         replicas: cmd.replicas,
         steps_timed: laps.len(),
         median_ms: q(0.5),
@@ -96,8 +102,8 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
         outln!("{}", serde_json::to_string(&t)?)?;
     } else {
         outln!(
-            "{} × {}: median {:.3} ms/step (p10 {:.3}, p90 {:.3}) over {} steps",
-            t.workload, t.replicas, t.median_ms, t.p10_ms, t.p90_ms, t.steps_timed
+            "{} × {} on {}: median {:.3} ms/step (p10 {:.3}, p90 {:.3}) over {} steps",
+            t.workload, t.replicas, t.backend, t.median_ms, t.p10_ms, t.p90_ms, t.steps_timed
         )?;
     }
     Ok(ExitCode::SUCCESS)
