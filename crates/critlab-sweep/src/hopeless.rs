@@ -3,7 +3,7 @@
 //! with the reason, the predictor and the step, never as `done`. The monitor keeps each run's
 //! measured history as the trainer reports it and asks the predictor at every eval step, so
 //! only the past is used.
-use critlab_core::{RunStatus, ValidRunSpec, NOT_CLASS_FIELDS};
+use critlab_core::{RunStatus, ValidRunSpec, NOT_CLASS_FIELDS, SEED_FIELDS};
 use critlab_physics::predict::norm_delay::ClassCalibrations;
 use critlab_physics::predict::{DelayCalibration, PredictorKind, RunHistory};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ impl HopelessMonitor {
             .iter()
             .map(|s| RunHistory { seed: s.seed, lr: s.lr, weight_decay: s.weight_decay, budget: s.steps as f64, ..Default::default() })
             .collect();
-        let calibration = specs.first().map_or(rule.calibrations.pooled, |s| rule.calibrations.get(&s.key_without(NOT_CLASS_FIELDS)));
+        let calibration = specs.first().map_or(rule.calibrations.pooled, |s| rule.calibrations.get(&s.key_without(SEED_FIELDS), &s.key_without(NOT_CLASS_FIELDS)));
         Self { rule, calibration, histories }
     }
 
@@ -66,7 +66,8 @@ impl HopelessMonitor {
         }
         let p = self.rule.predictor.predict(h, &self.calibration)?.probability?;
         let cut = 1.0 - self.rule.confidence;
-        (p < cut).then(|| {
+        let memorised = h.t_mem(critlab_physics::predict::norm_delay::LEVEL).is_some();
+        critlab_physics::predict::hopeless(p, self.rule.confidence, memorised).then(|| {
             (
                 RunStatus::Stopped,
                 format!(

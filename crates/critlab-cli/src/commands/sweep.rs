@@ -382,12 +382,13 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
     };
     let c = calibrations.pooled;
     eprintln!(
-        "stop-hopeless: {} with ln K ~ N({:.2}, {:.2}²) pooled over {} runs, and per class for {} classes; stop when P(grok) < {:.3}",
+        "stop-hopeless: {} with ln K ~ N({:.2}, {:.2}²) pooled over {} runs, per class for {} classes and per cell for {} cells; stop memorised runs when P(grok) < {:.3}",
         predictor.name(),
         c.mu,
         c.sd,
         c.runs,
         calibrations.by_class.len(),
+        calibrations.by_cell.len(),
         1.0 - confidence
     );
     Ok(StopRule { confidence, predictor, calibrations: std::sync::Arc::new(calibrations) })

@@ -153,7 +153,7 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
                 let run_now = labeled(store, &row)?;
                 let history = run_now.history;
                 if history.now().is_some_and(|t| t > last_predicted) {
-                    if let Some(line) = predictions_line(&history, &calibrations.get(&run_now.class)) {
+                    if let Some(line) = predictions_line(&history, &calibrations.get(&run_now.cell, &run_now.class)) {
                         writeln!(out, "{line}")?;
                         out.flush()?;
                     }

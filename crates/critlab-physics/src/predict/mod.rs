@@ -104,6 +104,15 @@ impl RunHistory {
     }
 }
 
+/// The stop-hopeless rule (`sweep run --stop-hopeless P`, and its replay in [`score`]): a run is
+/// stopped once it has memorised (t_mem reached, the point from which the norm-delay law
+/// applies) and its probability of grokking within the budget is below 1 − `confidence`.
+/// Before memorisation a run is never stopped: the law would only give an upper bound on P
+/// there, and stopping would turn a memorising run into a confused one in the phase diagram.
+pub fn hopeless(probability: f64, confidence: f64, memorised: bool) -> bool {
+    memorised && probability < 1.0 - confidence
+}
+
 /// A predicted step with an interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct StepInterval {
@@ -143,13 +152,17 @@ pub struct DelayCalibration {
     pub sd: f64,
     /// Runs it was fitted on.
     pub runs: usize,
+    /// Of those, the runs that grokked (exact K, not censored). The law's predictive
+    /// distribution of a new run's ln K is μ + sd·√(1 + 1/n)·t(n − 1) with n of them (the
+    /// parameters are estimated, not known); 0 (the default) means the normal itself.
+    pub grokked: usize,
 }
 
 impl Default for DelayCalibration {
     /// A wide default for live use without a calibration sweep: K ≈ 1 (one e-folding of
     /// ‖θ‖²) with a factor-e spread either way.
     fn default() -> Self {
-        Self { mu: 0.0, sd: 1.0, runs: 0 }
+        Self { mu: 0.0, sd: 1.0, runs: 0, grokked: 0 }
     }
 }
 
@@ -220,32 +233,16 @@ impl PredictorKind {
     }
 }
 
-/// Standard normal CDF Φ(x) (Abramowitz & Stegun 7.1.26 erf, |error| < 1.5e-7).
+/// Standard normal CDF Φ(x) = ½·erfc(−x/√2) (statrs), which keeps the relative precision of
+/// far tails.
 pub fn normal_cdf(x: f64) -> f64 {
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * z);
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    // The tail 0.5·erfc(z) directly, so that far tails keep their relative precision.
-    let tail = 0.5 * poly * (-z * z).exp();
-    if x >= 0.0 {
-        1.0 - tail
-    } else {
-        tail
-    }
+    0.5 * statrs::function::erf::erfc(-x / std::f64::consts::SQRT_2)
 }
 
-/// Inverse of [`normal_cdf`] by bisection (for the interval quantiles).
+/// Inverse of [`normal_cdf`] (statrs).
 pub fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-10.0, 10.0);
-    for _ in 0..80 {
-        let mid = 0.5 * (lo + hi);
-        if normal_cdf(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
+    use statrs::distribution::ContinuousCDF;
+    statrs::distribution::Normal::standard().inverse_cdf(p)
 }
 
 #[cfg(test)]

@@ -68,54 +68,77 @@ pub fn calibrate<'a>(runs: impl IntoIterator<Item = &'a RunHistory>) -> Option<D
     let m0 = crate::stats::mean(&exact);
     let s0 = crate::stats::std_dev(&exact).max(0.1);
     let best = minimize(nll, &[m0, s0.ln()], &[0.5, 0.3], NelderMeadOptions::default());
-    Some(DelayCalibration { mu: best.x[0], sd: best.x[1].exp().clamp(0.05, 5.0), runs: exact.len() + censored.len() })
+    Some(DelayCalibration { mu: best.x[0], sd: best.x[1].exp().clamp(0.05, 5.0), runs: exact.len() + censored.len(), grokked: exact.len() })
 }
 
-/// The law calibrated per class of runs (their settings without seed, η and λ: K =
-/// ln(‖θ_mem‖²/‖θ_post‖²) depends on the data and the model, not on the decay rate), with a
-/// calibration pooled over every class for classes with fewer than 2 grokked runs.
+/// The law calibrated from the finest group of runs that has at least 2 grokked ones: the
+/// runs' phase-diagram cell (their settings without the seed), else their class (without
+/// seed, η and λ: the law says K = ln(‖θ_mem‖²/‖θ_post‖²) depends on the data and the model,
+/// not on the decay rate), else every run pooled. The cell comes first because the measured K
+/// is not independent of η and λ: on the prediction benchmark its class means hide a factor
+/// ~10 between cells (docs/grokking-prediction.md), which the class spread then carries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClassCalibrations {
     /// Over every run (the wide default when fewer than 2 grokked).
     pub pooled: DelayCalibration,
     /// Per class key, for the classes with at least 2 grokked runs.
     pub by_class: BTreeMap<String, DelayCalibration>,
+    /// Per cell key, for the cells with at least 2 grokked runs.
+    pub by_cell: BTreeMap<String, DelayCalibration>,
 }
+
+/// The runs a calibration is fitted on: `(cell, class, history)`.
+pub type CalibrationRun<'a> = (&'a str, &'a str, &'a RunHistory);
 
 impl ClassCalibrations {
-    /// Fits the pooled and the per-class calibrations on `(class, history)` pairs.
-    pub fn fit<'a>(runs: impl IntoIterator<Item = (&'a str, &'a RunHistory)>) -> Self {
-        let runs: Vec<(&str, &RunHistory)> = runs.into_iter().collect();
-        let mut classes: Vec<&str> = runs.iter().map(|r| r.0).collect();
-        classes.sort_unstable();
-        classes.dedup();
-        Self {
-            pooled: calibrate(runs.iter().map(|r| r.1)).unwrap_or_default(),
-            by_class: classes
-                .into_iter()
-                .filter_map(|c| Some((c.to_string(), calibrate(runs.iter().filter(|r| r.0 == c).map(|r| r.1))?)))
-                .collect(),
-        }
+    /// Fits the pooled, per-class and per-cell calibrations.
+    pub fn fit<'a>(runs: impl IntoIterator<Item = CalibrationRun<'a>>) -> Self {
+        let runs: Vec<CalibrationRun> = runs.into_iter().collect();
+        let per = |key: fn(&CalibrationRun<'a>) -> &'a str| -> BTreeMap<String, DelayCalibration> {
+            let mut keys: Vec<&str> = runs.iter().map(key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.into_iter().filter_map(|k| Some((k.to_string(), calibrate(runs.iter().filter(|r| key(r) == k).map(|r| r.2))?))).collect()
+        };
+        Self { pooled: calibrate(runs.iter().map(|r| r.2)).unwrap_or_default(), by_class: per(|r| r.1), by_cell: per(|r| r.0) }
     }
 
-    /// The calibration of `class` (the pooled one when the class has none).
-    pub fn get(&self, class: &str) -> DelayCalibration {
-        self.by_class.get(class).copied().unwrap_or(self.pooled)
+    /// The calibration of a run of `cell` in `class` (see the type).
+    pub fn get(&self, cell: &str, class: &str) -> DelayCalibration {
+        self.by_cell.get(cell).or_else(|| self.by_class.get(class)).copied().unwrap_or(self.pooled)
     }
 }
 
-/// F(K ≤ x) under the calibration.
+/// The predictive distribution of a new run's standardised ln K: Student's t with n − 1
+/// degrees of freedom and scale √(1 + 1/n) for a calibration fitted on n grokked runs, the
+/// normal for the default calibration.
+fn predictive(cal: &DelayCalibration) -> Option<(statrs::distribution::StudentsT, f64)> {
+    let n = cal.grokked as f64;
+    (cal.grokked >= 2).then(|| (statrs::distribution::StudentsT::new(0.0, 1.0, n - 1.0).expect("n − 1 ≥ 1 degrees of freedom"), (1.0 + 1.0 / n).sqrt()))
+}
+
+/// F(K ≤ x) under the calibration's predictive distribution.
 fn cdf(x: f64, cal: &DelayCalibration) -> f64 {
+    use statrs::distribution::ContinuousCDF;
     if x <= 0.0 {
-        0.0
-    } else {
-        normal_cdf((x.ln() - cal.mu) / cal.sd)
+        return 0.0;
+    }
+    let z = (x.ln() - cal.mu) / cal.sd;
+    match predictive(cal) {
+        Some((t, scale)) => t.cdf(z / scale),
+        None => normal_cdf(z),
     }
 }
 
 /// The K with F(K) = q.
 fn quantile(q: f64, cal: &DelayCalibration) -> f64 {
-    (cal.mu + cal.sd * normal_quantile(q.clamp(1e-12, 1.0 - 1e-12))).exp()
+    use statrs::distribution::ContinuousCDF;
+    let q = q.clamp(1e-12, 1.0 - 1e-12);
+    let z = match predictive(cal) {
+        Some((t, scale)) => scale * t.inverse_cdf(q),
+        None => normal_quantile(q),
+    };
+    (cal.mu + cal.sd * z).exp()
 }
 
 /// The law's prediction now (see the module documentation).
@@ -183,6 +206,49 @@ mod tests {
         with.extend((0..4).map(|_| run(1e-2, 1.0, 100.0, None, 3000.0)));
         let censored = calibrate(&with).unwrap();
         assert!(censored.mu > without.mu + 0.1, "{without:?} {censored:?}");
+    }
+
+    #[test]
+    fn a_cell_with_its_own_grokked_runs_is_calibrated_on_them() {
+        // One class, two cells whose K differ by a factor 10 (the law's η, λ independence
+        // broken, as measured on the prediction benchmark); a third cell with one grokked run.
+        let (a, b, c) = ("p23/lr0.01", "p23/lr0.03", "p23/lr0.003");
+        let mut runs: Vec<(&str, RunHistory)> = Vec::new();
+        for i in 0..4 {
+            let d = 100.0 + 10.0 * i as f64;
+            runs.push((a, run(1e-2, 1.0, 100.0, Some(d), 5000.0))); // K ≈ 1
+            runs.push((b, run(1e-2, 1.0, 100.0, Some(10.0 * d), 5000.0))); // K ≈ 10
+        }
+        runs.push((c, run(1e-2, 1.0, 100.0, Some(500.0), 5000.0)));
+        let cals = ClassCalibrations::fit(runs.iter().map(|(cell, h)| (*cell, "p23", h)));
+        let (ka, kb) = (cals.get(a, "p23").mu.exp(), cals.get(b, "p23").mu.exp());
+        assert!((ka - 1.15).abs() < 0.1 && (kb - 11.5).abs() < 1.0, "{ka} {kb}");
+        assert_eq!(cals.get(a, "p23").grokked, 4);
+        // Fewer than 2 grokked runs in the cell: the class's calibration, then the pooled one.
+        assert_eq!(cals.get(c, "p23"), cals.by_class["p23"]);
+        assert_eq!(cals.get(c, "other class"), cals.pooled);
+        assert!(cals.by_class["p23"].sd > 5.0 * cals.get(a, "p23").sd);
+    }
+
+    #[test]
+    fn few_grokked_runs_widen_the_predicted_interval() {
+        // The same μ and sd from 2 or from 50 grokked runs: Student's t with 1 degree of freedom
+        // against one close to the normal.
+        let (few, many) = (DelayCalibration { mu: 0.0, sd: 0.3, runs: 2, grokked: 2 }, DelayCalibration { mu: 0.0, sd: 0.3, runs: 50, grokked: 50 });
+        let h = run(1e-2, 1.0, 100.0, None, 5000.0).until(100.0);
+        let (pf, pm) = (predict(&h, &few).unwrap().t_grok.unwrap(), predict(&h, &many).unwrap().t_grok.unwrap());
+        assert!((pf.value - pm.value).abs() < 1.0, "{pf:?} {pm:?}");
+        assert!(pf.hi - pf.lo > 5.0 * (pm.hi - pm.lo), "{pf:?} {pm:?}");
+        // The delay's upper end is e^{sd·√(1 + 1/50)·t₀.₉₇₅(49)} ≈ e^{0.3·2.03} times its median.
+        let spread = ((pm.hi - 100.0) / (pm.value - 100.0)).ln();
+        assert!(spread > 0.3 * 1.98 && spread < 0.3 * 2.1, "{pm:?}");
+    }
+
+    #[test]
+    fn a_run_is_never_stopped_before_it_memorises() {
+        assert!(!crate::predict::hopeless(0.0, 0.95, false));
+        assert!(crate::predict::hopeless(0.01, 0.95, true));
+        assert!(!crate::predict::hopeless(0.06, 0.95, true));
     }
 
     #[test]

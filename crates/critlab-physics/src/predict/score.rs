@@ -8,10 +8,10 @@
 //! * **Held-out by seed.** Everything a predictor learns (the norm-delay calibration, the
 //!   logistic map from score to probability) is fitted on the runs of the other seeds and
 //!   applied to the runs of the held-out seed, in turn for every seed (never split by step).
-//!   The norm-delay law's K = ln(‖θ_mem‖²/‖θ_post‖²) depends on the data and the model, not on
-//!   η or λ, so it is calibrated per *class* (the runs' settings without seed, η and λ: task, p,
-//!   training fraction, width, ...), on the other seeds' runs of the same class, falling back
-//!   to all other seeds' runs when the class has fewer than 2 grokked runs there.
+//!   The norm-delay law is calibrated on the other seeds' runs of the same phase-diagram *cell*
+//!   (equal settings but for the seed), falling back to the runs of the same *class* (settings
+//!   without seed, η and λ: task, p, training fraction, width, ...) and then to all other
+//!   seeds' runs when fewer than 2 of them grokked ([`norm_delay::ClassCalibrations`]).
 //! * **AUROC** of the score at t_dec over the eligible runs (Mann–Whitney, ties count ½), with a
 //!   percentile bootstrap 95 % interval over runs; **within weight decay**: per λ, and pooled
 //!   over the pairs (grokking, non-grokking) that share λ, bootstrap stratified by λ.
@@ -21,7 +21,8 @@
 //! * **MAPE** of the predicted t_grok (predictors that give one) at t_dec, and at t_mem, over the
 //!   eligible grokking runs, held out by seed.
 //! * **Stop-hopeless replay** (predictors with their own probability, as `sweep run
-//!   --stop-hopeless` needs): a run would be stopped at the first eval step with P < 1 − P;
+//!   --stop-hopeless` needs): a run would be stopped at the first eval step, after it has
+//!   memorised and before its last, with P < 1 − P ([`super::hopeless`]);
 //!   steps saved = Σ(τ − t_stop)/Σ τ; the phase of every run is recomputed from its truncated
 //!   history, and a cell of the phase diagram (runs equal but for the seed) changes if its
 //!   majority phase changes.
@@ -403,10 +404,10 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
         .iter()
         .map(|&s| SeedCalibration {
             seed: s,
-            calibrations: ClassCalibrations::fit(runs.iter().filter(|r| r.history.seed != s).map(|r| (r.class.as_str(), &r.history))),
+            calibrations: ClassCalibrations::fit(runs.iter().filter(|r| r.history.seed != s).map(|r| (r.cell.as_str(), r.class.as_str(), &r.history))),
         })
         .collect();
-    let cal_of = |r: &LabeledRun| calibrations.iter().find(|c| c.seed == r.history.seed).map(|c| c.calibrations.get(&r.class)).unwrap_or_default();
+    let cal_of = |r: &LabeledRun| calibrations.iter().find(|c| c.seed == r.history.seed).map(|c| c.calibrations.get(&r.cell, &r.class)).unwrap_or_default();
     let strata: Vec<u64> = labels.iter().map(|l| l.weight_decay.to_bits()).collect();
 
     let mut predictors = Vec::new();
@@ -504,13 +505,16 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
         // Stop-hopeless replay, for predictors with their own probability (as live: a logistic map
         // fitted at t_dec says nothing about early steps).
         let stop_hopeless = own_probability.then(|| {
-            let cut = 1.0 - opts.stop_hopeless;
             let (mut saved, mut total, mut stopped, mut lost) = (0.0, 0.0, 0, 0);
             let mut cells: BTreeMap<&str, (Vec<Phase>, Vec<Phase>)> = BTreeMap::new();
             for (i, tr) in traces.iter().enumerate() {
                 let budget = runs[i].history.budget;
                 let l = &labels[i];
-                let stop = tr.iter().find(|(_, p)| p.is_some_and(|p| prob(i, &p).is_some_and(|q| q < cut))).map(|x| x.0);
+                let memorised = |t: f64| l.t_mem.is_some_and(|m| m <= t);
+                let stop = tr
+                    .iter()
+                    .find(|(t, p)| *t < budget && p.is_some_and(|p| prob(i, &p).is_some_and(|q| super::hopeless(q, opts.stop_hopeless, memorised(*t)))))
+                    .map(|x| x.0);
                 total += budget;
                 let full = phase(l.t_mem, l.t_grok, budget);
                 let cut_phase = match stop {

@@ -84,7 +84,7 @@ pub fn calibration_from_sweep(store: &Store, sweep: &str) -> Result<ClassCalibra
         runs.push(labeled(store, row)?);
     }
     norm_delay::calibrate(runs.iter().map(|r| &r.history)).with_context(|| format!("sweep `{sweep}` has fewer than 2 grokked runs to calibrate norm-delay on"))?;
-    Ok(ClassCalibrations::fit(runs.iter().map(|r| (r.class.as_str(), &r.history))))
+    Ok(ClassCalibrations::fit(runs.iter().map(|r| (r.cell.as_str(), r.class.as_str(), &r.history))))
 }
 
 /// The run as scored: its cell of the phase diagram (the spec without seeds) and its class
