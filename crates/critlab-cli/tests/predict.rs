@@ -77,10 +77,9 @@ fn analyze_predict_scores_every_predictor_on_a_real_sweep() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown predictor `crystal-ball`"));
 }
 
-#[test]
-fn stop_hopeless_records_stopped_runs_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = r#"
+/// Two weight decays × 2 seeds: λ = 1e-4 has no chance to grok within 400 steps by the
+/// norm-delay law, λ = 3 has.
+const HOPELESS: &str = r#"
 name = "hopeless"
 seeds = 2
 [base]
@@ -94,11 +93,13 @@ eval-every = 20
 [axes]
 weight-decay = [0.0001, 3.0]
 "#;
-    std::fs::write(dir.path().join("h.toml"), spec).unwrap();
-    let out = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95"]));
-    assert!(out.contains("stopped as hopeless"), "{out}");
-    let store = Store::open(dir.path().join("h.db")).unwrap();
+
+/// The λ = 1e-4 runs of `HOPELESS` were stopped as hopeless (with the predictor and the step in
+/// the reason), the others were not.
+fn assert_hopeless_runs_stopped(db: &Path) {
+    let store = Store::open(db).unwrap();
     let runs = store.runs(Some("hopeless")).unwrap();
+    assert_eq!(runs.len(), 4);
     for r in &runs {
         let wd = r.spec["weight-decay"].as_f64().unwrap();
         if wd < 1e-3 {
@@ -111,9 +112,72 @@ weight-decay = [0.0001, 3.0]
             assert_ne!(r.status, RunStatus::Stopped, "{r:?}");
         }
     }
+}
+
+#[test]
+fn stop_hopeless_records_stopped_runs_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = HOPELESS;
+    std::fs::write(dir.path().join("h.toml"), spec).unwrap();
+    let out = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95"]));
+    assert!(out.contains("stopped as hopeless"), "{out}");
+    assert_hopeless_runs_stopped(&dir.path().join("h.db"));
     // A rerun skips the stopped runs as finished; a predictor without a probability is refused.
     let again = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db"]));
     assert!(again.contains("4 already finished"), "{again}");
     let bad = critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95", "--stop-predictor", "weight-norm"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// A calibration sweep whose two runs grok within their budget (K = ηλ·(t_grok − t_mem) ≈ 14).
+const CALIBRATION: &str = r#"
+name = "calibration"
+seeds = 2
+[base]
+task = "modular-addition"
+p = 23
+train-frac = 0.8
+width = 128
+optimizer = "adamw"
+lr = 3e-2
+weight-decay = 1.0
+steps = 800
+eval-every = 20
+"#;
+
+/// Every run of `sweep` in `db` as (spec hash, status, reason, last step).
+fn outcomes(db: &Path, sweep: &str) -> Vec<(String, RunStatus, Option<String>, Option<i64>)> {
+    let mut v: Vec<_> = Store::open(db).unwrap().runs(Some(sweep)).unwrap().into_iter().map(|r| (r.spec_hash, r.status, r.reason, r.last_step)).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// The same rule through the Slurm workers (needs a running cluster: `scripts/slurm-up.sh`;
+/// skipped with a message without one, unless `CRITLAB_REQUIRE_SLURM` is set, as
+/// `scripts/test.sh` does), calibrated from a sweep of the main store: the same runs stop at
+/// the same steps for the same reasons as in the local run.
+#[test]
+fn stop_hopeless_works_through_slurm_workers_as_locally() {
+    let works = |cmd: &str, arg: &str| std::process::Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false);
+    if !works("sbatch", "--version") || !works("scontrol", "ping") {
+        assert!(std::env::var_os("CRITLAB_REQUIRE_SLURM").is_none(), "CRITLAB_REQUIRE_SLURM is set but `sbatch` or the Slurm controller does not work");
+        eprintln!("SKIPPED stop_hopeless_works_through_slurm_workers_as_locally: no running Slurm cluster (start one with scripts/slurm-up.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.toml"), HOPELESS).unwrap();
+    std::fs::write(dir.path().join("cal.toml"), CALIBRATION).unwrap();
+    let rule = ["--stop-hopeless", "0.95", "--calibrate-from", "calibration"];
+    for db in ["local.db", "slurm.db"] {
+        ok(&critlab(dir.path(), &["sweep", "run", "cal.toml", "--store", db]));
+    }
+    ok(&critlab(dir.path(), &[&["sweep", "run", "h.toml", "--store", "local.db"][..], &rule].concat()));
+    let out = ok(&critlab(dir.path(), &[&["sweep", "run", "h.toml", "--store", "slurm.db", "--backend", "slurm", "--wait"][..], &rule].concat()));
+    let script = std::fs::read_to_string(dir.path().join("slurm-slurm/hopeless/array.sbatch")).unwrap();
+    assert!(script.contains("'--stop-hopeless' '0.95'") && script.contains("'--calibration-store'"), "{script}");
+    let (local, slurm) = (outcomes(&dir.path().join("local.db"), "hopeless"), outcomes(&dir.path().join("slurm.db"), "hopeless"));
+    assert_eq!(slurm, local, "{out}");
+    let stopped_early = slurm.iter().filter(|r| r.1 == RunStatus::Stopped && r.3.is_some_and(|t| t < 200)).count();
+    assert_eq!(stopped_early, 2, "the λ = 1e-4 runs stop soon after memorising: {slurm:?}");
+    assert!(slurm.iter().all(|r| r.2.as_deref().is_none_or(|why| why.contains("norm-delay"))), "{slurm:?}");
 }

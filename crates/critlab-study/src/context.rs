@@ -149,6 +149,7 @@ impl Context<'_> {
             max_shards: None,
             partition: None,
             time: None,
+            worker_args: Vec::new(),
         };
         let mut prepared = slurm::prepare(plan, spec, &self.opts.store, &dir, &critlab, &options, max_array).map_err(wrap)?;
         if !prepared.array.is_empty() {

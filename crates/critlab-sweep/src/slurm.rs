@@ -37,6 +37,9 @@ pub struct SlurmOptions {
     pub partition: Option<String>,
     /// Time limit per task (`--time`), when given.
     pub time: Option<String>,
+    /// Further arguments of every `sweep worker` (the stop-hopeless rule), each quoted for
+    /// the shell in the script.
+    pub worker_args: Vec<String>,
 }
 
 /// One shard: its store file and the runs it trains.
@@ -241,7 +244,7 @@ fn array_script_text(m: &Manifest, dir: &Path, array: &str, options: &SlurmOptio
          {extra}\
          set -eu\n\
          export RAYON_NUM_THREADS={cpus}\n\
-         exec {critlab} sweep worker {spec} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --max-group {group} --jobs {cpus} \\\n    --store {shards}/shard-\"$SLURM_ARRAY_TASK_ID\".db\n",
+         exec {critlab} sweep worker {spec} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --max-group {group} --jobs {cpus}{args} \\\n    --store {shards}/shard-\"$SLURM_ARRAY_TASK_ID\".db\n",
         version = critlab_core::VERSION,
         name = m.name,
         n = m.shards.len(),
@@ -251,6 +254,7 @@ fn array_script_text(m: &Manifest, dir: &Path, array: &str, options: &SlurmOptio
         critlab = quote(&m.critlab),
         spec = quote(&m.spec),
         group = m.max_group,
+        args = options.worker_args.iter().map(|a| format!(" {}", quote(a))).collect::<String>(),
         shards = quote(dir.join("shards")),
     )
 }
@@ -453,6 +457,7 @@ mod tests {
             max_shards: None,
             partition: None,
             time: Some("10:00".into()),
+            worker_args: vec!["--stop-hopeless".into(), "0.95".into(), "--calibrate-from".into(), "pilot's sweep".into()],
         };
         let work = dir.path().join("work");
         // 30 runs: two classes (train-frac) of 15, in groups of 4,4,4,3: 8 groups, capped at 3 shards.
@@ -464,6 +469,7 @@ mod tests {
         assert!(text.contains("#SBATCH --array=0-2%2"), "{text}");
         assert!(text.contains("--shard \"$SLURM_ARRAY_TASK_ID/3\""), "{text}");
         assert!(text.contains("#SBATCH --time=10:00"), "{text}");
+        assert!(text.contains(r"--jobs 1 '--stop-hopeless' '0.95' '--calibrate-from' 'pilot'\''s sweep' \"), "{text}");
         let abs = std::path::absolute("bin/critlab").unwrap();
         assert!(text.contains(&format!("exec '{}' sweep worker", abs.display())), "{text}");
         let merge = std::fs::read_to_string(&p.merge_script).unwrap();

@@ -99,8 +99,18 @@ pub struct RunCmd {
     /// Slurm: wait for the array and the merge, then report like `sweep status`
     #[arg(long, help_heading = "Slurm")]
     wait: bool,
-    /// Stop a run once the predictor gives it P(grok within the budget) < 1 − P; it is
-    /// recorded as `stopped` with the reason (local backend)
+    #[command(flatten)]
+    hopeless: HopelessArgs,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// The stop-hopeless rule of `sweep run` (both backends) and `sweep worker`.
+#[derive(Debug, Args)]
+pub struct HopelessArgs {
+    /// Stop a run, once it has memorised, when the predictor gives it P(grok within the budget)
+    /// < 1 − P; it is recorded as `stopped` with the reason
     #[arg(long, value_name = "P", value_parser = crate::args::fraction)]
     stop_hopeless: Option<f64>,
     /// The predictor of --stop-hopeless (one with its own probability)
@@ -110,9 +120,30 @@ pub struct RunCmd {
     /// [default: the predictor's wide default]
     #[arg(long, value_name = "SWEEP", requires = "stop_hopeless")]
     calibrate_from: Option<String>,
-    /// Print the summary as JSON
-    #[arg(long)]
-    json: bool,
+    /// The store --calibrate-from reads [default: --store] (a Slurm worker's --store is its
+    /// shard, so `sweep run --backend slurm` passes the main store here)
+    #[arg(long, value_name = "FILE", requires = "calibrate_from")]
+    calibration_store: Option<PathBuf>,
+}
+
+impl HopelessArgs {
+    /// The rule, calibrated from `--calibration-store` or else `store`; `None` without
+    /// `--stop-hopeless`.
+    fn rule(&self, store: &Path) -> Result<Option<StopRule>> {
+        let from = self.calibration_store.as_deref().unwrap_or(store);
+        self.stop_hopeless.map(|p| stop_rule(p, &self.stop_predictor, self.calibrate_from.as_deref(), from)).transpose()
+    }
+
+    /// The same rule as arguments of `sweep worker`, calibrated from `store` (made absolute).
+    fn worker_args(&self, store: &Path) -> Result<Vec<String>> {
+        let Some(p) = self.stop_hopeless else { return Ok(Vec::new()) };
+        let mut args = vec!["--stop-hopeless".to_string(), p.to_string(), "--stop-predictor".into(), self.stop_predictor.clone()];
+        if let Some(sweep) = &self.calibrate_from {
+            let from = std::path::absolute(self.calibration_store.as_deref().unwrap_or(store)).context("locating the calibration store")?;
+            args.extend(["--calibrate-from".into(), sweep.clone(), "--calibration-store".into(), from.to_string_lossy().into_owned()]);
+        }
+        Ok(args)
+    }
 }
 
 /// `sweep worker`.
@@ -136,6 +167,8 @@ pub struct WorkerCmd {
     /// Worker threads [default: number of cores]
     #[arg(long, value_parser = crate::args::at_least::<1>)]
     jobs: Option<usize>,
+    #[command(flatten)]
+    hopeless: HopelessArgs,
 }
 
 /// `sweep status`.
@@ -171,7 +204,6 @@ pub fn run(cmd: SweepCmd) -> Result<ExitCode> {
         SweepCmd::Plan(c) => plan(c),
         SweepCmd::Run(c) => match c.backend {
             Backend::Local => run_local(c),
-            Backend::Slurm if c.stop_hopeless.is_some() => bail!("--stop-hopeless works with --backend local only (the Slurm workers do not take it yet)"),
             Backend::Slurm if c.device.device != DeviceChoice::Cpu => {
                 bail!("--device {} works with --backend local only (the Slurm workers train on the CPU)", c.device.device)
             }
@@ -396,7 +428,7 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
 
 fn run_local(cmd: RunCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
-    let stop_hopeless = cmd.stop_hopeless.map(|p| stop_rule(p, &cmd.stop_predictor, cmd.calibrate_from.as_deref(), &cmd.store.store)).transpose()?;
+    let stop_hopeless = cmd.hopeless.rule(&cmd.store.store)?;
     cmd.device.open()?;
     let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless, device: cmd.device.device };
     let all: Vec<usize> = (0..plan.entries.len()).collect();
@@ -413,8 +445,9 @@ fn worker(cmd: WorkerCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
     let (shard, n) = cmd.shard;
     let entries = plan.shard(shard, n, cmd.max_group);
+    let stop_hopeless = cmd.hopeless.rule(&cmd.store)?;
     cmd.device.open()?;
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless: None, device: cmd.device.device };
+    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless, device: cmd.device.device };
     outln!("sweep {} shard {shard}/{n}: {} runs into {}", plan.name(), entries.len(), cmd.store.display())?;
     let report = execute_with_bar(&plan, &entries, &cmd.store, &options, true)?;
     print_report(&plan, &cmd.store, &report)?;
@@ -439,6 +472,10 @@ fn run_slurm(cmd: RunCmd) -> Result<ExitCode> {
     };
     let dir = cmd.work_dir.clone().unwrap_or_else(|| slurm::default_work_dir(&cmd.store.store, plan.name()));
     let critlab = std::env::current_exe().context("locating the critlab binary for the sbatch script")?;
+    // The rule is built here too, so that a bad predictor or calibration fails before anything
+    // is submitted; the workers rebuild it from the same arguments.
+    cmd.hopeless.rule(&cmd.store.store)?;
+    let worker_args = cmd.hopeless.worker_args(&cmd.store.store)?;
     let options = SlurmOptions {
         array_limit: cmd.array_limit,
         cpus_per_task: cmd.cpus_per_task,
@@ -446,6 +483,7 @@ fn run_slurm(cmd: RunCmd) -> Result<ExitCode> {
         max_shards: cmd.max_shards,
         partition: cmd.partition.clone(),
         time: cmd.time.clone(),
+        worker_args,
     };
     let mut prepared = slurm::prepare(&plan, &cmd.spec, &cmd.store.store, &dir, &critlab, &options, max_array)?;
     let shards = prepared.manifest.shards.len();
