@@ -126,9 +126,19 @@ pub struct Measurements {
     pub hidden: HostMatrix,
     /// The modulus p of a modular task (token vocabulary of the inputs), `None` otherwise.
     pub modulus: Option<usize>,
+    /// The eigenvalues of the centred covariance of `hidden`, computed on the first call of
+    /// [`Measurements::hidden_covariance_spectrum`]: two probes read them, and one symmetric
+    /// eigendecomposition of a 512 × 512 matrix is most of an eval step's probe time.
+    pub hidden_spectrum: std::sync::OnceLock<Vec<f64>>,
 }
 
 impl Measurements {
+    /// Eigenvalues of the covariance of the centred rows of `hidden`, descending
+    /// ([`spectral_contrast::covariance_spectrum`]), computed once per measurement.
+    pub fn hidden_covariance_spectrum(&self) -> &[f64] {
+        self.hidden_spectrum.get_or_init(|| spectral_contrast::covariance_spectrum(&self.hidden))
+    }
+
     /// A weight or bias matrix by parameter name.
     pub fn param(&self, name: &str) -> Option<&HostMatrix> {
         self.weights.iter().chain(&self.biases).find(|(n, _)| n == name).map(|(_, m)| m)
@@ -276,6 +286,7 @@ pub(crate) mod tests {
             param_grad_sq: Vec::new(),
             hidden: HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 0.0] },
             modulus: None,
+            hidden_spectrum: Default::default(),
         }
     }
 

@@ -63,7 +63,7 @@ impl Probe for SpectralContrast {
         Kind::OrderParameter
     }
     fn measure(&mut self, m: &Measurements, _: usize, out: &mut Vec<(String, f64)>) {
-        out.push((self.name().into(), head_tail_contrast(&covariance_spectrum(&m.hidden))));
+        out.push((self.name().into(), head_tail_contrast(m.hidden_covariance_spectrum())));
     }
 }
 

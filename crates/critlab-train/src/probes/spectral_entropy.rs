@@ -16,7 +16,11 @@ pub fn covariance_spectral_entropy(h: &HostMatrix) -> f64 {
     if h.rows < 2 || h.cols == 0 {
         return f64::NAN;
     }
-    let lambda = covariance_spectrum(h);
+    spectrum_entropy(&covariance_spectrum(h))
+}
+
+/// The entropy −Σ p_i ln p_i of a spectrum normalised to p_i = λ_i / Σλ (0 without variance).
+fn spectrum_entropy(lambda: &[f64]) -> f64 {
     let total: f64 = lambda.iter().sum();
     if total <= 0.0 || !total.is_finite() {
         return 0.0;
@@ -38,7 +42,9 @@ impl Probe for ReprSpectralEntropy {
         Kind::Rank
     }
     fn measure(&mut self, m: &Measurements, _: usize, out: &mut Vec<(String, f64)>) {
-        out.push((self.name().into(), covariance_spectral_entropy(&m.hidden)));
+        let h = &m.hidden;
+        let s = if h.rows < 2 || h.cols == 0 { f64::NAN } else { spectrum_entropy(m.hidden_covariance_spectrum()) };
+        out.push((self.name().into(), s));
     }
 }
 
@@ -57,5 +63,17 @@ mod tests {
         // A constant offset does not change it (the cloud is centred).
         let shifted = HostMatrix { rows: 4, cols: 2, values: vec![6., 5., 4., 5., 5., 6., 5., 4.] };
         assert!((covariance_spectral_entropy(&shifted) - 2f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_probe_reads_the_spectrum_the_measurement_keeps() {
+        let mut m = crate::probes::tests::sample();
+        m.hidden = HostMatrix { rows: 4, cols: 2, values: vec![1., 0., -1., 0., 0., 1., 0., -1.] };
+        assert!(m.hidden_spectrum.get().is_none());
+        let mut out = Vec::new();
+        ReprSpectralEntropy.measure(&m, 0, &mut out);
+        assert!((out[0].1 - 2f64.ln()).abs() < 1e-6, "{out:?}");
+        // Kept for spectral_contrast, which reads the same eigenvalues.
+        assert_eq!(m.hidden_spectrum.get().map(Vec::len), Some(2));
     }
 }
