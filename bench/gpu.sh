@@ -2,10 +2,13 @@
 # critlab on an NVIDIA GPU against PyTorch CUDA on the same GPU (issue 14, item 3), in two steps,
 # since the GPU machine the device tool lends has PyTorch and the NVIDIA driver but no Rust:
 #
-#   bench/gpu.sh build        here, no GPU needed: builds critlab with `--features cuda` (in its
-#                             own target folder, target/cuda, so the default build is untouched)
-#                             and puts the stripped binary in .gpu/critlab (.gpu/ is git-ignored
-#                             through .git/info/exclude; carry it to the GPU machine)
+#   bench/gpu.sh build        on a machine with cargo, no GPU needed, whose build can download:
+#                             builds critlab with `--features cuda` (burn's CUDA backend fetches
+#                             a prebuilt LLVM while building, which fails without a network;
+#                             BENCHMARKS.md, "GPU") in its own target folder, target/cuda, so the
+#                             default build is untouched, and puts the stripped binary in
+#                             .gpu/critlab (.gpu/ is git-ignored through .git/info/exclude;
+#                             carry it to the GPU machine)
 #   bench/gpu.sh run [ROUNDS] on the GPU machine (the device tool: carry [".gpu"]), default 2
 #                             rounds: prints Markdown tables for BENCHMARKS.md
 #

@@ -1,6 +1,10 @@
 //! Where replicas train: burn's pure-Rust `flex` CPU backend (the default) or, in a build with
 //! the `cuda` cargo feature, an NVIDIA GPU through burn's CUDA backend (cubecl-cuda, which loads
 //! the driver's `libcuda` at run time: building needs no CUDA toolkit, running needs the driver).
+//! Building that backend needs network access once: cubecl-cuda 0.11 depends on cubecl-llvm,
+//! whose build script downloads a prebuilt LLVM 23.1 (tracel-llvm 23.1.0-4) into
+//! `~/.local/share/tracel`; where it cannot (this project's machines and CI), the `cuda` build
+//! fails there (BENCHMARKS.md, "GPU").
 //!
 //! The choice is made at run time (`--device cpu | cuda | cuda:N`) and checked before anything is
 //! trained or stored: [`DeviceChoice::open`] fails with a [`DeviceError`] saying what is missing
@@ -32,8 +36,9 @@ pub enum DeviceError {
     /// A GPU was asked of a binary built without its backend.
     #[error(
         "this critlab binary was built without the `cuda` feature, so it cannot train on `{device}`; \
-         build it with `cargo build --release --features cuda` (no CUDA toolkit needed, only the \
-         NVIDIA driver to run) or use --device cpu"
+         build it with `cargo build --release --features cuda` (where the build can download: burn's \
+         CUDA backend fetches a prebuilt LLVM once; no CUDA toolkit is needed, and only the NVIDIA \
+         driver to run) or use --device cpu"
     )]
     NotBuilt {
         /// The device asked for.
