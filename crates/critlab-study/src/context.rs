@@ -152,6 +152,7 @@ impl Context<'_> {
             worker_args: Vec::new(),
         };
         let mut prepared = slurm::prepare(plan, spec, &self.opts.store, &dir, &critlab, &options, max_array).map_err(wrap)?;
+        (self.on_event)(crate::Event::SlurmPlanned { runs: prepared.pending_runs, skipped: plan.entries.len() - prepared.pending_runs });
         if !prepared.array.is_empty() {
             let (array, merge) = slurm::submit(&mut prepared).map_err(wrap)?;
             (self.on_event)(crate::Event::Submitted { name: plan.name(), array: &array, merge: &merge });

@@ -80,9 +80,10 @@ impl Design {
         match scale {
             Scale::Tiny => Design { width: 32, eval_every: 50, ..base(vec![7, 11], 2, 3, 2, 400) },
             Scale::Quick => base(vec![17, 23, 31, 43], 4, 8, 8, 3000),
-            // Sized from the quick version's measured CPU time (≈ 2·10⁻⁸ CPU-s per run·step·p³):
-            // about 3.7 CPU-hours, i.e. about 2 hours on the 2-core local Slurm cluster.
-            Scale::Full => base(vec![17, 23, 31, 43, 59], 8, 12, 16, 8000),
+            // Sized for the 2-core local Slurm cluster from the quick version's measured CPU time
+            // (≈ 2·10⁻⁸ CPU-s per run·step·p³): about 1.7 CPU-hours, about an hour on two cores.
+            // docs/grokking-exponents.md gives the larger design a bigger cluster would run.
+            Scale::Full => base(vec![17, 23, 31, 43, 59], 6, 10, 12, 6000),
         }
     }
 
@@ -325,6 +326,19 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
     let collapse = collapsed.and_then(|r| {
         if r.quality > POOR_COLLAPSE_S {
             Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c))
+        } else if !(0.0..=1.0).contains(&r.x_c) {
+            // A critical point outside the training fractions that exist pushes the sizes'
+            // scaled curves apart instead of onto each other: S is small because few points
+            // have a neighbour of another size to be compared with, not because they agree.
+            Err(format!(
+                "degenerate collapse: its f_c = {:.3} is not a training fraction (S = {:.2} on the {} of {} points that overlap another size), so ν = {:.2} is not an estimate",
+                r.x_c, r.quality, r.n_points_used, r.n_points, r.nu
+            ))
+        } else if 2 * r.n_points_used < r.n_points {
+            Err(format!(
+                "degenerate collapse: only {} of {} points overlap another size's curve at the best fit (ν = {:.2}, f_c = {:.3}), so S = {:.2} compares too little",
+                r.n_points_used, r.n_points, r.nu, r.x_c, r.quality
+            ))
         } else {
             Ok((Estimate { value: r.nu, error: r.nu_err }, Estimate { value: r.x_c, error: r.x_c_err }))
         }

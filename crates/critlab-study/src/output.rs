@@ -29,6 +29,13 @@ pub enum Event<'a> {
         /// The merge job id.
         merge: &'a str,
     },
+    /// A sweep planned for Slurm: `runs` to train in the array, `skipped` already finished.
+    SlurmPlanned {
+        /// Runs the array trains.
+        runs: usize,
+        /// Runs found finished in the store.
+        skipped: usize,
+    },
 }
 
 /// What [`run`] wrote.
@@ -69,9 +76,12 @@ pub fn run(
     std::fs::create_dir_all(&opts.out).map_err(|e| StudyError::io("creating", &opts.out, e))?;
     let (mut trained, mut skipped) = (0usize, 0usize);
     let mut count = |e: Event<'_>| {
-        if let Event::Sweep(critlab_sweep::Event::Planned { runs, skipped: s, .. }) = &e {
-            trained += runs;
-            skipped += s;
+        match &e {
+            Event::Sweep(critlab_sweep::Event::Planned { runs, skipped: s, .. }) | Event::SlurmPlanned { runs, skipped: s } => {
+                trained += runs;
+                skipped += s;
+            }
+            _ => {}
         }
         on_event(e);
     };
@@ -162,9 +172,10 @@ fn readme(study: &dyn Study, opts: &StudyOptions, sweeps: &[SweepRecord], f: &Fi
     let _ = writeln!(s, "## Commands\n");
     let _ = writeln!(
         s,
-        "The whole study (resumes from the store; rerunning with the same store retrains nothing):\n\n```sh\ncritlab study run {}{} --store {store} --out {}\n```\n",
+        "The whole study (resumes from the store; rerunning with the same store retrains nothing):\n\n```sh\ncritlab study run {}{}{} --store {store} --out {}\n```\n",
         study.name(),
         opts.scale.flag(),
+        if opts.backend == crate::Backend::Slurm { " --backend slurm" } else { "" },
         opts.out.display()
     );
     let _ = writeln!(s, "Its sweeps, one by one (the specs are in `sweeps/`):\n\n```sh");

@@ -118,6 +118,10 @@ fn run_study(cmd: RunCmd) -> Result<ExitCode> {
         Event::Submitted { name, array, merge } => {
             bar.println(format!("sweep {name}: submitted Slurm array job {array} and merge job {merge}; waiting"));
         }
+        Event::SlurmPlanned { runs, skipped } if skipped > 0 => {
+            bar.println(format!("resuming: {skipped} finished runs skipped, {runs} to train on Slurm"));
+        }
+        Event::SlurmPlanned { .. } => {}
     };
     let report = critlab_study::run(study, &opts, &stop, &mut on_event);
     bar.finish_and_clear();
