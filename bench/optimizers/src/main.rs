@@ -5,22 +5,25 @@
 //!    per size, σ = 0.01): critlab's `optimize::nelder_mead::minimize` against argmin 0.10's
 //!    `NelderMead`, from the same 20 seeded starts and the same initial simplex: evaluations,
 //!    final S, distance of the optimum from the truth, time.
-//! 2. Linear algebra: `optimize::linalg` (Gaussian elimination, normal equations with column
-//!    scaling) against nalgebra 0.33 (LU, QR): time per call and accuracy on Vandermonde
-//!    designs of growing degree.
+//! 2. Linear algebra: the hand-written code that `optimize::linalg` had before issue 10
+//!    (`handwritten.rs`: Gaussian elimination, normal equations with column scaling) against
+//!    nalgebra 0.33 (LU, QR — what `optimize::linalg` now calls — and normal equations with
+//!    Cholesky): time per call and accuracy on Vandermonde designs of growing degree.
 //!
 //! `cargo run --release --manifest-path bench/optimizers/Cargo.toml`
 
 use argmin::core::{CostFunction, Error, Executor, State};
 use argmin::solver::neldermead::NelderMead;
 use critlab_physics::exponents::quality::{quality, ScaledCurve};
-use critlab_physics::optimize::linalg;
 use critlab_physics::optimize::nelder_mead::{minimize, NelderMeadOptions};
 use critlab_physics::validation::synthetic;
 use critlab_physics::CollapseData;
 use nalgebra::{DMatrix, DVector};
 use std::cell::Cell;
 use std::time::Instant;
+
+mod handwritten;
+use handwritten as linalg;
 
 /// S at (x_c, ν, ζ), +∞ outside ν > 0 or when fewer than a fifth of the points overlap.
 fn s_of(data: &CollapseData, p: &[f64]) -> f64 {
@@ -131,7 +134,7 @@ fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 
 fn linear_algebra() {
     println!("\nWeighted least squares on Vandermonde designs (n = 200 rows, exact coefficients 1/(j+1), x in [-1, 2]):");
-    println!("| k | critlab normal eq. µs | max coeff. error | nalgebra QR µs | max coeff. error | nalgebra normal eq. + Cholesky µs | max coeff. error |");
+    println!("| k | hand-written normal eq. µs | max coeff. error | nalgebra QR µs | max coeff. error | nalgebra normal eq. + Cholesky µs | max coeff. error |");
     println!("|---|---|---|---|---|---|---|");
     for k in [3usize, 6, 9, 12] {
         let (design, y, w) = vandermonde(200, k);
@@ -165,7 +168,7 @@ fn linear_algebra() {
         println!("| {k} | {t1:.2} | {e1:.1e} | {t2:.2} | {e2:.1e} | {t3:.2} | {e3:.1e} |");
     }
     println!("\nSolve A x = b (random diagonally dominant A) and invert:");
-    println!("| n | critlab solve µs | nalgebra LU solve µs | critlab invert µs | nalgebra LU inverse µs | max |x_critlab − x_nalgebra| |");
+    println!("| n | hand-written solve µs | nalgebra LU solve µs | hand-written invert µs | nalgebra LU inverse µs | max |x_hand − x_nalgebra| |");
     println!("|---|---|---|---|---|---|");
     let mut s = 7u64;
     for n in [3usize, 6, 10, 20] {

@@ -2,10 +2,11 @@
 //! slices so that the fits need no matrix types of their own.
 //!
 //! Until issue 10 these were hand-written (Gaussian elimination, normal equations); measured
-//! against nalgebra 0.33 (`bench/optimizers`, docs/physics.md) nalgebra's LU inverts 3–7×
-//! faster at n = 6–20 and its QR least squares is 2–4× faster at 6–12 columns and 10⁷× more
-//! accurate on a degree-11 Vandermonde design (coefficient error 5·10⁻¹³ against 8·10⁻⁶), so
-//! they now call nalgebra, already a dependency (the Bayesian scaling analysis' Cholesky).
+//! against nalgebra 0.33 (`bench/optimizers`, BENCHMARKS.md) nalgebra's LU inverts 3–6×
+//! faster at n = 6–20 and its QR least squares is 1.2–1.9× faster at 6–12 columns and 10⁷×
+//! more accurate on a degree-11 Vandermonde design (coefficient error 5·10⁻¹³ against
+//! 8·10⁻⁶), so they now call nalgebra, already a dependency (the Bayesian scaling analysis'
+//! Cholesky).
 
 use nalgebra::{DMatrix, DVector};
 

@@ -1,5 +1,6 @@
-//! Small, dependency-free numerical optimisers used by the fits: Nelder–Mead for the
-//! non-smooth collapse quality, Levenberg–Marquardt for least squares, and a quadratic-surface
+//! Small numerical optimisers used by the fits: Nelder–Mead for the non-smooth collapse
+//! quality (hand-written: argmin's gave no clear gain, BENCHMARKS.md), Levenberg–Marquardt
+//! for least squares, dense linear algebra on nalgebra ([`linalg`]), and a quadratic-surface
 //! fit for the curvature (Hessian) at a minimum. Problems here have at most ~10 parameters, so
 //! dense `Vec<f64>` row-major matrices are enough.
 
