@@ -237,6 +237,10 @@ pub struct CollapseResult {
     pub method: String,
     /// Warnings a reader should see (poor quality, x_c at the edge of the data, ...).
     pub notes: Vec<String>,
+    /// The bootstrap replicates: (replicate index, parameters in layout order, S, points
+    /// used), for the selection-aware errors of [`super::corrections`]; not serialised.
+    #[serde(skip)]
+    pub(crate) replicates: Vec<(usize, Vec<f64>, f64, usize)>,
 }
 
 impl CorrectionFit {
@@ -614,7 +618,7 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
     // 3. parametric bootstrap
     let noise_scale = if data.has_dy { 1.0 } else { s_min.sqrt() };
     let boot_steps: Vec<f64> = (0..n).map(|i| curv.errors[i].unwrap_or(steps[i]).max(1e-9 * steps[i].abs()).min(steps[i].abs() * 2.0)).collect();
-    let replicates: Vec<(Vec<f64>, f64)> = (0..opts.bootstrap)
+    let replicates: Vec<(usize, Vec<f64>, f64, usize)> = (0..opts.bootstrap)
         .into_par_iter()
         .filter_map(|b| {
             let mut r = stats::rng(opts.seed, b as u64);
@@ -634,12 +638,16 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
                 let levels: Vec<&Prepared> = mid.iter().chain([&d]).collect();
                 refine(&levels, layout, opts.x_window, Minimum { x: start, f: f64::INFINITY, evals: 0, converged: false }, boot_steps.clone())
             };
-            (m.f.is_finite() && m.x.iter().all(|v| v.is_finite())).then_some((m.x, m.f))
+            if !(m.f.is_finite() && m.x.iter().all(|v| v.is_finite())) {
+                return None;
+            }
+            let used = objective(&d, layout, opts.x_window, &m.x).n_used;
+            Some((b, m.x, m.f, used))
         })
         .collect();
-    let boot_err = |i: usize| stats::bootstrap_spread(&replicates.iter().map(|(p, _)| p[i]).collect::<Vec<_>>());
+    let boot_err = |i: usize| stats::bootstrap_spread(&replicates.iter().map(|r| r.1[i]).collect::<Vec<_>>());
     let parts = |i: usize| ErrorParts { bootstrap: boot_err(i), curvature: curv.errors[i] };
-    let quality_err = stats::bootstrap_spread(&replicates.iter().map(|(_, s)| *s).collect::<Vec<_>>()).unwrap_or(0.0);
+    let quality_err = stats::bootstrap_spread(&replicates.iter().map(|r| r.2).collect::<Vec<_>>()).unwrap_or(0.0);
 
     let x_c_parts = parts(0);
     let nu_parts = parts(1);
@@ -698,5 +706,6 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
         },
         method: "Houdayer-Hartmann quality S minimised by multi-start Nelder-Mead; errors: parametric bootstrap (curvature 2 S_min H^-1 reported alongside)".into(),
         notes,
+        replicates,
     })
 }
