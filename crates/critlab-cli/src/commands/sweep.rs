@@ -130,8 +130,13 @@ impl HopelessArgs {
     /// The rule, calibrated from `--calibration-store` or else `store`; `None` without
     /// `--stop-hopeless`.
     fn rule(&self, store: &Path) -> Result<Option<StopRule>> {
-        let from = self.calibration_store.as_deref().unwrap_or(store);
+        let from = self.calibration_store(store);
         self.stop_hopeless.map(|p| stop_rule(p, &self.stop_predictor, self.calibrate_from.as_deref(), from)).transpose()
+    }
+
+    /// The store `--calibrate-from` reads.
+    fn calibration_store<'a>(&'a self, store: &'a Path) -> &'a Path {
+        self.calibration_store.as_deref().unwrap_or(store)
     }
 
     /// The same rule as arguments of `sweep worker`, calibrated from `store` (made absolute).
@@ -139,7 +144,7 @@ impl HopelessArgs {
         let Some(p) = self.stop_hopeless else { return Ok(Vec::new()) };
         let mut args = vec!["--stop-hopeless".to_string(), p.to_string(), "--stop-predictor".into(), self.stop_predictor.clone()];
         if let Some(sweep) = &self.calibrate_from {
-            let from = std::path::absolute(self.calibration_store.as_deref().unwrap_or(store)).context("locating the calibration store")?;
+            let from = std::path::absolute(self.calibration_store(store)).context("locating the calibration store")?;
             args.extend(["--calibrate-from".into(), sweep.clone(), "--calibration-store".into(), from.to_string_lossy().into_owned()]);
         }
         Ok(args)

@@ -50,7 +50,7 @@ pub struct LabeledRun {
 pub struct SeedCalibration {
     /// The held-out seed.
     pub seed: u64,
-    /// Per class, and pooled.
+    /// Per cell, per class, and pooled.
     pub calibrations: ClassCalibrations,
 }
 

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use critlab_physics::predict::score::{self, LabeledRun, PredictReport, ScoreOptions};
 use critlab_core::{spec_key, RunStatus, NOT_CLASS_FIELDS, SEED_FIELDS};
-use critlab_physics::predict::norm_delay::{self, ClassCalibrations};
+use critlab_physics::predict::norm_delay::ClassCalibrations;
 use critlab_physics::predict::{PredictorKind, RunHistory};
 use critlab_store::{RunRow, Store};
 use std::path::PathBuf;
@@ -76,15 +76,19 @@ pub fn load_history(store: &Store, row: &RunRow) -> Result<RunHistory> {
     })
 }
 
-/// The norm-delay law calibrated per class (and pooled) on the finished (done or stopped)
+/// The norm-delay law calibrated per cell, per class and pooled on the finished (done or stopped)
 /// runs of `sweep`; an error when fewer than 2 of them grokked.
 pub fn calibration_from_sweep(store: &Store, sweep: &str) -> Result<ClassCalibrations> {
     let mut runs = Vec::new();
     for row in store.runs(Some(sweep))?.iter().filter(|r| matches!(r.status, RunStatus::Done | RunStatus::Stopped)) {
         runs.push(labeled(store, row)?);
     }
-    norm_delay::calibrate(runs.iter().map(|r| &r.history)).with_context(|| format!("sweep `{sweep}` has fewer than 2 grokked runs to calibrate norm-delay on"))?;
-    Ok(ClassCalibrations::fit(runs.iter().map(|r| (r.cell.as_str(), r.class.as_str(), &r.history))))
+    let calibrations = ClassCalibrations::fit(runs.iter().map(|r| (r.cell.as_str(), r.class.as_str(), &r.history)));
+    // The pooled calibration exists (and counts its grokked runs) once 2 runs grokked.
+    if calibrations.pooled.grokked < 2 {
+        bail!("sweep `{sweep}` has fewer than 2 grokked runs to calibrate norm-delay on");
+    }
+    Ok(calibrations)
 }
 
 /// The run as scored: its cell of the phase diagram (the spec without seeds) and its class
