@@ -77,22 +77,9 @@ for w in M1 M2; do
   printf '| %s | %.3f | %.3f | %.2f |\n' "$w" "$cm" "$tm" "$(echo "$cm / $tm" | bc -l)"
 done
 
-cat > "$TMP/m4.toml" <<TOML
-name = "gpu-1000"
-seeds = 50
-[base]
-task = "modular-addition"
-p = 23
-train-frac = 0.5
-width = 128
-optimizer = "adamw"
-batch-size = "full"
-steps = $STEPS
-eval-every = $STEPS
-[axes]
-lr = [1e-3, 2e-3, 3e-3, 5e-3]
-weight-decay = [0.0, 0.1, 0.3, 1.0, 3.0]
-TOML
+# shellcheck source=bench/m4_spec.sh
+. bench/m4_spec.sh
+m4_spec gpu-1000 50 "0.0, 0.1, 0.3, 1.0, 3.0" "$STEPS" > "$TMP/m4.toml"
 LAYOUTS=("1 group of 1000|--jobs 1 --max-group 1000" "4 workers x groups of 250|--jobs 4 --max-group 250")
 declare -A T
 for _ in $(seq "$ROUNDS"); do

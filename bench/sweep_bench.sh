@@ -22,22 +22,9 @@ CRITLAB=${CRITLAB:-target/release/critlab}
 CORES=$(nproc)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/critlab-sweep-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-cat > "$TMP/bench.toml" <<TOML
-name = "bench-64"
-seeds = 4
-[base]
-task = "modular-addition"
-p = 23
-train-frac = 0.5
-width = 128
-optimizer = "adamw"
-batch-size = "full"
-steps = $STEPS
-eval-every = $STEPS
-[axes]
-lr = [1e-3, 2e-3, 3e-3, 5e-3]
-weight-decay = [0.0, 0.1, 1.0, 3.0]
-TOML
+# shellcheck source=bench/m4_spec.sh
+. bench/m4_spec.sh
+m4_spec bench-64 4 "0.0, 0.1, 1.0, 3.0" "$STEPS" > "$TMP/bench.toml"
 
 # layout name -> critlab flags
 LAYOUTS=("replicas ${CORES}x32 (default)|--jobs $CORES --max-group 32"
