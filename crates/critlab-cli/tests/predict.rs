@@ -127,6 +127,13 @@ fn stop_hopeless_records_stopped_runs_with_the_reason() {
     assert!(again.contains("4 already finished"), "{again}");
     let bad = critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95", "--stop-predictor", "weight-norm"]);
     assert_eq!(bad.status.code(), Some(2));
+    // A calibration store that does not exist is named with its flag, before any store is made.
+    let args = ["sweep", "run", "h.toml", "--store", "new.db", "--stop-hopeless", "0.95", "--calibrate-from", "pilot", "--calibration-store", "missing.db"];
+    let missing = critlab(dir.path(), &args);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{err}");
+    assert!(err.contains("--calibrate-from pilot in missing.db") && err.contains("does not exist"), "{err}");
+    assert!(!dir.path().join("new.db").exists() && !dir.path().join("missing.db").exists());
 }
 
 /// A calibration sweep whose two runs grok within their budget (K = ηλ·(t_grok − t_mem) ≈ 14).

@@ -414,8 +414,11 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
     }
     let calibrations = match calibrate_from {
         None => ClassCalibrations::default(),
-        Some(sweep) => super::analyze::predict::calibration_from_sweep(&Store::open_read_only(store)?, sweep)
-            .with_context(|| format!("--calibrate-from {sweep} in {}", store.display()))?,
+        Some(sweep) => {
+            // The store may be --calibration-store's, not --store's: say which flag it came from.
+            let context = || format!("--calibrate-from {sweep} in {}", store.display());
+            super::analyze::predict::calibration_from_sweep(&Store::open_read_only(store).with_context(context)?, sweep).with_context(context)?
+        }
     };
     let c = calibrations.pooled;
     eprintln!(
