@@ -23,7 +23,7 @@
 use crate::fit::{self, Determined, Estimate, Interval};
 use crate::{Context, Findings, Scale, Study, StudyError};
 use critlab_physics::binder::BinderOptions;
-use critlab_physics::collapse::{self, CollapseOptions};
+use critlab_physics::collapse::{self, CollapseOptions, CollapseResult};
 use critlab_physics::exponents::seeds::{self, Centering, SeedPoint};
 use critlab_physics::exponents::sweep::POOR_COLLAPSE_S;
 use critlab_physics::{stats, CollapseData};
@@ -274,6 +274,29 @@ fn chi_delta_aic(p: &[f64], chi: &[f64]) -> Option<f64> {
     Some(stats::aic(rss_sat, n, 2, false) - stats::aic(rss_pl, n, 2, false))
 }
 
+/// ν and x_c of a collapse of the seed-mean m over sizes, or why they are not estimates: a
+/// poor collapse (S > [`POOR_COLLAPSE_S`]) or a degenerate one.
+fn collapse_verdict(r: &CollapseResult) -> Result<(Estimate, Estimate), String> {
+    if r.quality > POOR_COLLAPSE_S {
+        Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c))
+    } else if !(0.0..=1.0).contains(&r.x_c) {
+        // A critical point outside the training fractions that exist pushes the sizes'
+        // scaled curves apart instead of onto each other: S is small because few points
+        // have a neighbour of another size to be compared with, not because they agree.
+        Err(format!(
+            "degenerate collapse: its f_c = {:.3} is not a training fraction (S = {:.2} on the {} of {} points that overlap another size), so ν = {:.2} is not an estimate",
+            r.x_c, r.quality, r.n_points_used, r.n_points, r.nu
+        ))
+    } else if 2 * r.n_points_used < r.n_points {
+        Err(format!(
+            "degenerate collapse: only {} of {} points overlap another size's curve at the best fit (ν = {:.2}, f_c = {:.3}), so S = {:.2} compares too little",
+            r.n_points_used, r.n_points, r.nu, r.x_c, r.quality
+        ))
+    } else {
+        Ok((Estimate { value: r.nu, error: r.nu_err }, Estimate { value: r.x_c, error: r.x_c_err }))
+    }
+}
+
 fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Result<(AtBudget, Vec<SeedPoint>), StudyError> {
     let mut curves: BTreeMap<usize, Curve> = BTreeMap::new();
     let mut samples = Vec::new();
@@ -323,26 +346,7 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         Ok(d) => collapse::fit(&d, &CollapseOptions { bootstrap: 50, seed: 0, ..Default::default() }).map_err(|e| format!("collapse failed: {e}")),
     };
     let quality = collapsed.as_ref().ok().map(|r| r.quality);
-    let collapse = collapsed.and_then(|r| {
-        if r.quality > POOR_COLLAPSE_S {
-            Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c))
-        } else if !(0.0..=1.0).contains(&r.x_c) {
-            // A critical point outside the training fractions that exist pushes the sizes'
-            // scaled curves apart instead of onto each other: S is small because few points
-            // have a neighbour of another size to be compared with, not because they agree.
-            Err(format!(
-                "degenerate collapse: its f_c = {:.3} is not a training fraction (S = {:.2} on the {} of {} points that overlap another size), so ν = {:.2} is not an estimate",
-                r.x_c, r.quality, r.n_points_used, r.n_points, r.nu
-            ))
-        } else if 2 * r.n_points_used < r.n_points {
-            Err(format!(
-                "degenerate collapse: only {} of {} points overlap another size's curve at the best fit (ν = {:.2}, f_c = {:.3}), so S = {:.2} compares too little",
-                r.n_points_used, r.n_points, r.nu, r.x_c, r.quality
-            ))
-        } else {
-            Ok((Estimate { value: r.nu, error: r.nu_err }, Estimate { value: r.x_c, error: r.x_c_err }))
-        }
-    });
+    let collapse = collapsed.and_then(|r| collapse_verdict(&r));
     // β/ν from m at f_c per size; γ/ν and ΔAIC from χ_max per size.
     let mut m_at = Vec::new();
     let mut chi_max = Vec::new();
@@ -563,6 +567,31 @@ mod tests {
         // Before any eval step there is nothing to measure: every f_c is "not determined".
         let (early, _) = analyse(&sweeps(|_| 0.03), 50).unwrap();
         assert!(early.f_c.is_empty() && early.f_c_extrapolated.value().is_none());
+    }
+
+    #[test]
+    fn a_degenerate_collapse_is_refused_with_its_reason() {
+        // Data that scale: m = logistic((f − 0.25)·p), ν = 1, x_c = 0.25, on one f grid per size.
+        let (mut l, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new());
+        for p in [17.0, 23.0, 31.0, 43.0] {
+            for i in 0..12 {
+                let f = 0.1 + 0.03 * i as f64;
+                l.push(p);
+                x.push(f);
+                y.push(1.0 / (1.0 + (-(f - 0.25) * p).exp()));
+            }
+        }
+        let d = CollapseData::from_points(&l, &x, &y, Some(&vec![0.01; l.len()])).unwrap();
+        let good = collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.3), bootstrap: 0, ..Default::default() }).unwrap();
+        let (nu, x_c) = collapse_verdict(&good).unwrap_or_else(|e| panic!("{e}: {good:?}"));
+        assert!((nu.value - 1.0).abs() < 0.1 && (x_c.value - 0.25).abs() < 0.02, "{nu:?} {x_c:?}");
+        // The same fit with its critical point outside [0, 1], or with the curves pushed apart.
+        let mut outside = good.clone();
+        outside.x_c = 1.24;
+        assert!(collapse_verdict(&outside).unwrap_err().contains("not a training fraction"));
+        let mut apart = good.clone();
+        apart.n_points_used = good.n_points / 4;
+        assert!(collapse_verdict(&apart).unwrap_err().contains("overlap another size's curve"));
     }
 
     #[test]
