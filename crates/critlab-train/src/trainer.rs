@@ -316,7 +316,7 @@ pub fn train(
                         param_grad_sq: param_names.iter().cloned().zip(param_grad_sq[i].iter().copied()).collect(),
                         hidden: hidden[i].clone(),
                         modulus: spec.task.is_modular().then_some(spec.p),
-                        hidden_spectrum: Default::default(),
+                        hidden_spectra: Default::default(),
                     })
                     .collect(),
             );

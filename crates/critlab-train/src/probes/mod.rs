@@ -44,6 +44,7 @@ mod potential_info;
 mod rank;
 pub mod spectral_contrast;
 pub mod spectral_entropy;
+pub mod spectrum;
 mod weight_norm;
 
 pub use rank::{effective_rank, singular_values};
@@ -126,17 +127,22 @@ pub struct Measurements {
     pub hidden: HostMatrix,
     /// The modulus p of a modular task (token vocabulary of the inputs), `None` otherwise.
     pub modulus: Option<usize>,
-    /// The eigenvalues of the centred covariance of `hidden`, computed on the first call of
-    /// [`Measurements::hidden_covariance_spectrum`]: two probes read them, and one symmetric
-    /// eigendecomposition of a 512 × 512 matrix is most of an eval step's probe time.
-    pub hidden_spectrum: std::sync::OnceLock<Vec<f64>>,
+    /// The singular values of `hidden` and the eigenvalues of its centred covariance, computed
+    /// together on the first call of [`Measurements::hidden_spectra`]: three probes read them,
+    /// and the two symmetric eigendecompositions of 512 × 512 matrices are most of an eval
+    /// step's probe time.
+    pub hidden_spectra: std::sync::OnceLock<spectrum::GramSpectra>,
 }
 
 impl Measurements {
-    /// Eigenvalues of the covariance of the centred rows of `hidden`, descending
-    /// ([`spectral_contrast::covariance_spectrum`]), computed once per measurement.
+    /// The spectra of `hidden` ([`spectrum::gram_spectra`]), computed once per measurement.
+    pub fn hidden_spectra(&self) -> &spectrum::GramSpectra {
+        self.hidden_spectra.get_or_init(|| spectrum::gram_spectra(&self.hidden))
+    }
+
+    /// Eigenvalues of the covariance of the centred rows of `hidden`, descending.
     pub fn hidden_covariance_spectrum(&self) -> &[f64] {
-        self.hidden_spectrum.get_or_init(|| spectral_contrast::covariance_spectrum(&self.hidden))
+        &self.hidden_spectra().covariance
     }
 
     /// A weight or bias matrix by parameter name.
@@ -286,7 +292,7 @@ pub(crate) mod tests {
             param_grad_sq: Vec::new(),
             hidden: HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 0.0] },
             modulus: None,
-            hidden_spectrum: Default::default(),
+            hidden_spectra: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! Effective rank (Roy & Vetterli 2007) = exp(H(p)), p_i = σ_i / Σ_j σ_j, with the singular
 //! values σ (not σ²) normalised. Singular values come from the eigenvalues of the smaller
 //! Gram matrix (AᵀA or AAᵀ), computed in f64.
+use super::spectrum::symmetric_eigenvalues;
 use super::{HostMatrix, Kind, Measurements, Probe};
 use nalgebra::DMatrix;
 
@@ -14,9 +15,7 @@ pub fn singular_values(m: &HostMatrix) -> Vec<f64> {
     let (r, c) = (m.rows, m.cols);
     let a = DMatrix::from_row_iterator(r, c, m.values.iter().map(|&v| v as f64));
     let gram = if r <= c { &a * a.transpose() } else { a.transpose() * &a };
-    let mut s: Vec<f64> = gram.symmetric_eigenvalues().iter().map(|&l| l.max(0.0).sqrt()).collect();
-    s.sort_by(|x, y| y.total_cmp(x));
-    s
+    symmetric_eigenvalues(gram).into_iter().map(|l| l.max(0.0).sqrt()).collect()
 }
 
 /// Effective rank exp(H(σ/Σσ)); 0 for the zero matrix.
@@ -71,7 +70,7 @@ impl Probe for ReprEffectiveRank {
         Kind::Rank
     }
     fn measure(&mut self, m: &Measurements, _: usize, out: &mut Vec<(String, f64)>) {
-        out.push((self.name().into(), effective_rank(&singular_values(&m.hidden))));
+        out.push((self.name().into(), effective_rank(&m.hidden_spectra().singular_values)));
     }
 }
 

@@ -11,13 +11,16 @@
 //! large when a few directions carry the representation (the structured, generalising phase),
 //! near ln(5/(k−5)) for an isotropic one of k directions. NaN when the representation has at
 //! most 5 directions or no variance beyond the top 5.
+use super::spectrum::symmetric_eigenvalues;
 use super::{HostMatrix, Kind, Measurements, Probe};
 use nalgebra::DMatrix;
 
 /// Number of leading eigenvalues in the head (Bi et al.).
 pub const HEAD: usize = 5;
 
-/// Eigenvalues of the covariance of the centred rows of `m`, descending.
+/// Eigenvalues of the covariance of the centred rows of `m`, descending (the probes read the
+/// same numbers from [`super::spectrum::gram_spectra`], which shares one product with the
+/// singular values).
 pub fn covariance_spectrum(m: &HostMatrix) -> Vec<f64> {
     let (n, k) = (m.rows, m.cols);
     if n < 2 {
@@ -30,9 +33,7 @@ pub fn covariance_spectrum(m: &HostMatrix) -> Vec<f64> {
     }
     // The non-zero spectrum of AᵀA/n equals that of AAᵀ/n: use the smaller one.
     let gram = if n <= k { &a * a.transpose() } else { a.transpose() * &a };
-    let mut l: Vec<f64> = gram.symmetric_eigenvalues().iter().map(|&x| x.max(0.0) / n as f64).collect();
-    l.sort_by(|x, y| y.total_cmp(x));
-    l
+    symmetric_eigenvalues(gram).into_iter().map(|x| x.max(0.0) / n as f64).collect()
 }
 
 /// ln(head/tail) of a descending spectrum; NaN when undefined.
