@@ -6,7 +6,9 @@
 //! A run that does not grok within its budget has t_grok = ∞ (censored): medians use the
 //! nearest rank (no interpolation), so a median is finite exactly when more than half of the
 //! resampled runs grokked, and "> budget" otherwise. The speed-up of an arm is
-//! median t_grok(best fixed) / median t_grok(arm), resampling both arms independently.
+//! median t_grok(best fixed) / median t_grok(arm), resampling both arms independently. When the
+//! fixed arm's median is censored and the arm's is not, the speed-up is a lower bound: the
+//! fixed arm's runs that did not grok count as grokking at its budget ([`Speedup::at_least`]).
 use crate::hypotheses::{bootstrap, BootstrapOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -76,10 +78,22 @@ pub struct ArmResult {
     /// Training examples processed by all its runs together (its compute).
     pub examples_total: f64,
     /// Median t_grok of the best fixed arm over this arm's (> 1: faster), with interval.
-    pub speedup: Interval,
+    pub speedup: Speedup,
     /// Median t_grok of the fixed arm at this arm's starting (η, λ) over this arm's: what the
     /// controller itself gained (Grokfast's paper compares this way), with interval.
-    pub speedup_vs_start: Interval,
+    pub speedup_vs_start: Speedup,
+}
+
+/// A speed-up (ratio of median t_grok) with its interval, possibly only a lower bound.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Speedup {
+    /// The ratio and its 95% bootstrap interval.
+    #[serde(flatten)]
+    pub ratio: Interval,
+    /// Whether the ratio is a lower bound: the baseline's median t_grok lies beyond its budget,
+    /// so its runs that did not grok were counted at the budget (value and interval are then
+    /// lower bounds of the ratio and of its quantiles).
+    pub at_least: bool,
 }
 
 /// One workload: its arms, the best fixed one first among the fixed.
@@ -121,8 +135,17 @@ fn interval(values: &[Option<f64>], opts: &BootstrapOptions, stat: fn(&[Option<f
     }
 }
 
-/// Median of `base` over median of `arm`, resampling both (independent bootstraps).
-fn speedup(base: &[Option<f64>], arm: &[Option<f64>], opts: &BootstrapOptions) -> Interval {
+/// Median of `base` over median of `arm`, resampling both (independent bootstraps). When the
+/// median of `base` is censored and that of `arm` is not, `base`'s censored runs count at
+/// `base_budget` and the result is a lower bound.
+fn speedup(base: &[Option<f64>], base_budget: f64, arm: &[Option<f64>], opts: &BootstrapOptions) -> Speedup {
+    let at_least = median(base).is_none() && median(arm).is_some();
+    let bounded: Vec<Option<f64>> = base.iter().map(|t| t.or(Some(base_budget))).collect();
+    let base = if at_least { &bounded[..] } else { base };
+    Speedup { ratio: ratio_interval(base, arm, opts), at_least }
+}
+
+fn ratio_interval(base: &[Option<f64>], arm: &[Option<f64>], opts: &BootstrapOptions) -> Interval {
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
@@ -167,15 +190,16 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                 let acc = mean(&col(rs, |r| r.final_test_acc)).unwrap_or(0.0);
                 (t, -acc)
             };
+            let budget = |rs: &[&ControlRun]| rs.iter().map(|r| r.budget).fold(0.0, f64::max);
             let best = arms
                 .iter()
                 .filter(|((fixed, _), _)| *fixed)
                 .min_by(|a, b| fixed_rank(a.1).partial_cmp(&fixed_rank(b.1)).expect("finite or ∞, never NaN"))
-                .map(|((_, arm), rs)| (arm.to_string(), col(rs, |r| r.t_grok)));
+                .map(|((_, arm), rs)| (arm.to_string(), col(rs, |r| r.t_grok), budget(rs)));
             let fixed_times = |label: &str| {
-                arms.iter().find(|((f, a), _)| *f && *a == label).map(|(_, rs)| col(rs, |r| r.t_grok))
+                arms.iter().find(|((f, a), _)| *f && *a == label).map(|(_, rs)| (col(rs, |r| r.t_grok), budget(rs)))
             };
-            let none = Interval { value: None, low: None, high: None };
+            let none = Speedup { ratio: Interval { value: None, low: None, high: None }, at_least: false };
             let fixed_compute = arms.iter().filter(|((f, _), _)| *f).flat_map(|(_, rs)| rs.iter().map(|r| r.examples_total)).fold(0.0, |a, b| a + b);
             let mut results: Vec<ArmResult> = arms
                 .iter()
@@ -185,7 +209,7 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                         arm: arm.to_string(),
                         fixed: *fixed,
                         runs: rs.len(),
-                        budget: rs.iter().map(|r| r.budget).fold(0.0, f64::max),
+                        budget: budget(rs),
                         grokked: rs.iter().filter(|r| r.t_grok.is_some()).count(),
                         diverged: rs.iter().filter(|r| r.diverged).count(),
                         t_grok: interval(&t, opts, median),
@@ -194,11 +218,11 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                         wall_seconds: interval(&col(rs, |r| r.wall_seconds), opts, mean),
                         examples_total: rs.iter().map(|r| r.examples_total).sum(),
                         speedup: match &best {
-                            Some((_, base)) => speedup(base, &t, opts),
+                            Some((_, base, b)) => speedup(base, *b, &t, opts),
                             None => none,
                         },
                         speedup_vs_start: match fixed_times(&rs[0].start) {
-                            Some(base) => speedup(&base, &t, opts),
+                            Some((base, b)) => speedup(&base, b, &t, opts),
                             None => none,
                         },
                     }
@@ -252,13 +276,35 @@ mod tests {
         let ctl = w.arms.iter().find(|a| a.arm == "ctl").unwrap();
         assert_eq!(ctl.t_grok.value, Some(100.0));
         assert_eq!(ctl.examples_to_grok.value, Some(1000.0));
-        assert_eq!(ctl.speedup.value, Some(5.0));
-        assert_eq!(ctl.speedup_vs_start.value, Some(9.0), "against its own start (η, λ)");
-        let (lo, hi) = (ctl.speedup.low.unwrap(), ctl.speedup.high.unwrap());
+        assert_eq!(ctl.speedup.ratio.value, Some(5.0));
+        assert!(!ctl.speedup.at_least);
+        assert_eq!(ctl.speedup_vs_start.ratio.value, Some(9.0), "against its own start (η, λ)");
+        let (lo, hi) = (ctl.speedup.ratio.low.unwrap(), ctl.speedup.ratio.high.unwrap());
         assert!(lo <= 5.0 && 5.0 <= hi && lo > 3.0 && hi < 8.0, "[{lo}, {hi}]");
         let never = w.arms.iter().find(|a| a.arm == "never").unwrap();
-        assert_eq!((never.grokked, never.t_grok.value, never.speedup.value), (1, None, None));
+        assert_eq!((never.grokked, never.t_grok.value, never.speedup.ratio.value), (1, None, None));
         assert!((never.final_test_acc.value.unwrap() - 0.28).abs() < 1e-12);
         assert!(!w.arms[0].fixed, "controllers listed first");
+    }
+
+    /// A baseline that does not grok within its budget gives a lower bound on the speed-up
+    /// (its runs counted at the budget), flagged as such; an arm that does not grok either
+    /// gives none.
+    #[test]
+    fn a_censored_baseline_bounds_the_speedup_from_below() {
+        let mut runs = Vec::new();
+        for (k, s) in [0.9, 1.0, 1.1, 0.95, 1.05].iter().enumerate() {
+            runs.push(run("fixed slow", true, (k == 0).then_some(800.0)));
+            runs.push(run("ctl", false, Some(200.0 * s)));
+            runs.push(run("never", false, None));
+        }
+        let out = compare(&runs, &BootstrapOptions::default());
+        let ctl = out[0].arms.iter().find(|a| a.arm == "ctl").unwrap();
+        assert!(ctl.speedup.at_least && ctl.speedup_vs_start.at_least);
+        assert_eq!(ctl.speedup.ratio.value, Some(5.0), "budget 1000 over median 200");
+        let (lo, hi) = (ctl.speedup.ratio.low.unwrap(), ctl.speedup.ratio.high.unwrap());
+        assert!(lo <= 5.0 && 5.0 <= hi && lo > 3.0 && hi <= 1000.0 / 180.0 + 1e-9, "[{lo}, {hi}]");
+        let never = out[0].arms.iter().find(|a| a.arm == "never").unwrap();
+        assert_eq!((never.speedup.ratio.value, never.speedup.at_least), (None, false));
     }
 }

@@ -8,7 +8,7 @@ use crate::table;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use critlab_core::{Controller, RunSpec, RunStatus, ValidRunSpec};
-use critlab_physics::control::{self, ArmResult, ControlRun, Interval, WorkloadResult};
+use critlab_physics::control::{self, ArmResult, ControlRun, Interval, Speedup, WorkloadResult};
 use critlab_physics::hypotheses::BootstrapOptions;
 use critlab_report::plot::control::{controllers_svg, Trajectory};
 use critlab_store::{RunId, Store};
@@ -158,6 +158,15 @@ fn cell(i: &Interval, budget: Option<f64>) -> String {
     format!("{} [{}, {}]", n(i.value), n(i.low), n(i.high))
 }
 
+/// A speed-up cell; a lower bound (censored baseline) reads "≥ value [≥ low, ≥ high]".
+fn speedup_cell(s: &Speedup) -> String {
+    if !s.at_least {
+        return cell(&s.ratio, None);
+    }
+    let n = |v: Option<f64>| v.map_or("–".into(), |v| format!("≥ {}", table::num(Some(v))));
+    format!("{} [{}, {}]", n(s.ratio.value), n(s.ratio.low), n(s.ratio.high))
+}
+
 fn summary(result: &[WorkloadResult]) -> String {
     let mut out = String::new();
     for w in result {
@@ -178,8 +187,8 @@ fn summary(result: &[WorkloadResult]) -> String {
                     cell(&a.examples_to_grok, None),
                     cell(&a.final_test_acc, None),
                     cell(&a.wall_seconds, None),
-                    cell(&a.speedup, None),
-                    cell(&a.speedup_vs_start, None),
+                    speedup_cell(&a.speedup),
+                    speedup_cell(&a.speedup_vs_start),
                     table::num(Some(a.examples_total)),
                 ]
             })
