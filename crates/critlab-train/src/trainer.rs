@@ -12,7 +12,7 @@ use crate::loss;
 use crate::models::{self, InputShape, Init, Model, Role};
 use crate::optim::Optimizer;
 use crate::probes::{self, HostMatrix, Measurements};
-use crate::tasks::{Dataset, Inputs, Split};
+use crate::tasks::{Dataset, Inputs, Split, Targets};
 use burn::tensor::{Device, Tensor, TensorData};
 use crate::symmetry::{self, Topology};
 use critlab_core::{BatchSize, LossKind, RunStatus, ValidRunSpec};
@@ -172,6 +172,13 @@ pub fn train(
     if let (InputShape::Tokens { vocab, positions }, true) = (input, spec.task.is_modular()) {
         probes.push(Box::new(probes::fourier::FourierSparsity::new(vocab, positions)));
     }
+    // Restricted and excluded loss read every example's logits: recorded for modular
+    // classification only.
+    let modular_classes = spec.task.is_modular() && loss_kind == LossKind::CrossEntropy;
+    if let (true, Targets::Classes { labels, .. }) = (modular_classes, &replicas[0].data.targets) {
+        let masks = replicas.iter().map(|d| d.split.train_mask(labels.len())).collect();
+        probes.push(Box::new(probes::fourier_losses::FourierLosses::new(spec.p, labels.clone(), masks)));
+    }
     let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
     let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
     let mut probe_seconds = 0.0;
@@ -239,11 +246,12 @@ pub fn train(
             let probe_start = Instant::now();
             let lr = optimizer.current_lr();
             // Full training-set loss, accuracy and gradient.
-            let (train_loss, train_acc, grads_full) = if minibatch && !whole {
+            let (train_loss, train_acc, grads_full, train_logits) = if minibatch && !whole {
                 let (l, g, logits) = loss_and_grad(model.as_ref(), &params, &full_train, loss_kind);
-                (host(l), loss::accuracy(logits, &full_train, spec.accuracy_threshold).map(host), g)
+                (host(l), loss::accuracy(logits.clone(), &full_train, spec.accuracy_threshold).map(host), g, logits)
             } else {
-                (losses_host.clone(), loss::accuracy(logits, &full_train, spec.accuracy_threshold).map(host), grads.clone())
+                let acc = loss::accuracy(logits.clone(), &full_train, spec.accuracy_threshold).map(host);
+                (losses_host.clone(), acc, grads.clone(), logits)
             };
             let grad_sq = sq_norms(&grads_full);
             let param_grad_sq = sq_norms_each(&grads_full);
@@ -288,6 +296,8 @@ pub fn train(
                     optimizer.freeze(i);
                 }
             }
+            let all_logits = modular_classes
+                .then(|| dataset_logits(train_logits, fwd.logits.clone(), &train_idx, &test_idx, replicas[0].data.len()));
             let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
             let weights = param_matrices(model.as_ref(), &params, |role| role != Role::Bias);
             let biases = param_matrices(model.as_ref(), &params, |role| role == Role::Bias);
@@ -316,6 +326,7 @@ pub fn train(
                         param_grad_sq: param_names.iter().cloned().zip(param_grad_sq[i].iter().copied()).collect(),
                         hidden: hidden[i].clone(),
                         modulus: spec.task.is_modular().then_some(spec.p),
+                        logits: all_logits.as_ref().map(|l| l[i].clone()),
                         hidden_spectra: Default::default(),
                     })
                     .collect(),
@@ -537,6 +548,27 @@ fn host_matrices(t: Tensor<3>) -> Vec<HostMatrix> {
     let [r, rows, cols] = t.dims();
     let v = t.try_into_vec_as::<f32>().expect("reading a float tensor");
     v.chunks(rows * cols).take(r).map(|c| HostMatrix { rows, cols, values: c.to_vec() }).collect()
+}
+
+/// Every replica's logits in data-set order (`examples` rows), from its training-set logits
+/// (rows in the order of `train_idx`) and test-set logits (rows in the order of `test_idx`).
+fn dataset_logits(train: Tensor<3>, test: Tensor<3>, train_idx: &[&[usize]], test_idx: &[&[usize]], examples: usize) -> Vec<HostMatrix> {
+    let (train, test) = (host_matrices(train), host_matrices(test));
+    train
+        .iter()
+        .zip(&test)
+        .zip(train_idx.iter().zip(test_idx))
+        .map(|((a, b), (ia, ib))| {
+            let cols = a.cols;
+            let mut values = vec![0.0f32; examples * cols];
+            for (part, idx) in [(a, ia), (b, ib)] {
+                for (row, &n) in part.values.chunks_exact(cols).zip(idx.iter()) {
+                    values[n * cols..(n + 1) * cols].copy_from_slice(row);
+                }
+            }
+            HostMatrix { rows: examples, cols, values }
+        })
+        .collect()
 }
 
 /// The matrices of every replica whose role passes `keep`, by parameter name.

@@ -276,3 +276,35 @@ mod controllers {
         assert_eq!(out[1].status, RunStatus::Done);
     }
 }
+
+/// Nanda et al.'s restricted and excluded losses read every example's logits in data-set
+/// order, gathered from the training and test passes of each replica's own split: once two
+/// replicas with different splits have memorised (a + b) mod 23, the excluded loss on their
+/// training rows is far below ln p (a row put at the wrong example would be scored against the
+/// wrong answer, about ln p or worse), and the restricted loss has fallen from ln p.
+#[test]
+fn restricted_and_excluded_losses_follow_each_replicas_split() {
+    let specs: Vec<ValidRunSpec> = (0..2)
+        .map(|seed| {
+            spec(|s| {
+                s.p = 23;
+                s.width = 64;
+                s.train_frac = 0.6;
+                s.lr = 1e-2;
+                s.steps = 300;
+                s.eval_every = 100;
+                s.seed = seed;
+            })
+        })
+        .collect();
+    let (out, c) = run(&specs);
+    let ln_p = 23f64.ln();
+    for r in 0..2 {
+        assert_eq!(out[r].status, RunStatus::Done);
+        assert_eq!(*c.series(r, "train_acc").last().unwrap(), 1.0);
+        let (restricted, excluded) = (c.series(r, "restricted_loss"), c.series(r, "excluded_loss"));
+        assert!((restricted[0] - ln_p).abs() < 0.1 && (excluded[0] - ln_p).abs() < 0.1, "{restricted:?} {excluded:?}");
+        assert!(*excluded.last().unwrap() < 0.3 * ln_p, "replica {r}: {excluded:?}");
+        assert!(*restricted.last().unwrap() < 0.9 * ln_p, "replica {r}: {restricted:?}");
+    }
+}

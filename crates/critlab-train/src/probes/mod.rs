@@ -34,6 +34,7 @@ mod commutator;
 mod explained_variance;
 pub mod fourier;
 pub mod fourier_ipr;
+pub mod fourier_losses;
 mod grad_norm;
 mod kinetic;
 mod lagrangian;
@@ -127,6 +128,10 @@ pub struct Measurements {
     pub hidden: HostMatrix,
     /// The modulus p of a modular task (token vocabulary of the inputs), `None` otherwise.
     pub modulus: Option<usize>,
+    /// Logits of every example of the data set in data-set order, `[examples, classes]`
+    /// (training rows from the training-set pass, test rows from the test pass): modular tasks
+    /// only, for [`fourier_losses`].
+    pub logits: Option<HostMatrix>,
     /// The singular values of `hidden` and the eigenvalues of its centred covariance, computed
     /// together on the first call of [`Measurements::hidden_spectra`]: three probes read them,
     /// and the two symmetric eigendecompositions of 512 × 512 matrices are most of an eval
@@ -292,6 +297,7 @@ pub(crate) mod tests {
             param_grad_sq: Vec::new(),
             hidden: HostMatrix { rows: 2, cols: 2, values: vec![1.0, 0.0, 0.0, 0.0] },
             modulus: None,
+            logits: None,
             hidden_spectra: Default::default(),
         }
     }

@@ -66,6 +66,17 @@ pub struct Split {
     pub test: Vec<usize>,
 }
 
+impl Split {
+    /// Which of `examples` examples are training examples.
+    pub fn train_mask(&self, examples: usize) -> Vec<bool> {
+        let mut mask = vec![false; examples];
+        for &i in &self.train {
+            mask[i] = true;
+        }
+        mask
+    }
+}
+
 impl Dataset {
     /// Generates the task of a spec from its data seed.
     pub fn generate(spec: &ValidRunSpec) -> Self {
