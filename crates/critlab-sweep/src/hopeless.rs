@@ -50,6 +50,8 @@ impl HopelessMonitor {
                 "train_loss" => &mut h.train_loss,
                 "weight_norm" => &mut h.weight_norm,
                 "fourier_sparsity" => &mut h.fourier_sparsity,
+                "restricted_loss" => &mut h.restricted_loss,
+                "excluded_loss" => &mut h.excluded_loss,
                 "repr_spectral_entropy" => &mut h.spectral_entropy,
                 "commutator_defect" => &mut h.commutator_defect,
                 _ => continue,

@@ -3,7 +3,8 @@
 //! the "circuit formation" that precedes the jump in test accuracy). Reads the stored
 //! `fourier_sparsity` (the inverse participation ratio of the frequency power, see
 //! `critlab-train/src/probes/fourier.rs`); score = ln(IPR_t / IPR_0), its growth since
-//! initialisation. Nanda et al.'s restricted and excluded losses are not measured.
+//! initialisation. Nanda et al.'s restricted and excluded losses are [`super::restricted_loss`] and
+//! [`super::excluded_loss`].
 use super::{Prediction, RunHistory};
 
 /// Growth of the Fourier sparsity since the first eval point.

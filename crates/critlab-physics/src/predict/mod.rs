@@ -9,6 +9,8 @@
 //! | `norm-delay` (Truong et al. 2026) | [`norm_delay`] | `train_acc`, η, λ | own (law + calibration) | yes, with interval |
 //! | `early-loss-spectrum` (Notsawo et al. 2023) | [`early_loss`] | `train_loss` | calibrated | – |
 //! | `fourier-sparsity` (Nanda et al. 2023) | [`fourier`] | `fourier_sparsity` | calibrated | – |
+//! | `restricted-loss` (Nanda et al. 2023) | [`restricted_loss`] | `restricted_loss` | calibrated | – |
+//! | `excluded-loss` (Nanda et al. 2023) | [`excluded_loss`] | `excluded_loss`, `train_loss` | calibrated | – |
 //! | `commutator-defect` (Xu 2026) | [`commutator`] | `commutator_defect` | calibrated | – |
 //! | `spectral-entropy` | [`spectral_entropy`] | `repr_spectral_entropy` | calibrated | – |
 //! | `variance`, `autocorrelation`, `skewness`, `kinetic-potential`, `rank-growth`, `weight-norm-decline`, `charge-drift` | [`csd`] | as [`crate::early_warning`] | calibrated | – |
@@ -22,9 +24,11 @@ use serde::Serialize;
 pub mod commutator;
 pub mod csd;
 pub mod early_loss;
+pub mod excluded_loss;
 pub mod fourier;
 pub mod norm;
 pub mod norm_delay;
+pub mod restricted_loss;
 pub mod score;
 pub mod spectral_entropy;
 
@@ -54,6 +58,10 @@ pub struct RunHistory {
     pub weight_norm: Series,
     /// Fourier sparsity of the token weights (modular tasks).
     pub fourier_sparsity: Series,
+    /// Restricted loss (key-frequency logits only, modular tasks).
+    pub restricted_loss: Series,
+    /// Excluded loss (key-frequency logits removed, training set, modular tasks).
+    pub excluded_loss: Series,
     /// Spectral entropy of the representation covariance.
     pub spectral_entropy: Series,
     /// Commutator defect of two minibatch steps.
@@ -75,6 +83,8 @@ impl RunHistory {
             train_loss: cut(&self.train_loss, step),
             weight_norm: cut(&self.weight_norm, step),
             fourier_sparsity: cut(&self.fourier_sparsity, step),
+            restricted_loss: cut(&self.restricted_loss, step),
+            excluded_loss: cut(&self.excluded_loss, step),
             spectral_entropy: cut(&self.spectral_entropy, step),
             commutator_defect: cut(&self.commutator_defect, step),
             signals: self.signals.until(step),
@@ -178,6 +188,10 @@ pub enum PredictorKind {
     EarlyLossSpectrum,
     /// Fourier sparsity of the token weights.
     FourierSparsity,
+    /// Restricted loss (Nanda et al.).
+    RestrictedLoss,
+    /// Excluded loss (Nanda et al.).
+    ExcludedLoss,
     /// Spectral entropy of the representation covariance.
     SpectralEntropy,
     /// Commutator defect of two minibatch steps.
@@ -194,6 +208,8 @@ impl PredictorKind {
             PredictorKind::NormDelay,
             PredictorKind::EarlyLossSpectrum,
             PredictorKind::FourierSparsity,
+            PredictorKind::RestrictedLoss,
+            PredictorKind::ExcludedLoss,
             PredictorKind::SpectralEntropy,
             PredictorKind::CommutatorDefect,
         ];
@@ -208,6 +224,8 @@ impl PredictorKind {
             PredictorKind::NormDelay => "norm-delay",
             PredictorKind::EarlyLossSpectrum => "early-loss-spectrum",
             PredictorKind::FourierSparsity => "fourier-sparsity",
+            PredictorKind::RestrictedLoss => "restricted-loss",
+            PredictorKind::ExcludedLoss => "excluded-loss",
             PredictorKind::SpectralEntropy => "spectral-entropy",
             PredictorKind::CommutatorDefect => "commutator-defect",
             PredictorKind::Indicator(i) => i.as_str(),
@@ -226,6 +244,8 @@ impl PredictorKind {
             PredictorKind::NormDelay => norm_delay::predict(h, cal),
             PredictorKind::EarlyLossSpectrum => early_loss::predict(h),
             PredictorKind::FourierSparsity => fourier::predict(h),
+            PredictorKind::RestrictedLoss => restricted_loss::predict(h),
+            PredictorKind::ExcludedLoss => excluded_loss::predict(h),
             PredictorKind::SpectralEntropy => spectral_entropy::predict(h),
             PredictorKind::CommutatorDefect => commutator::predict(h),
             PredictorKind::Indicator(i) => csd::predict(i, h),

@@ -10,8 +10,7 @@
 //! k ∈ {1, …, ⌊p/2⌋} (k and p − k together; k = 0, the mean, excluded). With q_k the
 //! fraction of power at k, the stored value is the inverse participation ratio
 //! Σ q_k² ∈ [1/⌊p/2⌋, 1]: 1/⌊p/2⌋ for a flat spectrum, 1 when one frequency carries it all.
-//! Nanda et al.'s restricted and excluded losses need forward passes with projected weights
-//! and are not measured.
+//! Nanda et al.'s restricted and excluded losses are the `fourier_losses` probe.
 use super::fourier_ipr::block_power;
 use super::{HostMatrix, Kind, Measurements, Probe};
 

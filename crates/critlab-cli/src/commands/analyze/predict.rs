@@ -70,6 +70,8 @@ pub fn load_history(store: &Store, row: &RunRow) -> Result<RunHistory> {
         train_loss: get("train_loss")?,
         weight_norm: get("weight_norm")?,
         fourier_sparsity: get("fourier_sparsity")?,
+        restricted_loss: get("restricted_loss")?,
+        excluded_loss: get("excluded_loss")?,
         spectral_entropy: get("repr_spectral_entropy")?,
         commutator_defect: get("commutator_defect")?,
         signals: load_signals(store, row.id, "test_loss")?,
