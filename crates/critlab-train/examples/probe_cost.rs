@@ -48,6 +48,7 @@ fn measurements(rng: &mut rand_chacha::ChaCha8Rng) -> Measurements {
         param_grad_sq: Vec::new(),
         hidden: random(512, width, true, rng),
         modulus: Some(p),
+        logits: Some(random(p * p, p, false, rng)),
         hidden_spectra: Default::default(),
     }
 }
@@ -68,11 +69,15 @@ fn main() {
     let repeats: usize = std::env::args().nth(1).map_or(7, |a| a.parse().expect("REPEATS is a number"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut probes = default_probes(1);
-    // The trainer's two extra probes of a modular task: Noether charges and Fourier sparsity.
+    // The trainer's extra probes of a modular task: Noether charges, Fourier sparsity and the
+    // restricted and excluded losses (answers (a + b) mod p, half the examples training rows).
     let spec = critlab_core::RunSpec { width: 512, ..Default::default() }.validate().expect("M1 is a valid spec");
     assert_eq!((spec.p, spec.width), (97, 512));
     probes.push(Box::new(Charges::new(critlab_train::symmetry::of_spec(&spec), spec.neuron_charges)));
     probes.push(Box::new(FourierSparsity::new(97, 2)));
+    let answers: Vec<u32> = (0..97 * 97).map(|n| ((n / 97 + n % 97) % 97) as u32).collect();
+    let train = vec![(0..97 * 97).map(|n| n % 2 == 0).collect()];
+    probes.push(Box::new(critlab_train::probes::fourier_losses::FourierLosses::new(97, answers, train)));
     let mut each = vec![Vec::new(); probes.len()];
     let (mut total, mut wall) = (Vec::new(), Vec::new());
     for _ in 0..repeats {
