@@ -60,30 +60,42 @@ impl Model for Transformer {
         };
         let (r, n, hd, dh) = (batch.replicas, batch.n, self.heads, self.d_head);
         let d = hd * dh;
-        // Row `i` of each example from a token table `e` and a position table `p`: e[token] +
-        // p[i], [R, n, d]; for '=' (i = 2), the same token in every example, one row, [R, 1, d].
+        // Row `i` of each example from a token table `e` and a position table `p` (of any
+        // width c): e[token] + p[i], [R, n, c]; for '=' (i = 2), the same token in every
+        // example, one row, [R, 1, c].
         let at = |e: &Tensor<3>, p: &Tensor<3>, i: usize| -> Tensor<3> {
-            let row = if i < 2 { batch.lookup(e, i, 0) } else { e.clone().slice([0..r, self.vocab..self.vocab + 1, 0..d]) };
-            row + p.clone().slice([0..r, i..i + 1, 0..d])
+            let c = e.dims()[2];
+            let row = if i < 2 { batch.lookup(e, i, 0) } else { e.clone().slice([0..r, self.vocab..self.vocab + 1, 0..c]) };
+            row + p.clone().slice([0..r, i..i + 1, 0..c])
         };
         // The residual stream at position i is E[t] + P[i], so its projection by W is a lookup
         // in projected tables, (E[t] + P[i]) W = (E W)[t] + (P W)[i]: a [p + 1, d] × [d, d]
         // product instead of an [n, d] × [d, d] one per position (exact up to rounding; the
-        // unit tests hold the gradients to the direct product). Keys or values of all three
-        // positions, [R, n·3, d], position-minor.
-        let projected = |w: &Tensor<3>| -> Tensor<3> {
-            let (e, p) = (embed.clone().matmul(w.clone()), pos.clone().matmul(w.clone()));
-            let each = [at(&e, &p, 0), at(&e, &p, 1), at(&e, &p, 2).expand([r, n, d])];
-            Tensor::cat(each.into_iter().map(|t| t.reshape([r, n, 1, d])).collect(), 2).reshape([r, n * POSITIONS, d])
-        };
+        // unit tests hold the gradients to the direct product).
         let x2 = at(embed, pos, 2); // the '=' row of the residual stream, [R, 1, d]
-        let split_heads = |t: Tensor<3>, len: usize| t.reshape([r * n, len, hd, dh]).swap_dims(1, 2);
-        let q = split_heads(x2.clone().matmul(wq.clone()).expand([r, n, d]), 1); // [R·n, H, 1, dh]
-        let k = split_heads(projected(wk), POSITIONS); // [R·n, H, 3, dh]
-        let v = split_heads(projected(wv), POSITIONS);
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f64).sqrt());
-        let z = activation::softmax(scores, 3).matmul(v); // [R·n, H, 1, dh]
-        let z = z.swap_dims(1, 2).reshape([r, n, d]);
+        // The one query, the same in every example, per head: [R, 1, H, dh].
+        let q = x2.clone().matmul(wq.clone()).reshape([r, 1, hd, dh]);
+        // A score is linear in its key, so the scores too are lookups: in the tables
+        // q_h · (E W_K)[t]_h / √dh ([p + 1, H]) and q_h · (P W_K)[i]_h / √dh ([3, H]). Each
+        // position's scores, [R, n, H, 1], and the softmax over the three positions.
+        let score_table = |keys: Tensor<3>| -> Tensor<3> {
+            let rows = keys.dims()[1];
+            (keys.reshape([r, rows, hd, dh]) * q.clone()).sum_dim(3).reshape([r, rows, hd]).div_scalar((dh as f64).sqrt())
+        };
+        let (se, sp) = (score_table(embed.clone().matmul(wk.clone())), score_table(pos.clone().matmul(wk.clone())));
+        let scores: Vec<Tensor<4>> = (0..POSITIONS).map(|i| at(&se, &sp, i).expand([r, n, hd]).reshape([r, n, hd, 1])).collect();
+        let weights = activation::softmax(Tensor::cat(scores, 3), 3); // [R, n, H, 3]
+        // z_h = Σ_i weight_{h,i} v_{i,h} with the values looked up like the keys: [R, n, d].
+        let (ve, vp) = (embed.clone().matmul(wv.clone()), pos.clone().matmul(wv.clone()));
+        let z = (0..POSITIONS)
+            .map(|i| {
+                let v = at(&ve, &vp, i);
+                let len = v.dims()[1];
+                v.reshape([r, len, hd, dh]) * weights.clone().slice([0..r, 0..n, 0..hd, i..i + 1])
+            })
+            .reduce(|a, b| a + b)
+            .expect("three positions")
+            .reshape([r, n, d]);
         let resid = x2.expand([r, n, d]) + z.matmul(wo.clone());
         let hidden = activation::relu(resid.clone().matmul(w_in.clone()) + b_in.clone());
         let resid = resid + hidden.clone().matmul(w_out.clone()) + b_out.clone();
