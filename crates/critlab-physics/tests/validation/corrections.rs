@@ -89,6 +89,33 @@ fn percolation_largest_cluster_default_analysis_recovers_pc_nu_beta() {
     assert_ref(&refv::PERCOLATION_ZETA, p.zeta.value, p.zeta.err);
 }
 
+/// Issue 10, percolation across seeds: on a generated largest-cluster data set (L = 16, 32,
+/// 64, seed 2025) the chosen model predicts the sizes it did not see at held-out S ≈ 2.8, so
+/// its statistical errors are scaled by the out-of-sample Birge ratio √h (before: unscaled;
+/// over 17 data sets at L = 16…128 this took the fraction with p_c, ν and β all within 2σ
+/// from 49/68 to 57/68, docs/physics.md), and the exact values lie within 2σ.
+#[test]
+fn percolation_sizes_predicted_worse_than_their_errors_widen_the_statistical_error() {
+    let (_, big) = percolation::simulate(&pd::SIZES, &pd::ps(), pd::SAMPLES, 2025);
+    let a = corrections::analyze(&big, &AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: 40, ..Default::default() }, ..Default::default() }).unwrap();
+    let chosen = a.candidates.iter().find(|c| c.chosen).unwrap();
+    let h = chosen.held_out.expect("3 sizes: a held-out error");
+    assert!(h > 1.5, "held-out S {h} of {} ({:?})", chosen.correction, chosen.held_out_per_size);
+    let f = corrections::birge_factor(Some(h));
+    assert!((f - h.sqrt()).abs() < 1e-12 && corrections::birge_factor(Some(0.7)) == 1.0 && corrections::birge_factor(None) == 1.0);
+    let p = &a.parameters;
+    let e = &a.fit.errors;
+    let sel = a.selection_err.expect("bootstrap on: a selection-aware error");
+    for (name, pe, own, s) in [("x_c", p.x_c, e.x_c.bootstrap, sel[0]), ("nu", p.nu, e.nu.bootstrap, sel[1]), ("zeta", p.zeta, e.zeta.bootstrap, sel[2])] {
+        let unscaled = own.expect("bootstrap error").max(s);
+        assert!((pe.err_stat - f * unscaled).abs() <= 1e-12 * pe.err_stat, "{name}: err_stat {} vs √h · {unscaled}", pe.err_stat);
+    }
+    assert!(a.fit.notes.iter().any(|n| n.contains("Birge")), "{:?}", a.fit.notes);
+    for (r, pe) in [(&refv::PERCOLATION_PC, p.x_c), (&refv::PERCOLATION_NU, p.nu), (&refv::PERCOLATION_ZETA, p.zeta)] {
+        assert!((pe.value - r.value).abs() <= 2.0 * pe.err, "{}: {} ± {} is more than 2σ from {}", r.name, pe.value, pe.err, r.value);
+    }
+}
+
 #[test]
 fn bsa_recovers_synthetic_exponents_and_agrees_with_the_default() {
     let t = FssTruth { sizes: vec![8.0, 16.0, 32.0], x_lo: -0.2, x_hi: 0.4, points: 25, x_c: 0.1, nu: 1.5, zeta: 0.5, sigma: 0.01, a: 0.0, b: 0.0, omega: 1.0 };
