@@ -14,7 +14,9 @@
 //!   seeds' runs when fewer than 2 of them grokked ([`norm_delay::ClassCalibrations`]).
 //! * **AUROC** of the score at t_dec over the eligible runs (Mann–Whitney, ties count ½), with a
 //!   percentile bootstrap 95 % interval over runs; **within weight decay**: per λ, and pooled
-//!   over the pairs (grokking, non-grokking) that share λ, bootstrap stratified by λ.
+//!   over the pairs (grokking, non-grokking) that share λ, bootstrap stratified by λ; **within
+//!   cell**: pooled over the pairs that share every setting but the seed (the cells where seeds
+//!   disagree), which no hyperparameter can separate, so only what the run shows can.
 //! * **Lead**: the alarm is the first eval step at which P(grok) ≥ 0.5 (the predictor's own
 //!   probability or the held-out logistic one); for a run that groks, lead = t_grok − t_alarm if
 //!   the alarm came first. Median with a bootstrap interval; also as a fraction of t_grok.
@@ -122,6 +124,12 @@ pub struct PredictorScore {
     pub auroc_within_weight_decay_ci: Option<[f64; 2]>,
     /// Per weight decay.
     pub auroc_by_weight_decay: Vec<StratumAuroc>,
+    /// Pooled AUROC over pairs in the same phase-diagram cell (equal settings but the seed).
+    pub auroc_within_cell: Option<f64>,
+    /// Its bootstrap 95 % interval (stratified by cell).
+    pub auroc_within_cell_ci: Option<[f64; 2]>,
+    /// (grokking, non-grokking) pairs that share a cell.
+    pub within_cell_pairs: usize,
     /// Grokking runs alarmed before t_grok.
     pub hits: usize,
     /// Non-grokking runs alarmed.
@@ -409,6 +417,8 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
         .collect();
     let cal_of = |r: &LabeledRun| calibrations.iter().find(|c| c.seed == r.history.seed).map(|c| c.calibrations.get(&r.cell, &r.class)).unwrap_or_default();
     let strata: Vec<u64> = labels.iter().map(|l| l.weight_decay.to_bits()).collect();
+    let cell_ids: BTreeMap<&str, u64> = runs.iter().map(|r| r.cell.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().zip(0..).collect();
+    let cell_strata: Vec<u64> = runs.iter().map(|r| cell_ids[r.cell.as_str()]).collect();
 
     let mut predictors = Vec::new();
     let mut roc = Vec::new();
@@ -447,6 +457,18 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
         let elig_strata: Vec<u64> = elig.iter().map(|&i| strata[i]).collect();
         let within = stratified_auroc(&strat_of(&all));
         let within_ci = bootstrap_ci(all.len(), &elig_strata, opts.bootstrap, opts.seed + 1000 + k as u64, |idx| stratified_auroc(&strat_of(idx)));
+        let cell_of = |idx: &[usize]| -> Vec<(u64, f64, bool)> { idx.iter().map(|&j| (cell_strata[elig[j]], score_of(elig[j]), y(elig[j]))).collect() };
+        let elig_cells: Vec<u64> = elig.iter().map(|&i| cell_strata[i]).collect();
+        let within_cell = stratified_auroc(&cell_of(&all));
+        let within_cell_ci = bootstrap_ci(all.len(), &elig_cells, opts.bootstrap, opts.seed + 3000 + k as u64, |idx| stratified_auroc(&cell_of(idx)));
+        let within_cell_pairs = {
+            let mut count: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+            for &(c, _, pos) in &cell_of(&all) {
+                let e = count.entry(c).or_default();
+                if pos { e.0 += 1 } else { e.1 += 1 }
+            }
+            count.values().map(|(a, b)| a * b).sum()
+        };
         let mut wds: Vec<f64> = elig.iter().map(|&i| labels[i].weight_decay).collect();
         wds.sort_by(f64::total_cmp);
         wds.dedup();
@@ -543,6 +565,9 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
             auroc_within_weight_decay: within,
             auroc_within_weight_decay_ci: within_ci,
             auroc_by_weight_decay: by_wd,
+            auroc_within_cell: within_cell,
+            auroc_within_cell_ci: within_cell_ci,
+            within_cell_pairs,
             hits,
             false_alarms,
             lead_median: median(&leads),
@@ -611,6 +636,44 @@ mod tests {
         let pairs: Vec<(f64, bool)> = (0..40).map(|i| (i as f64, i >= 20 || i % 7 == 0)).collect();
         let l = Logistic::fit(&pairs).unwrap();
         assert!(l.probability(39.0) > 0.8 && l.probability(0.0) < 0.4);
+    }
+
+    /// Within a cell only the seeds differ: a score that follows the seed's outcome gets
+    /// within-cell AUROC 1 over every (grokking, non-grokking) pair of a cell; a score that
+    /// only tells the cells apart gets 0.5 there, however well it ranks across cells.
+    #[test]
+    fn within_cell_auroc_scores_only_seeds_of_one_cell() {
+        let runs_with = |norm: &dyn Fn(usize, u64, bool) -> f64| -> Vec<LabeledRun> {
+            let mut out = Vec::new();
+            for cell in 0..2usize {
+                for seed in 0..6u64 {
+                    let groks = seed % 2 == 1;
+                    let steps: Vec<f64> = (0..=100).map(|i| i as f64 * 20.0).collect();
+                    let history = RunHistory {
+                        run: (cell * 10) as i64 + seed as i64,
+                        seed,
+                        lr: 1e-3,
+                        weight_decay: 1.0,
+                        budget: 2000.0,
+                        train_acc: steps.iter().map(|&t| (t, if t >= 100.0 { 1.0 } else { 0.0 })).collect(),
+                        test_acc: steps.iter().map(|&t| (t, if groks && t >= 1500.0 { 1.0 } else { 0.0 })).collect(),
+                        weight_norm: steps.iter().map(|&t| (t, norm(cell, seed, groks))).collect(),
+                        ..Default::default()
+                    };
+                    out.push(LabeledRun { history, cell: format!("cell{cell}"), class: String::new() });
+                }
+            }
+            out
+        };
+        let opts = ScoreOptions { bootstrap: 50, ..Default::default() };
+        // The norm is lower for the runs that grok (score −ln‖θ‖ higher).
+        let by_seed = score(&runs_with(&|_, _, groks| if groks { 1.0 } else { 2.0 }), &[PredictorKind::WeightNorm], &opts);
+        let p = &by_seed.predictors[0];
+        assert_eq!(p.within_cell_pairs, 2 * 3 * 3);
+        assert_eq!(p.auroc_within_cell, Some(1.0));
+        // The norm tells only the cells apart.
+        let by_cell = score(&runs_with(&|cell, _, _| 1.0 + cell as f64), &[PredictorKind::WeightNorm], &opts);
+        assert_eq!(by_cell.predictors[0].auroc_within_cell, Some(0.5));
     }
 
     /// A synthetic sweep in which the norm-delay law holds with K = e^{±0.1}: λ ∈ {0.5, 1}, η

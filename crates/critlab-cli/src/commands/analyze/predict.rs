@@ -196,7 +196,11 @@ fn summary(r: &PredictReport) -> String {
             .iter()
             .map(|s| format!("λ={}: {} ({}+/{}−)", s.weight_decay, table::num(s.auroc), s.positives, s.negatives))
             .collect();
-        out.push_str(&format!("  {}: {}\n", p.name, strata.join("; ")));
+        let cell = match (p.auroc_within_cell, p.auroc_within_cell_ci) {
+            (Some(a), Some([lo, hi])) => format!("{} [{lo:.2}, {hi:.2}]", table::num(Some(a))),
+            (a, _) => table::num(a),
+        };
+        out.push_str(&format!("  {}: {}; within a cell (seeds only differ): {cell} over {} pairs\n", p.name, strata.join("; "), p.within_cell_pairs));
     }
     if let Some(best) = r.best_within_weight_decay {
         out.push_str(&format!("best within a fixed weight decay: {best}\n"));
