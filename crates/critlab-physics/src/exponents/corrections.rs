@@ -61,9 +61,9 @@
 //! candidates, which the data cannot exclude, give ζ 0.1 higher. Step 7 on the same 72 sets:
 //! 66.7 % / 91.7 % → 69.4 % / 94.4 %; docs/physics.md.)
 //!
-//! Large data (above 4 000 points): the ω profile and the held-out fits run on a copy thinned
-//! to ≤ 4 000 points (every k-th point of each curve); each candidate's S, AIC and BIC and the
-//! final fit use all points.
+//! Large data (above `SCREEN_POINTS` = 2 000 points): the ω profile and the held-out fits
+//! run on a copy thinned to ≤ 2 000 points (every k-th point of each curve); each candidate's
+//! S, AIC and BIC and the final fit use all points.
 
 use super::collapse::{self, CollapseOptions, CollapseResult, Control, Corrections};
 use crate::data::CollapseData;
@@ -261,6 +261,11 @@ pub struct CollapseAnalysis {
     pub selection_err: Option<[f64; 3]>,
 }
 
+/// Largest number of points of the copy on which the ω profile and the held-out refits run
+/// (module docs, large data). 2 000 since issue 10's timing: with 4 000 these screening fits
+/// were 60 % of the 10.6 s of CPU of a 10⁵-point analysis (docs/physics.md, benchmark).
+const SCREEN_POINTS: usize = 2_000;
+
 type ReplicateList = Vec<(usize, Vec<f64>, f64, usize)>;
 static EMPTY: ReplicateList = Vec::new();
 
@@ -331,7 +336,7 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
     let data = data.drop_smallest(opts.collapse.drop_smallest);
     data.require("data collapse", 2, 3)?;
     let base = CollapseOptions { drop_smallest: 0, corrections: Corrections::None, ..opts.collapse.clone() };
-    let screen_thin = collapse::thinned(&data, 4_000);
+    let screen_thin = collapse::thinned(&data, SCREEN_POINTS);
     let screen = screen_thin.as_ref().unwrap_or(&data);
     let quiet = Control { amp_guess: [0.0; 2], skip_curvature: true };
 
