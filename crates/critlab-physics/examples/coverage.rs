@@ -13,6 +13,10 @@
 //! (`reference::ising_design`), the Binder crossings with their extrapolation, and the default
 //! analysis and the BSA of the Binder-cumulant (ζ = 0) and ⟨|m|⟩ collapses (docs/physics.md).
 //!
+//! `-- --ising-bsa` instead runs the BSA of the Binder-cumulant collapse of that design with
+//! longer chains, another seed and the shift and amplitude corrections, next to the default
+//! (the diagnosis of its T_c in docs/physics.md).
+//!
 //! `-- --percolation-csv PATH` instead writes the largest-cluster density of 2D site
 //! percolation at L = 16, 32, 64, 128 (columns L, p, P, dP; seed 77) for
 //! `critlab analyze collapse` and exits.
@@ -43,6 +47,39 @@ fn main() {
             println!("== {name}");
             print!("{}", report::collapse_analysis_summary(&r.default));
             print!("{}", report::bsa_summary(&r));
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--ising-bsa") {
+        // diagnosis of the BSA's Binder-cumulant T_c (docs/physics.md): chain length, the
+        // correction it is given, and its posterior next to the default's errors
+        use critlab_physics::collapse::{CollapseOptions, Corrections};
+        use critlab_physics::corrections::{self, AnalysisOptions};
+        use critlab_physics::bsa::{self, BsaOptions};
+        let [u, _, _] = ising::simulate(&id::SIZES, &id::temps(), id::THERM, id::MEASUREMENTS, id::SEED);
+        let o = AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(2.25), fix_zeta: Some(0.0), ..Default::default() }, ..Default::default() };
+        let a = corrections::analyze(&u, &o).expect("default");
+        let p = &a.parameters;
+        println!("default: chose {}, T_c {:.4} ± {:.4} (stat {:.4}, sys {:.4}), nu {:.3} ± {:.3}; {} points", a.model.correction, p.x_c.value, p.x_c.err, p.x_c.err_stat, p.x_c.err_sys, p.nu.value, p.nu.err, u.n_points());
+        let scales = [Some(p.x_c.err_stat), Some(p.nu.err_stat), None];
+        let variants: Vec<(&str, Corrections, usize, u64)> = vec![
+            ("none, 1000 samples (the report's)", Corrections::None, 1000, 0),
+            ("none, 1000 samples, seed 1", Corrections::None, 1000, 1),
+            ("none, 8000 samples", Corrections::None, 8000, 0),
+            ("shift omega 1.75 (2D Ising Binder), 4000 samples", Corrections::Shift { omega: 1.75 }, 4000, 0),
+            ("shift omega 1, 4000 samples", Corrections::Shift { omega: 1.0 }, 4000, 0),
+            ("amplitude omega 1.75, 4000 samples", Corrections::Amplitude { omega: 1.75 }, 4000, 0),
+        ];
+        for (name, c, n, seed) in variants {
+            let t = Instant::now();
+            let bo = BsaOptions { x_c_guess: Some(p.x_c.value), nu_guess: p.nu.value, fix_zeta: Some(0.0), corrections: c, samples: n, burn_in: n, seed, ..Default::default() };
+            match bsa::fit(&u, &bo, &scales) {
+                Ok(b) => println!(
+                    "{name}: T_c {:.4} ± {:.4} ({:+.1}σ; MAP {:.4}, R-hat {:.3}), nu {:.3} ± {:.3} (R-hat {:.3}), acceptance {:.2}, hyper {:.3?}, ln p {:.1}, {:.1?}",
+                    b.x_c, b.x_c_err, (b.x_c - 2.269185) / b.x_c_err, b.posteriors[0].1.map, b.posteriors[0].1.r_hat, b.nu, b.nu_err, b.posteriors[1].1.r_hat, b.acceptance, b.hyperparameters, b.log_posterior, t.elapsed()
+                ),
+                Err(e) => println!("{name}: {e}"),
+            }
         }
         return;
     }

@@ -159,6 +159,13 @@ pub fn bsa_summary(a: &crate::exponents::bsa::BsaAnalysis) -> String {
         if b.hyperparameters.len() > 2 { ", theta2" } else { "" },
         b.hyperparameters.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>()
     ));
+    let q = &a.parameters;
+    s.push_str(&format!(
+        "  posterior ⊕ the default's sys (drift, omega, model choice; the BSA keeps one model): x_c {}, nu {}{}\n",
+        format_estimate(q.x_c.value, q.x_c.err),
+        format_estimate(q.nu.value, q.nu.err),
+        if b.zeta_fixed { String::new() } else { format!(", zeta {}", format_estimate(q.zeta.value, q.zeta.err)) }
+    ));
     s.push_str(&format!(
         "  agreement with the default method: x_c {:.1}σ, nu {:.1}σ, zeta {:.1}σ (default chose: {})\n",
         a.agreement_sigmas[0], a.agreement_sigmas[1], a.agreement_sigmas[2], a.default.model.reason

@@ -450,8 +450,11 @@ pub struct BsaAnalysis {
     /// The BSA posterior; top-level keys `x_c`, `x_c_err`, … as for the collapse.
     #[serde(flatten)]
     pub bsa: BsaResult,
-    /// Per parameter `value`, `err`, `err_stat` (posterior), `err_sys` (0: the BSA has no
-    /// L_min drift check; see `default` for it).
+    /// Per parameter `value` (posterior median), `err_stat` (posterior half 68 % width),
+    /// `err_sys` (the default method's systematic error: L_min drift ⊕ ω ⊕ model selection,
+    /// which the BSA, conditioned on the default's correction and ω, does not see) and
+    /// `err = err_stat ⊕ err_sys`. Measured on the synthetic coverage sets: posterior alone
+    /// 44 % / 69 % within 1σ / 2σ, with the default's err_sys 60 % / 85 % (docs/physics.md).
     pub parameters: super::corrections::Parameters,
     /// The default method (quality S, corrections chosen from the data, stat ⊕ sys) whose
     /// chosen correction the BSA uses.
@@ -479,8 +482,14 @@ pub fn analyze(data: &CollapseData, opts: &super::corrections::AnalysisOptions, 
     };
     let scales = [Some(p.x_c.err_stat), Some(p.nu.err_stat), opts.collapse.fix_zeta.is_none().then_some(p.zeta.err_stat)];
     let b = fit(&data, &o, &scales)?;
-    let est = |v: f64, e: f64| super::corrections::ParamEstimate { value: v, err: e, err_stat: e, err_sys: 0.0 };
-    let parameters = super::corrections::Parameters { x_c: est(b.x_c, b.x_c_err), nu: est(b.nu, b.nu_err), zeta: est(b.zeta, b.zeta_err) };
+    // the posterior is conditional on the default's correction and ω: its systematic error
+    // (drift, ω, model selection) applies to the BSA as it stands
+    let est = |v: f64, e: f64, sys: f64| super::corrections::ParamEstimate { value: v, err: e.hypot(sys), err_stat: e, err_sys: sys };
+    let parameters = super::corrections::Parameters {
+        x_c: est(b.x_c, b.x_c_err, p.x_c.err_sys),
+        nu: est(b.nu, b.nu_err, p.nu.err_sys),
+        zeta: est(b.zeta, b.zeta_err, if b.zeta_fixed { 0.0 } else { p.zeta.err_sys }),
+    };
     let z = |a: f64, ea: f64, d: f64, ed: f64| {
         let s = ea.hypot(ed);
         if s > 0.0 { (a - d).abs() / s } else { 0.0 }

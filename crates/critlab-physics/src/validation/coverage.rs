@@ -13,7 +13,8 @@
 //! statistical part alone, the default with the chosen model's own bootstrap in place of the
 //! selection-aware statistical error, the plain collapse with bootstrap errors (`--correction none`),
 //! the plain collapse with pyfssa's curvature errors, and (on every `bsa_every`-th set) the
-//! Bayesian scaling analysis with the corrections the default chose.
+//! Bayesian scaling analysis with the corrections the default chose, its posterior alone and
+//! with the default's systematic error added.
 
 use super::synthetic::{self, FssTruth};
 use crate::collapse::{self, CollapseOptions};
@@ -157,6 +158,10 @@ fn run_case(case: &Case, k: usize, design: &CoverageDesign) -> Option<(String, V
         let scales = [Some(p.x_c.err_stat), Some(p.nu.err_stat), z.then_some(p.zeta.err_stat)];
         if let Ok(b) = bsa::fit(&case.data, &opts, &scales) {
             out.push(("BSA (Gaussian process, MCMC), same corrections".into(), [Some((b.x_c, b.x_c_err)), Some((b.nu, b.nu_err)), z.then_some((b.zeta, b.zeta_err))]));
+            out.push((
+                "BSA posterior ⊕ the default's sys".into(),
+                [Some((b.x_c, b.x_c_err.hypot(p.x_c.err_sys))), Some((b.nu, b.nu_err.hypot(p.nu.err_sys))), z.then_some((b.zeta, b.zeta_err.hypot(p.zeta.err_sys)))],
+            ));
         }
     }
     Some((a.model.correction.clone(), out))

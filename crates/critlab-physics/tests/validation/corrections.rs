@@ -128,6 +128,11 @@ fn bsa_recovers_synthetic_exponents_and_agrees_with_the_default() {
     assert!(r.agreement_sigmas.iter().all(|z| *z < 2.0), "BSA vs default: {:?}", r.agreement_sigmas);
     assert!(r.bsa.posteriors.iter().all(|p| p.1.r_hat < 1.2), "{:?}", r.bsa.posteriors);
     assert!(r.bsa.acceptance > 0.05 && r.bsa.acceptance < 0.8, "{}", r.bsa.acceptance);
+    // the fixed-model posterior carries the default's systematic error in `parameters`
+    for (b, d, post) in [(r.parameters.x_c, r.default.parameters.x_c, r.bsa.x_c_err), (r.parameters.nu, r.default.parameters.nu, r.bsa.nu_err), (r.parameters.zeta, r.default.parameters.zeta, r.bsa.zeta_err)] {
+        assert_eq!((b.err_stat, b.err_sys), (post, d.err_sys));
+        assert!((b.err - post.hypot(d.err_sys)).abs() <= 1e-15 * b.err.max(1.0));
+    }
 }
 
 /// The small version of `cargo run --release -p critlab-physics --example coverage`: 12
