@@ -206,7 +206,8 @@ fn summary(result: &[WorkloadResult]) -> String {
 fn figure(store: &Store, loaded: &[Loaded], result: &[WorkloadResult]) -> Result<String> {
     let Some(w) = result.first() else { bail!("nothing to draw") };
     let mut trajectories = Vec::new();
-    for a in &w.arms {
+    let names: Vec<&str> = w.arms.iter().map(|a| a.arm.as_str()).collect();
+    for (a, legend) in w.arms.iter().zip(legend_labels(&names)) {
         let Some(l) = loaded.iter().filter(|l| l.run.workload == w.workload && l.run.arm == a.arm).min_by_key(|l| l.seed) else {
             continue;
         };
@@ -217,8 +218,7 @@ fn figure(store: &Store, loaded: &[Loaded], result: &[WorkloadResult]) -> Result
             Ok(if s.is_empty() { test_acc.iter().map(|p| (p.0, v)).collect() } else { s })
         };
         trajectories.push(Trajectory {
-            // The controller's name; its parameters are in the table.
-            arm: if a.fixed { a.arm.clone() } else { l.spec.controller.name().to_string() },
+            arm: legend,
             lr: knob("lr", l.spec.lr)?,
             batch_size: knob("batch_size", l.spec.batch() as f64)?,
             weight_decay: knob("weight_decay", l.spec.weight_decay)?,
@@ -229,9 +229,41 @@ fn figure(store: &Store, loaded: &[Loaded], result: &[WorkloadResult]) -> Result
     Ok(controllers_svg(&trajectories, &format!("{} (seed of each arm: its lowest)", w.workload)))
 }
 
+/// The legend of each arm: a fixed arm's label; a controller's name, with its parameters
+/// when another arm has the same controller (their starting (η, λ) is in the table).
+fn legend_labels(arms: &[&str]) -> Vec<String> {
+    let short = |a: &str| a.split(" from ").next().unwrap_or(a).to_string();
+    let name = |a: &str| a.split(' ').next().unwrap_or(a).to_string();
+    arms.iter()
+        .map(|a| {
+            if a.starts_with("fixed ") {
+                return a.to_string();
+            }
+            let shared = arms.iter().filter(|b| !b.starts_with("fixed ") && name(b) == name(a)).count() > 1;
+            if shared { short(a) } else { name(a) }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two Grokfast arms are told apart in the legend by their parameters; a lone controller
+    /// keeps its name, a fixed arm its (η, λ).
+    #[test]
+    fn legends_tell_arms_of_one_controller_apart() {
+        let arms = [
+            "grokfast alpha=0.99 lambda=5.0 from η=0.001 λ=1",
+            "grokfast alpha=0.98 lambda=2.0 from η=0.001 λ=1",
+            "norm ratio=1.0 from η=0.001 λ=1",
+            "fixed η=0.001 λ=1",
+        ];
+        assert_eq!(
+            legend_labels(&arms),
+            ["grokfast alpha=0.99 lambda=5.0", "grokfast alpha=0.98 lambda=2.0", "norm", "fixed η=0.001 λ=1"]
+        );
+    }
 
     #[test]
     fn examples_follow_the_logged_batch() {
