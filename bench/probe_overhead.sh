@@ -5,10 +5,12 @@
 # only the step-0 and last-step measurements, which every run makes), interleaved on/off so
 # that load from other processes hits both alike, each under GNU time.
 #
-# Prints, per workload and mode, the medians over rounds of the CPU seconds (user + sys: the
-# steadier figure on a loaded machine), the wall seconds and the trainer's own account of the
-# share of its wall time spent in probes (probe_seconds / wall_seconds of `train --json`);
-# then the overhead of probes on against off, in CPU and in wall time. The off run still
+# Prints, per workload and mode, the medians over rounds of the CPU seconds (user + sys), the
+# wall seconds and the trainer's own account of the share of its time spent in probes, of its
+# wall time (probe_seconds / wall_seconds of `train --json`) and of its CPU time
+# (probe_cpu_seconds / cpu_seconds: the steadiest figure on a loaded machine, since it counts
+# neither waiting nor other processes); then the overhead of probes on against off, in CPU and
+# in wall time of the whole process (differences of 1-2 s that swing from run to run under load). The off run still
 # measures twice, so the difference counts STEPS/100 − 1 of the on run's STEPS/100 + 1
 # measurements: the overhead it gives is that of the cadence alone.
 #
@@ -26,7 +28,7 @@ declare -A FLAGS=(
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# One run into a fresh store; prints "cpu_seconds wall_seconds probe_share".
+# One run into a fresh store; prints "cpu_seconds wall_seconds probe_share probe_cpu_share".
 run() {
   rm -f "$dir/s.db"
   # shellcheck disable=SC2068
@@ -36,14 +38,14 @@ import json, sys
 user, sys_, wall = map(float, open(sys.argv[1]).read().split()[-3:])
 s = json.load(open(sys.argv[2]))
 assert s["status"] == "done", s
-print(user + sys_, wall, s["probe_seconds"] / s["wall_seconds"])
+print(user + sys_, wall, s["probe_seconds"] / s["wall_seconds"], s["probe_cpu_seconds"] / s["cpu_seconds"])
 PY
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "probes on (--eval-every 100) vs off (--eval-every $STEPS), $STEPS steps, $ROUNDS rounds, medians:"
 echo
-echo "| workload | probes | CPU s | wall s | in probes (trainer's count) | overhead, CPU | overhead, wall |"
-echo "|---|---|---|---|---|---|---|"
+echo "| workload | probes | CPU s | wall s | in probes, wall (trainer's count) | in probes, CPU (trainer's count) | overhead, CPU | overhead, wall |"
+echo "|---|---|---|---|---|---|---|---|"
 for w in M1 M2; do
   : > "$dir/on"; : > "$dir/off"
   for _ in $(seq "$ROUNDS"); do
@@ -52,9 +54,9 @@ for w in M1 M2; do
   done
   col() { cut -d' ' -f"$1" "$dir/$2" | median; }
   on_cpu=$(col 1 on); off_cpu=$(col 1 off); on_wall=$(col 2 on); off_wall=$(col 2 off)
-  printf '| %s | on | %.1f | %.1f | %.1f %% | %+.1f %% | %+.1f %% |\n' "$w" "$on_cpu" "$on_wall" "$(echo "100 * $(col 3 on)" | bc -l)" \
-    "$(echo "100 * ($on_cpu - $off_cpu) / $off_cpu" | bc -l)" "$(echo "100 * ($on_wall - $off_wall) / $off_wall" | bc -l)"
-  printf '| %s | off | %.1f | %.1f | %.1f %% | | |\n' "$w" "$off_cpu" "$off_wall" "$(echo "100 * $(col 3 off)" | bc -l)"
+  printf '| %s | on | %.1f | %.1f | %.1f %% | %.1f %% | %+.1f %% | %+.1f %% |\n' "$w" "$on_cpu" "$on_wall" "$(echo "100 * $(col 3 on)" | bc -l)" \
+    "$(echo "100 * $(col 4 on)" | bc -l)" "$(echo "100 * ($on_cpu - $off_cpu) / $off_cpu" | bc -l)" "$(echo "100 * ($on_wall - $off_wall) / $off_wall" | bc -l)"
+  printf '| %s | off | %.1f | %.1f | %.1f %% | %.1f %% | | |\n' "$w" "$off_cpu" "$off_wall" "$(echo "100 * $(col 3 off)" | bc -l)" "$(echo "100 * $(col 4 off)" | bc -l)"
 done
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

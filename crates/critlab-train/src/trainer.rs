@@ -56,6 +56,13 @@ pub struct Outcome {
     pub wall_seconds: f64,
     /// Seconds of that spent in probes (eval work beyond the training step).
     pub probe_seconds: f64,
+    /// CPU seconds (user + system, all threads) the process used while the group trained: the
+    /// group's own where it is the process's only work (`critlab train`, `critlab bench`);
+    /// in a sweep, whose workers share one process, it counts theirs too.
+    pub cpu_seconds: f64,
+    /// CPU seconds of that used in probes, counted like `cpu_seconds` (steadier than
+    /// `probe_seconds` where other processes share the cores: it does not count waiting).
+    pub probe_cpu_seconds: f64,
 }
 
 /// Errors that stop a whole replica group before it starts.
@@ -182,6 +189,7 @@ pub fn train(
     let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
     let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
     let mut probe_seconds = 0.0;
+    let (cpu_start, mut probe_cpu_seconds) = (process_cpu_seconds(), 0.0);
     let mut initial_loss: Vec<f64> = Vec::new();
     let steps = spec.steps;
 
@@ -243,7 +251,7 @@ pub fn train(
 
         let mut measured: Option<Vec<Measurements>> = None;
         if eval {
-            let probe_start = Instant::now();
+            let (probe_start, probe_cpu_start) = (Instant::now(), process_cpu_seconds());
             let lr = optimizer.current_lr();
             // Full training-set loss, accuracy and gradient.
             let (train_loss, train_acc, grads_full, train_logits) = if minibatch && !whole {
@@ -332,6 +340,7 @@ pub fn train(
                     .collect(),
             );
             probe_seconds += probe_start.elapsed().as_secs_f64();
+            probe_cpu_seconds += process_cpu_seconds() - probe_cpu_start;
         }
 
         let before = measured.as_ref().map(|_| params.clone());
@@ -340,7 +349,7 @@ pub fn train(
             control.project(&mut params, Some(t));
         }
         if let Some(mut ms) = measured {
-            let probe_start = Instant::now();
+            let (probe_start, probe_cpu_start) = (Instant::now(), process_cpu_seconds());
             if let (Some(before), true) = (before, t < steps) {
                 let diffs: Vec<Tensor<3>> = params.iter().zip(before).map(|(a, b)| a.clone() - b).collect();
                 for (m, d) in ms.iter_mut().zip(sq_norms(&diffs)) {
@@ -368,6 +377,7 @@ pub fn train(
                 }
             }
             probe_seconds += probe_start.elapsed().as_secs_f64();
+            probe_cpu_seconds += process_cpu_seconds() - probe_cpu_start;
             for (i, s) in status.iter_mut().enumerate() {
                 if s.is_none() {
                     if let Some((status, reason)) = observer.stop(i, t) {
@@ -383,6 +393,7 @@ pub fn train(
         observer.on_step(t);
     }
     let wall = started.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - cpu_start;
     Ok(status
         .into_iter()
         .map(|s| {
@@ -390,9 +401,17 @@ pub fn train(
                 Some((st, reason, t)) => (st, Some(reason), t),
                 None => (RunStatus::Done, None, steps),
             };
-            Outcome { status, reason, steps, wall_seconds: wall, probe_seconds }
+            Outcome { status, reason, steps, wall_seconds: wall, probe_seconds, cpu_seconds, probe_cpu_seconds }
         })
         .collect())
+}
+
+/// CPU seconds (user + system) used so far by all threads of this process.
+fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given; this clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 /// Why a replica with training loss `loss` at step `t` has diverged, if it has: the loss is

@@ -54,6 +54,15 @@ fn transformer_loss_falls() {
 }
 
 #[test]
+fn the_trainer_counts_the_time_and_cpu_of_its_probes() {
+    // Probes every step: a large share of the run, and never more than all of it.
+    let (out, _) = run(&[spec(|s| s.eval_every = 1)]);
+    let o = &out[0];
+    assert!(o.probe_seconds > 0.0 && o.probe_seconds <= o.wall_seconds, "{o:?}");
+    assert!(o.probe_cpu_seconds > 0.05 * o.cpu_seconds && o.probe_cpu_seconds <= o.cpu_seconds, "{o:?}");
+}
+
+#[test]
 fn every_task_trains_and_measures() {
     for task in [TaskKind::SparseParity, TaskKind::TeacherStudent, TaskKind::ModularDivision, TaskKind::ModularQuadratic] {
         let s = spec(|s| {
