@@ -11,13 +11,20 @@
 # (bench/probe_overhead.sh, PROBE_STEPS steps).
 #
 #   bench/compare.sh [ROUNDS]        (default 2 rounds; needs `pip install torch`)
+#
+# WORKLOADS="transformer mlp" times only those per-step workloads and skips M4 and the probe
+# overhead; CRITLAB=<binary> times that binary instead of building target/release/critlab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
-# The workspace build (a `-p` build resolves features differently and rebuilds burn).
-cargo build --release -q --workspace --tests
-CRITLAB=target/release/critlab
+if [ -z "${CRITLAB:-}" ]; then
+  # The workspace build (a `-p` build resolves features differently and rebuilds burn).
+  cargo build --release -q --workspace --tests
+  CRITLAB=target/release/critlab
+fi
 STEPS=${STEPS:-40}
+ALL_WORKLOADS="mlp mlp-dense transformer tiny"
+WORKLOADS=${WORKLOADS:-$ALL_WORKLOADS}
 
 # workload name (as bench/pytorch_reference.py knows it) -> critlab flags for the same maths;
 # mlp-dense is PyTorch's faster path for the same model (dense one-hot input), timed against
@@ -40,7 +47,7 @@ timed() {
 }
 echo "| workload | critlab ms/step | PyTorch ms/step | PyTorch / critlab | critlab peak RSS MiB | PyTorch peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
-for w in mlp mlp-dense transformer tiny; do
+for w in $WORKLOADS; do
   c=(); t=(); cr=(); tr=()
   for _ in $(seq "$ROUNDS"); do
     : > "$rss"
@@ -55,6 +62,7 @@ for w in mlp mlp-dense transformer tiny; do
 done
 rm -f "$rss.one"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$WORKLOADS" = "$ALL_WORKLOADS" ] || exit 0
 echo
 echo "M4, the 64-run sweep (bench/sweep_bench.sh):"
 STEPS=${SWEEP_STEPS:-500} CRITLAB=$CRITLAB bench/sweep_bench.sh "$ROUNDS"
