@@ -13,7 +13,9 @@
 #   bench/compare.sh [ROUNDS]        (default 2 rounds; needs `pip install torch`)
 #
 # WORKLOADS="transformer mlp" times only those per-step workloads and skips M4 and the probe
-# overhead; CRITLAB=<binary> times that binary instead of building target/release/critlab.
+# overhead; CRITLAB=<binary> times that binary instead of building target/release/critlab;
+# THREADS=1 runs both on one thread (RAYON_NUM_THREADS=1, PyTorch's --threads 1), a comparison
+# that survives a loaded machine, where PyTorch's spinning OpenMP threads lose most of their time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
@@ -52,8 +54,8 @@ for w in $WORKLOADS; do
   for _ in $(seq "$ROUNDS"); do
     : > "$rss"
     # shellcheck disable=SC2086
-    c+=("$(timed $CRITLAB bench step ${FLAGS[$w]} --steps "$STEPS" --json)")
-    t+=("$(timed python3 bench/pytorch_reference.py "$w" --steps "$STEPS")")
+    c+=("$(RAYON_NUM_THREADS=${THREADS:-0} timed $CRITLAB bench step ${FLAGS[$w]} --steps "$STEPS" --json)")
+    t+=("$(timed python3 bench/pytorch_reference.py "$w" --steps "$STEPS" ${THREADS:+--threads "$THREADS"})")
     cr+=("$(sed -n 1p "$rss")"); tr+=("$(sed -n 2p "$rss")")
   done
   cm=$(printf '%s\n' "${c[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)

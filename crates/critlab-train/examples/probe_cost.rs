@@ -2,7 +2,8 @@
 //! width 512: `layer0.weight` [194, 512], `readout.weight` [512, 97], hidden [512, 512]), on
 //! host matrices of that shape filled with seeded random values (ReLU of Gaussians for the
 //! hidden representation). The tensor work of an eval step (extra gradients, test forward
-//! pass) is not included: it is burn's, timed by `critlab train --json`'s probe_seconds.
+//! pass) is not included: it is burn's, counted by `critlab train --json` in probe_seconds and
+//! probe_cpu_seconds.
 //!
 //!   cargo run --release --example probe_cost [-- REPEATS]
 //!
