@@ -5,6 +5,9 @@ use critlab_store::Store;
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "support/slurm.rs"]
+mod slurm;
+
 fn critlab(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_critlab")).current_dir(dir).args(args).output().expect("running critlab")
 }
@@ -117,8 +120,7 @@ fn assert_hopeless_runs_stopped(db: &Path) {
 #[test]
 fn stop_hopeless_records_stopped_runs_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = HOPELESS;
-    std::fs::write(dir.path().join("h.toml"), spec).unwrap();
+    std::fs::write(dir.path().join("h.toml"), HOPELESS).unwrap();
     let out = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95"]));
     assert!(out.contains("stopped as hopeless"), "{out}");
     assert_hopeless_runs_stopped(&dir.path().join("h.db"));
@@ -165,10 +167,7 @@ fn outcomes(db: &Path, sweep: &str) -> Vec<(String, RunStatus, Option<String>, O
 /// the same steps for the same reasons as in the local run.
 #[test]
 fn stop_hopeless_works_through_slurm_workers_as_locally() {
-    let works = |cmd: &str, arg: &str| std::process::Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false);
-    if !works("sbatch", "--version") || !works("scontrol", "ping") {
-        assert!(std::env::var_os("CRITLAB_REQUIRE_SLURM").is_none(), "CRITLAB_REQUIRE_SLURM is set but `sbatch` or the Slurm controller does not work");
-        eprintln!("SKIPPED stop_hopeless_works_through_slurm_workers_as_locally: no running Slurm cluster (start one with scripts/slurm-up.sh)");
+    if !slurm::running_or_skip("stop_hopeless_works_through_slurm_workers_as_locally") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

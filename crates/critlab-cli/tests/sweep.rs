@@ -8,6 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/slurm.rs"]
+mod slurm;
+
 fn critlab(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_critlab")).current_dir(dir).args(args).output().expect("running critlab")
 }
@@ -270,14 +273,7 @@ fn slurm_dry_run_writes_an_array_script_without_submitting() {
 /// gives the local results run for run.
 #[test]
 fn slurm_sweep_matches_the_local_sweep_run_for_run() {
-    let works = |cmd: &str, arg: &str| Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false);
-    if !works("sbatch", "--version") || !works("scontrol", "ping") {
-        // scripts/test.sh sets CRITLAB_REQUIRE_SLURM after starting the cluster: no silent skip there.
-        assert!(
-            std::env::var_os("CRITLAB_REQUIRE_SLURM").is_none(),
-            "CRITLAB_REQUIRE_SLURM is set but `sbatch` or the Slurm controller does not work"
-        );
-        eprintln!("SKIPPED slurm_sweep_matches_the_local_sweep_run_for_run: no running Slurm cluster (start one with scripts/slurm-up.sh)");
+    if !slurm::running_or_skip("slurm_sweep_matches_the_local_sweep_run_for_run") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
