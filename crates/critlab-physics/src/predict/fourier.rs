@@ -9,9 +9,7 @@ use super::{Prediction, RunHistory};
 
 /// Growth of the Fourier sparsity since the first eval point.
 pub fn predict(h: &RunHistory) -> Option<Prediction> {
-    let first = h.fourier_sparsity.iter().find(|p| p.1.is_finite() && p.1 > 0.0)?.1;
-    let now = h.fourier_sparsity.last()?.1;
-    (now > 0.0).then(|| Prediction::score((now / first).ln())).flatten()
+    Prediction::score(super::log_change_since_first(&h.fourier_sparsity)?)
 }
 
 #[cfg(test)]

@@ -70,6 +70,14 @@ pub struct RunHistory {
     pub signals: Signals,
 }
 
+/// ln(v_now / v_first) of a positive series: v_first its first finite positive value, v_now its
+/// last value; `None` when it has none or the last value is not positive.
+fn log_change_since_first(s: &[(f64, f64)]) -> Option<f64> {
+    let first = s.iter().find(|p| p.1.is_finite() && p.1 > 0.0)?.1;
+    let now = s.last()?.1;
+    (now > 0.0).then(|| (now / first).ln())
+}
+
 fn cut(s: &[(f64, f64)], step: f64) -> Series {
     s.iter().copied().take_while(|p| p.0 <= step).collect()
 }

@@ -8,9 +8,7 @@ use super::{Prediction, RunHistory};
 
 /// Fall of ln R since the first eval point.
 pub fn predict(h: &RunHistory) -> Option<Prediction> {
-    let first = h.restricted_loss.iter().find(|p| p.1.is_finite() && p.1 > 0.0)?.1;
-    let now = h.restricted_loss.last()?.1;
-    (now > 0.0).then(|| Prediction::score((first / now).ln())).flatten()
+    Prediction::score(-super::log_change_since_first(&h.restricted_loss)?)
 }
 
 #[cfg(test)]
