@@ -304,8 +304,9 @@ pub fn train(
                     optimizer.freeze(i);
                 }
             }
-            let all_logits = modular_classes
-                .then(|| dataset_logits(train_logits, fwd.logits.clone(), &train_idx, &test_idx, replicas[0].data.len()));
+            // Each replica's matrix moves into its measurements (taken in replica order below).
+            let mut all_logits = modular_classes
+                .then(|| dataset_logits(train_logits, fwd.logits.clone(), &train_idx, &test_idx, replicas[0].data.len()).into_iter());
             let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
             let weights = param_matrices(model.as_ref(), &params, |role| role != Role::Bias);
             let biases = param_matrices(model.as_ref(), &params, |role| role == Role::Bias);
@@ -334,7 +335,7 @@ pub fn train(
                         param_grad_sq: param_names.iter().cloned().zip(param_grad_sq[i].iter().copied()).collect(),
                         hidden: hidden[i].clone(),
                         modulus: spec.task.is_modular().then_some(spec.p),
-                        logits: all_logits.as_ref().map(|l| l[i].clone()),
+                        logits: all_logits.as_mut().and_then(Iterator::next),
                         hidden_spectra: Default::default(),
                     })
                     .collect(),

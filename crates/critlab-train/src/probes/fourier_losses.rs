@@ -49,7 +49,7 @@ pub fn restricted_and_excluded(logits: &[f32], p: usize, answers: &[u32], train:
     }
     let half = p / 2;
     let norm = 2.0 / (n as f64 * p as f64);
-    let coefficients: Vec<(usize, f64, f64)> = (1..=half)
+    let mut ranked: Vec<(usize, f64, f64)> = (1..=half)
         .map(|k| {
             let w = TAU * k as f64 / p as f64;
             let (a, b) = m.iter().enumerate().fold((0.0, 0.0), |(a, b), (d, v)| {
@@ -59,7 +59,6 @@ pub fn restricted_and_excluded(logits: &[f32], p: usize, answers: &[u32], train:
             (k, a * norm, b * norm)
         })
         .collect();
-    let mut ranked = coefficients;
     ranked.sort_by(|x, y| (y.1 * y.1 + y.2 * y.2).total_cmp(&(x.1 * x.1 + x.2 * x.2)));
     let profile: Vec<f64> = (0..p)
         .map(|d| {
