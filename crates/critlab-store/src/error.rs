@@ -74,6 +74,11 @@ impl StoreError {
         StoreError::Open { path: path.to_path_buf(), source }
     }
 
+    /// Whether opening failed only because another connection held the lock (SQLITE_BUSY).
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Open { source: rusqlite::Error::SqliteFailure(e, _), .. } if e.code == rusqlite::ErrorCode::DatabaseBusy)
+    }
+
     pub(crate) fn sql(path: &Path, op: &'static str, source: rusqlite::Error) -> Self {
         StoreError::Sql { path: path.to_path_buf(), op, source }
     }

@@ -113,9 +113,17 @@ impl Store {
                 });
             }
         }
-        let conn = connect(&path)?;
-        schema::migrate(&conn, &path)?;
-        Ok(Self { conn, path, version: schema::SCHEMA_VERSION })
+        // Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+        // locked" there without waiting on the busy timeout when another process is opening
+        // the same new store at that moment: retry the open for as long as the busy timeout.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match connect(&path).and_then(|conn| schema::migrate(&conn, &path).map(|()| conn)) {
+                Ok(conn) => return Ok(Self { conn, path, version: schema::SCHEMA_VERSION }),
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Opens an existing store for reading only: never creates, migrates or changes the file

@@ -102,9 +102,16 @@ fn user_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| StoreError::open(path, e))
 }
 
-fn table_count(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
-    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
-        .map_err(|e| StoreError::open(path, e))
+/// The schema version and the number of tables, read in one statement and so from one
+/// snapshot: read apart, another process could create the store between the two reads, and a
+/// version of 0 with tables would look like a foreign database.
+fn version_and_tables(conn: &Connection, path: &Path) -> Result<(i64, i64), StoreError> {
+    conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master WHERE type = 'table')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(|e| StoreError::open(path, e))
 }
 
 fn foreign(path: &Path) -> StoreError {
@@ -114,7 +121,8 @@ fn foreign(path: &Path) -> StoreError {
 /// Refuses, before anything is written, a database critlab must not touch: one with tables
 /// but no critlab schema, or a schema newer than this build.
 pub(crate) fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    if check(user_version(conn, path)?, path)? == 0 && table_count(conn, path)? > 0 {
+    let (version, tables) = version_and_tables(conn, path)?;
+    if check(version, path)? == 0 && tables > 0 {
         return Err(foreign(path));
     }
     Ok(())
@@ -123,9 +131,9 @@ pub(crate) fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), Store
 /// The schema version of a store opened read-only, which must already be a critlab store
 /// (of this or an older version; it is not migrated).
 pub(crate) fn check_read_only(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
-    let version = check(user_version(conn, path)?, path)?;
-    if version == 0 {
-        return Err(if table_count(conn, path)? > 0 {
+    let (version, tables) = version_and_tables(conn, path)?;
+    if check(version, path)? == 0 {
+        return Err(if tables > 0 {
             foreign(path)
         } else {
             StoreError::Empty { path: path.to_path_buf() }
@@ -158,8 +166,8 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
 fn migrate_locked(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let err = |e| StoreError::sql(path, "migrate", e);
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
-    let current = check(user_version(&tx, path)?, path)?;
-    if current == 0 && table_count(&tx, path)? > 0 {
+    let (current, tables) = version_and_tables(&tx, path)?;
+    if check(current, path)? == 0 && tables > 0 {
         return Err(foreign(path));
     }
     for sql in MIGRATIONS.iter().skip(current as usize) {
