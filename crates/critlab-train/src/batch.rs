@@ -29,6 +29,18 @@ pub struct Batch {
     /// Per-example weights `[R, n, 1]`, each replica's summing to 1, when replicas use
     /// different batch sizes (a replica's padding examples weigh 0); `None`: the plain mean.
     pub weights: Option<Tensor<3>>,
+    /// Token ids and class labels on the host as well, for token inputs with class labels
+    /// (read by the hand-written CPU step of the one-hot MLP).
+    pub host: Option<HostTokens>,
+}
+
+/// A token batch's ids and labels on the host, replica-major like the device tensors.
+#[derive(Clone)]
+pub struct HostTokens {
+    /// Token ids per input position, each `R·n` long.
+    pub tokens: Vec<Vec<u32>>,
+    /// Class labels, `R·n`.
+    pub labels: Vec<u32>,
 }
 
 impl Batch {
@@ -50,7 +62,9 @@ impl Batch {
             real: None,
             classes: first.outputs(),
             weights: None,
+            host: None,
         };
+        let mut host_tokens = Vec::new();
         match &first.inputs {
             Inputs::Tokens { positions, .. } => {
                 for pos in 0..*positions {
@@ -60,6 +74,7 @@ impl Batch {
                             Inputs::Dense { .. } => unreachable!("one task shape per group"),
                         })
                         .collect();
+                    host_tokens.push(v.iter().map(|&t| t as u32).collect());
                     batch.tokens.push(Tensor::from_data(TensorData::new(v, [replicas * n]), device));
                 }
                 let r: Vec<i64> = (0..replicas).flat_map(|r| std::iter::repeat_n(r as i64, n)).collect();
@@ -82,6 +97,10 @@ impl Batch {
                         Targets::Real(_) => unreachable!("one task shape per group"),
                     })
                     .collect();
+                if !host_tokens.is_empty() {
+                    let labels = v.iter().map(|&y| y as u32).collect();
+                    batch.host = Some(HostTokens { tokens: std::mem::take(&mut host_tokens), labels });
+                }
                 batch.labels = Some(Tensor::from_data(TensorData::new(v, [replicas, n, 1]), device));
             }
             Targets::Real(_) => {

@@ -497,6 +497,9 @@ fn loss_and_grad(
     batch: &Batch,
     kind: critlab_core::LossKind,
 ) -> (Tensor<3>, Vec<Tensor<3>>, Tensor<3>) {
+    if let Some(done) = model.cpu_loss_and_grad(params, batch, kind) {
+        return done;
+    }
     let tracked: Vec<Tensor<3>> = params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
     let fwd = model.forward(&tracked, batch);
     let losses = loss::per_replica(kind, fwd.logits.clone(), batch);

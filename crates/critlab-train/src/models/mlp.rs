@@ -1,10 +1,10 @@
 //! Multilayer perceptron: `depth` hidden layers of `width` units, then a linear read-out
 //! (`depth` = 0: the inputs feed the read-out directly, a linear model).
-use super::{Forward, InputShape, Model, ParamSpec};
+use super::{mlp_cpu, Forward, InputShape, LossAndGrad, Model, ParamSpec};
 use crate::batch::Batch;
 use crate::symmetry::{After, Layer};
 use burn::tensor::{activation, Tensor};
-use critlab_core::{Activation, InputEncoding, ValidRunSpec};
+use critlab_core::{Activation, InputEncoding, LossKind, ValidRunSpec};
 
 /// The MLP. Token inputs enter one-hot (as a lookup into the first layer's rows: the rows
 /// `[0, vocab)` belong to position 0, `[vocab, 2·vocab)` to position 1, …) or through a
@@ -104,6 +104,33 @@ impl Model for Mlp {
             logits = logits + next().clone();
         }
         Forward { logits, hidden: h }
+    }
+
+    /// One hidden layer over one-hot tokens, relu, tanh or linear, cross-entropy on equal-size
+    /// batches, on the CPU: [`mlp_cpu`]'s three products and four row passes.
+    fn cpu_loss_and_grad(&self, params: &[Tensor<3>], batch: &Batch, loss: LossKind) -> Option<LossAndGrad> {
+        let InputShape::Tokens { vocab, positions } = self.input else { return None };
+        let device = params[0].device();
+        let eligible = self.depth == 1
+            && self.encoding == InputEncoding::OneHot
+            && mlp_cpu::supports(self.activation)
+            && loss == LossKind::CrossEntropy
+            && batch.weights.is_none()
+            && batch.host.is_some()
+            && device == crate::cpu_device()
+            && super::hand_written_allowed();
+        if !eligible {
+            return None;
+        }
+        let shape = mlp_cpu::Shape {
+            vocab,
+            positions,
+            width: self.params[0].cols,
+            classes: self.params.last().expect("a read-out").cols,
+            bias: self.bias,
+            activation: self.activation,
+        };
+        Some(mlp_cpu::step(shape, params, batch, &device))
     }
 
     fn layers(&self) -> Vec<Layer> {

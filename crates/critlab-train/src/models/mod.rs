@@ -5,6 +5,7 @@
 //! forward function from parameters and a [`Batch`] to logits and the hidden representation.
 //! It holds no tensors; the trainer owns the parameters.
 mod mlp;
+mod mlp_cpu;
 mod transformer;
 
 pub use mlp::Mlp;
@@ -13,7 +14,7 @@ pub use transformer::Transformer;
 use crate::batch::Batch;
 use crate::symmetry::Layer;
 use burn::tensor::Tensor;
-use critlab_core::{ModelKind, ValidRunSpec};
+use critlab_core::{LossKind, ModelKind, ValidRunSpec};
 
 /// How a parameter is initialised (per replica, from the replica's seed).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -86,6 +87,23 @@ pub trait Model: Send + Sync {
     fn forward(&self, params: &[Tensor<3>], batch: &Batch) -> Forward;
     /// The layers as symmetry detection sees them ([`crate::symmetry`]).
     fn layers(&self) -> Vec<Layer>;
+    /// Per-replica losses, gradients and logits by a hand-written CPU pass, where the model has
+    /// one for this batch and loss on the CPU device (gradient-checked against burn's autodiff
+    /// in its tests); `None`: burn's autodiff computes them from [`Model::forward`].
+    fn cpu_loss_and_grad(&self, _params: &[Tensor<3>], _batch: &Batch, _loss: LossKind) -> Option<LossAndGrad> {
+        None
+    }
+}
+
+/// Per-replica losses `[R, 1, 1]`, the gradient of every parameter and the logits (none of
+/// them tracked by autodiff).
+pub type LossAndGrad = (Tensor<3>, Vec<Tensor<3>>, Tensor<3>);
+
+/// Whether hand-written CPU passes may be used: `CRITLAB_BURN_AUTODIFF=1` makes every step go
+/// through burn's autodiff instead (to compare the two, or to rule the hand-written pass out).
+pub(crate) fn hand_written_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var("CRITLAB_BURN_AUTODIFF").map_or(true, |v| v.is_empty() || v == "0"))
 }
 
 /// Builds the model of a spec for a task with `vocab` input tokens (or `input_dim` dense

@@ -62,8 +62,11 @@ pub fn gram_spectra(m: &HostMatrix) -> GramSpectra {
         }
         g
     });
-    let singular_values = symmetric_eigenvalues(gram).into_iter().map(|l| l.max(0.0).sqrt()).collect();
-    let covariance = centred.map_or_else(Vec::new, |g| symmetric_eigenvalues(g).into_iter().map(|l| l.max(0.0) / n as f64).collect());
+    // The two eigenproblems are independent: one per core.
+    let (singular_values, covariance) = rayon::join(
+        || symmetric_eigenvalues(gram).into_iter().map(|l| l.max(0.0).sqrt()).collect(),
+        || centred.map_or_else(Vec::new, |g| symmetric_eigenvalues(g).into_iter().map(|l| l.max(0.0) / n as f64).collect()),
+    );
     GramSpectra { singular_values, covariance }
 }
 
