@@ -5,9 +5,13 @@
 #   bench/gpu.sh build        on a machine with cargo, no GPU needed, whose build can download:
 #                             builds critlab with `--features cuda` (burn's CUDA backend fetches
 #                             a prebuilt LLVM while building, which fails without a network;
-#                             BENCHMARKS.md, "GPU") in its own target folder, target/cuda, so the
-#                             default build is untouched, and puts the stripped binary in
-#                             .gpu/critlab (.gpu/ is git-ignored through .git/info/exclude;
+#                             BENCHMARKS.md, "GPU"), or with FEATURE=wgpu `--features wgpu`
+#                             (registry crates only: builds on this project's machines; run it
+#                             with DEVICE=wgpu, on a machine whose NVIDIA driver has its Vulkan
+#                             driver and the loader libvulkan1), in its own target folder,
+#                             target/$FEATURE, so the default build is untouched, and puts the
+#                             stripped, gzipped binary in
+#                             .gpu/critlab.gz (.gpu/ is git-ignored through .git/info/exclude;
 #                             carry it to the GPU machine)
 #   bench/gpu.sh run [ROUNDS] on the GPU machine (the device tool: carry [".gpu"]), default 2
 #                             rounds: prints Markdown tables for BENCHMARKS.md
@@ -28,21 +32,26 @@ cd "$(dirname "$0")/.."
 MODE=${1:-}
 case "$MODE" in
   build)
-    target=${CUDA_TARGET_DIR:-target/cuda}
-    CARGO_TARGET_DIR=$target cargo build --release --features cuda -p critlab-cli
+    feature=${FEATURE:-cuda}
+    target=${CUDA_TARGET_DIR:-target/$feature}
+    CARGO_TARGET_DIR=$target cargo build --release --features "$feature" -p critlab-cli
     mkdir -p .gpu
     exclude=$(git rev-parse --git-path info/exclude)
     mkdir -p "$(dirname "$exclude")"
     grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo '/.gpu/' >> "$exclude"
     cp "$target/release/critlab" .gpu/critlab
     strip .gpu/critlab
-    ls -l .gpu/critlab
+    # Stripped, the GPU builds are about 100 MB, over the device tool's 64 MiB carry: gzip
+    # brings the wgpu one to 30 MB; `run` unpacks it.
+    gzip -f -6 .gpu/critlab
+    ls -l .gpu/critlab.gz
     exit 0 ;;
   run) ;;
   *) echo "usage: bench/gpu.sh build | run [ROUNDS]" >&2; exit 2 ;;
 esac
 ROUNDS=${2:-2}
 CRITLAB=${CRITLAB:-.gpu/critlab}
+if [ ! -x "$CRITLAB" ] && [ -f "$CRITLAB.gz" ]; then gunzip -kf "$CRITLAB.gz" && chmod +x "$CRITLAB"; fi
 STEPS=${STEPS:-500}
 DEVICE=${DEVICE:-cuda}
 [ -x "$CRITLAB" ] || { echo "no $CRITLAB: run \`bench/gpu.sh build\` on a machine with cargo first" >&2; exit 2; }

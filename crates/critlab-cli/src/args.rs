@@ -350,8 +350,10 @@ impl MemoryArg {
 /// `--device`: where the replicas train.
 #[derive(Debug, Clone, Args)]
 pub struct DeviceArg {
-    /// Where to train: cpu (burn's flex backend) or an NVIDIA GPU, cuda or cuda:N (a binary
-    /// built with `--features cuda`; the run's backend is stored as burn-flex or burn-cuda)
+    /// Where to train: cpu (burn's flex backend), an NVIDIA GPU, cuda or cuda:N (a binary built
+    /// with `--features cuda`), or wgpu, the adapter burn's wgpu backend picks (a binary built
+    /// with `--features wgpu`; Vulkan, Metal or DirectX); the run's backend is stored as
+    /// burn-flex, burn-cuda or burn-wgpu
     #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = |s: &str| s.parse::<critlab_train::DeviceChoice>().map_err(|e| e.to_string()))]
     pub device: critlab_train::DeviceChoice,
 }

@@ -12,8 +12,9 @@
 //!   before anything is allocated.
 //! * [`device`]: where the replicas train, chosen at run time (`--device`).
 //!
-//! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]), or its CUDA backend
-//! in a build with the `cuda` feature ([`DeviceChoice`]).
+//! The tensor engine is burn with its `flex` CPU backend ([`cpu_device`]), or its CUDA or wgpu
+//! backend in a build with the `cuda` or `wgpu` feature ([`DeviceChoice`]). On the CPU the
+//! one-hot MLP's step is hand-written ([`models`]), pinned to burn's autodiff by a gradient check.
 #![warn(missing_docs)]
 
 pub mod batch;

@@ -107,7 +107,7 @@ impl Model for Mlp {
     }
 
     /// One hidden layer over one-hot tokens, relu, tanh or linear, cross-entropy on equal-size
-    /// batches, on the CPU: [`mlp_cpu`]'s three products and four row passes.
+    /// batches, on the CPU: the three products and four row passes of `models/mlp_cpu.rs`.
     fn cpu_loss_and_grad(&self, params: &[Tensor<3>], batch: &Batch, loss: LossKind) -> Option<LossAndGrad> {
         let InputShape::Tokens { vocab, positions } = self.input else { return None };
         let device = params[0].device();
