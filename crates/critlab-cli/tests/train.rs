@@ -243,3 +243,37 @@ fn wgpu_trains_the_cpu_backends_run() {
     assert!(err.contains("error: --device wgpu\n") && err.contains("no usable wgpu adapter") && !err.contains("panicked"), "{err}");
     assert!(!dir.path().join("none.db").exists());
 }
+
+/// The CPU's hand-written MLP step against burn's autodiff over a whole run (the unit test pins
+/// one step; this, 60 AdamW steps with minibatches and full-batch evals through the real
+/// binary): `CRITLAB_BURN_AUTODIFF=1` sends every step through burn's autodiff, and the stored
+/// training and test losses agree with the default run's to f32 rounding.
+#[test]
+fn the_hand_written_step_trains_as_burns_autodiff_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |autodiff: bool, batch: &str| -> Vec<Vec<String>> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_critlab"));
+        cmd.current_dir(dir.path()).args(["train", "--store", "s.db", "--json", "--batch-size", batch, "--optimizer", "adamw", "--lr", "3e-3"]).args(SMALL);
+        if autodiff {
+            cmd.env("CRITLAB_BURN_AUTODIFF", "1");
+        }
+        let summary = json(&cmd.output().unwrap());
+        let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &summary["run_id"].to_string()]);
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
+    };
+    for batch in ["full", "16"] {
+        let (fast, slow) = (run(false, batch), run(true, batch));
+        let header = &fast[0];
+        assert_eq!(header, &slow[0]);
+        assert_eq!(fast.len(), 5, "batch {batch}: a header and 4 eval steps: {fast:?}");
+        // Two implementations sum in different orders: equal bits would mean one ran twice.
+        assert_ne!(fast[1..], slow[1..], "batch {batch}: CRITLAB_BURN_AUTODIFF changed nothing");
+        for name in ["train_loss", "test_loss", "grad_norm"] {
+            let c = header.iter().position(|h| h == name).unwrap();
+            for (a, b) in fast[1..].iter().zip(&slow[1..]) {
+                let (x, y): (f64, f64) = (a[c].parse().unwrap(), b[c].parse().unwrap());
+                assert!((x - y).abs() <= 1e-4 * y.abs(), "batch {batch}, step {}: {name} {x} hand-written, {y} autodiff", a[1]);
+            }
+        }
+    }
+}
