@@ -249,7 +249,7 @@ fn open_cuda(device: DeviceChoice, index: usize) -> Result<Device, DeviceError> 
     catching(device, || probe_cuda(device, index))
 }
 
-/// Looks for the driver and the GPU, then writes and reads back one value on it.
+/// Looks for the driver and the GPU, then runs [`round_trip`] on it.
 #[cfg(feature = "cuda")]
 fn probe_cuda(device: DeviceChoice, index: usize) -> Result<Device, DeviceError> {
     use burn::tensor::DeviceType;

@@ -9,7 +9,7 @@
 use crate::batch::Batch;
 use crate::control::{Controllers, Knobs};
 use crate::loss;
-use crate::models::{self, InputShape, Init, Model, Role};
+use crate::models::{self, InputShape, Init, LossAndGrad, Model, Role};
 use crate::optim::Optimizer;
 use crate::probes::{self, HostMatrix, Measurements};
 use crate::tasks::{Dataset, Inputs, Split, Targets};
@@ -496,7 +496,7 @@ fn loss_and_grad(
     params: &[Tensor<3>],
     batch: &Batch,
     kind: critlab_core::LossKind,
-) -> (Tensor<3>, Vec<Tensor<3>>, Tensor<3>) {
+) -> LossAndGrad {
     if let Some(done) = model.cpu_loss_and_grad(params, batch, kind) {
         return done;
     }

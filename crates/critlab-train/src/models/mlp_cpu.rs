@@ -16,6 +16,7 @@
 //! Every row is summed in example order whatever the thread count, so a step is reproducible.
 //! The gradient check in the tests pins it to burn's autodiff through [`super::Mlp`]'s forward
 //! (relative error ≤ 1e-5 on the logits, the losses and every parameter's gradient).
+use super::LossAndGrad;
 use crate::batch::Batch;
 use burn::tensor::{Device, Tensor, TensorData};
 use critlab_core::Activation;
@@ -58,7 +59,7 @@ struct ReplicaStep {
 /// Losses `[R, 1, 1]`, gradients (one per parameter, `[R, rows, cols]`) and logits
 /// `[R, n, classes]` of a replica-batched one-hot MLP on a batch with host token ids and
 /// labels, computed on the host from the parameters' values.
-pub(crate) fn step(shape: Shape, params: &[Tensor<3>], batch: &Batch, device: &Device) -> (Tensor<3>, Vec<Tensor<3>>, Tensor<3>) {
+pub(crate) fn step(shape: Shape, params: &[Tensor<3>], batch: &Batch, device: &Device) -> LossAndGrad {
     let (r, n) = (batch.replicas, batch.n);
     let host = batch.host.as_ref().expect("token batches carry host ids");
     let values: Vec<Vec<f32>> =
@@ -89,12 +90,12 @@ pub(crate) fn step(shape: Shape, params: &[Tensor<3>], batch: &Batch, device: &D
 }
 
 /// Applies `f(row index, row)` to every `width`-long row of `buf`, on both cores when
-/// `parallel`.
-fn rows_mut(buf: &mut [f32], width: usize, parallel: bool, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+/// `parallel`, and returns what it gives for each row, in row order.
+fn rows_mut<T: Send>(buf: &mut [f32], width: usize, parallel: bool, f: impl Fn(usize, &mut [f32]) -> T + Sync + Send) -> Vec<T> {
     if parallel {
-        buf.par_chunks_mut(width).with_min_len(64).enumerate().for_each(|(i, row)| f(i, row));
+        buf.par_chunks_mut(width).with_min_len(64).enumerate().map(|(i, row)| f(i, row)).collect()
     } else {
-        buf.chunks_mut(width).enumerate().for_each(|(i, row)| f(i, row));
+        buf.chunks_mut(width).enumerate().map(|(i, row)| f(i, row)).collect()
     }
 }
 
@@ -174,26 +175,21 @@ fn replica(shape: Shape, params: &[&[f32]], tokens: &[&[u32]], labels: &[u32], p
 
     // Per-example loss and ∂ℓ/∂z = (softmax z − e_y)/n, one pass per row.
     let mut dz = logits.clone();
-    let mut each = vec![0.0f64; n];
     let scale = 1.0 / n as f32;
-    dz.par_chunks_mut(c)
-        .zip(each.par_iter_mut())
-        .enumerate()
-        .with_min_len(if parallel { 64 } else { usize::MAX })
-        .for_each(|(i, (row, loss))| {
-            let y = labels[i] as usize;
-            let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let z_y = row[y];
-            let mut sum = 0.0f32;
-            for x in row.iter_mut() {
-                *x = (*x - max).exp();
-                sum += *x;
-            }
-            *loss = f64::from(sum.ln() + max - z_y);
-            let norm = scale / sum;
-            row.iter_mut().for_each(|x| *x *= norm);
-            row[y] -= scale;
-        });
+    let each = rows_mut(&mut dz, c, parallel, |i, row| {
+        let y = labels[i] as usize;
+        let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let z_y = row[y];
+        let mut sum = 0.0f32;
+        for x in row.iter_mut() {
+            *x = (*x - max).exp();
+            sum += *x;
+        }
+        let norm = scale / sum;
+        row.iter_mut().for_each(|x| *x *= norm);
+        row[y] -= scale;
+        f64::from(sum.ln() + max - z_y)
+    });
     let loss = each.iter().sum::<f64>() / n as f64;
 
     // ∂W₂ = hᵀ ∂z and ∂b₂ = Σ_examples ∂z.
@@ -208,16 +204,14 @@ fn replica(shape: Shape, params: &[&[f32]], tokens: &[&[u32]], labels: &[u32], p
     // ∂h = ∂z W₂ᵀ, times act′ read from h.
     let mut dh = vec![0.0f32; n * w];
     product(&mut dh, (n, w, c), false, &dz, (c, 1), w2, (1, c), parallel);
-    let derivative = |dh: &mut [f32], h: &[f32]| match activation {
-        Activation::Relu => dh.iter_mut().zip(h).for_each(|(d, &x)| *d = if x > 0.0 { *d } else { 0.0 }),
-        Activation::Tanh => dh.iter_mut().zip(h).for_each(|(d, &x)| *d *= 1.0 - x * x),
-        _ => {}
-    };
-    if parallel {
-        dh.par_chunks_mut(w).zip(h.par_chunks(w)).with_min_len(64).for_each(|(d, x)| derivative(d, x));
-    } else {
-        derivative(&mut dh, &h);
-    }
+    rows_mut(&mut dh, w, parallel, |i, d| {
+        let h = &h[i * w..(i + 1) * w];
+        match activation {
+            Activation::Relu => d.iter_mut().zip(h).for_each(|(d, &x)| *d = if x > 0.0 { *d } else { 0.0 }),
+            Activation::Tanh => d.iter_mut().zip(h).for_each(|(d, &x)| *d *= 1.0 - x * x),
+            _ => {}
+        }
+    });
 
     // ∂W₁: row pos·vocab + t is the sum of ∂h over the examples with token t at `pos`, in
     // example order (a counting sort groups them).
