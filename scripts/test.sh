@@ -41,6 +41,18 @@ if ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/de
   fi
 fi
 
+# Disk: a clean build of the workspace's tests is about 4 GB without incremental caches and
+# twice that with them (the release profile keeps them for the edit-build loop). CI builds a
+# clean clone once, so it gains nothing from them: CI=true turns them off unless asked for.
+if [ -n "${CI:-}" ] && [ -z "${CARGO_INCREMENTAL:-}" ]; then
+  export CARGO_INCREMENTAL=0
+fi
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+echo "test.sh: $(( free_kb / 1048576 )) GiB free on the build disk" >&2
+if [ "$free_kb" -lt $(( 12 * 1048576 )) ]; then
+  echo "test.sh: warning: the build and the Python venv need about 12 GiB of free disk" >&2
+fi
+
 cargo test --release --workspace "$@"
 
 # The Python package (crates/critlab-py, outside the cargo workspace) against the binary just
