@@ -41,16 +41,17 @@ if ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/de
   fi
 fi
 
-# Disk: a clean build of the workspace's tests is about 4 GB without incremental caches and
-# twice that with them (the release profile keeps them for the edit-build loop). CI builds a
-# clean clone once, so it gains nothing from them: CI=true turns them off unless asked for.
+# Disk: a clean clone's whole test run leaves 1.3 GB in target/ without incremental caches
+# (measured; 8 min of build); the release profile keeps them for the edit-build loop, and they
+# grow to several GB. CI builds a clean clone once and gains nothing from them: CI=true turns
+# them off unless CARGO_INCREMENTAL is set. The Python venv with torch takes another 6 GB.
 if [ -n "${CI:-}" ] && [ -z "${CARGO_INCREMENTAL:-}" ]; then
   export CARGO_INCREMENTAL=0
 fi
 free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
 echo "test.sh: $(( free_kb / 1048576 )) GiB free on the build disk" >&2
-if [ "$free_kb" -lt $(( 12 * 1048576 )) ]; then
-  echo "test.sh: warning: the build and the Python venv need about 12 GiB of free disk" >&2
+if [ "$free_kb" -lt $(( 10 * 1048576 )) ]; then
+  echo "test.sh: warning: the build and the Python venv need about 10 GiB of free disk" >&2
 fi
 
 cargo test --release --workspace "$@"

@@ -441,3 +441,45 @@ fn read_only_commands_leave_the_store_byte_identical() {
         assert_eq!(std::fs::read(dir.path().join("s.db")).unwrap(), db, "{args:?} changed the store");
     }
 }
+
+/// Regression: a backend failing mid-run (burn panics: a GPU lost, a kernel its adapter cannot
+/// compile) crashed `critlab train` with a panic, leaving the run `running`. Now the run ends
+/// `failed` with the step and the backend's message, keeps every metric measured before, and
+/// the command exits 1 like any failed run; in a sweep the group's runs fail and the rest go
+/// on. The failure is injected with `CRITLAB_FAULT_AT_STEP`, a panic at the top of that step.
+#[test]
+fn a_backend_failure_mid_run_is_a_failed_run_with_its_metrics_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["train", "--store", "s.db", "--p", "5", "--width", "8", "--steps", "100", "--eval-every", "10", "--json"];
+    let out = Command::new(BIN).current_dir(dir.path()).args(args).env("CRITLAB_FAULT_AT_STEP", "35").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(summary["status"], "failed", "{summary}");
+    assert_eq!(summary["steps"], 35, "{summary}");
+    let reason = summary["reason"].as_str().unwrap();
+    assert!(reason.contains("training failed at step 35") && reason.contains("fault injected"), "{reason}");
+    let store = critlab_store::Store::open_read_only(dir.path().join("s.db")).unwrap();
+    let run = store.run(summary["run_id"].as_i64().unwrap()).unwrap();
+    assert_eq!((run.status, run.reason.as_deref()), (critlab_core::RunStatus::Failed, Some(reason)), "{run:?}");
+    let steps: Vec<i64> = store.series(run.id, "test_acc").unwrap().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(steps, [0, 10, 20, 30], "the metrics measured before the failure are kept");
+    let check: String = store.connection().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+
+    // A sweep: every group fails the same way, and the sweep reports failures (exit 1).
+    std::fs::write(dir.path().join("tiny.toml"), TINY).unwrap();
+    let sweep = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["sweep", "run", "tiny.toml", "--store", "s.db", "--jobs", "1"])
+        .env("CRITLAB_FAULT_AT_STEP", "15")
+        .output()
+        .unwrap();
+    assert_eq!(sweep.status.code(), Some(1), "{}", text(&sweep));
+    let runs = store.runs(Some("tiny")).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for r in &runs {
+        assert_eq!(r.status, critlab_core::RunStatus::Failed, "{r:?}");
+        assert!(r.reason.as_deref().is_some_and(|w| w.contains("training failed at step 15")), "{r:?}");
+        assert_eq!(store.series(r.id, "test_acc").unwrap().len(), 2, "steps 0 and 10 kept: {r:?}");
+    }
+}

@@ -14,7 +14,6 @@ use critlab_store::{MetricRow, RunId, Store, StoreError};
 use critlab_train::budget::{self, Budget, MemoryEstimate, MemoryLimit};
 use critlab_train::{DeviceChoice, Observer};
 use serde::Serialize;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -314,17 +313,16 @@ fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, ru
         let steps = job.specs[0].steps;
         let hopeless = rule.clone().map(|r| HopelessMonitor::new(r, &job.specs));
         let mut observer = ChannelObserver { runs: &job.runs, group: job.group, steps, tx: &tx, hopeless };
-        let result = catch_unwind(AssertUnwindSafe(|| critlab_train::train(&job.specs, &device, &mut observer, stop)));
-        let results: Vec<(RunStatus, Option<String>, f64, usize)> = match result {
-            Ok(Ok(outcomes)) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds, o.steps)).collect(),
-            Ok(Err(e)) => vec![(RunStatus::Failed, Some(e.to_string()), 0.0, 0); r],
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                vec![(RunStatus::Failed, Some(format!("the trainer panicked: {msg}")), 0.0, 0); r]
+        // A panic in the loop (a backend failing mid-run) comes back as `TrainError::Panicked`.
+        let started = Instant::now();
+        let results: Vec<(RunStatus, Option<String>, f64, usize)> = match critlab_train::train(&job.specs, &device, &mut observer, stop) {
+            Ok(outcomes) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds, o.steps)).collect(),
+            Err(e) => {
+                let step = match e {
+                    critlab_train::TrainError::Panicked { step, .. } => step,
+                    _ => 0,
+                };
+                vec![(RunStatus::Failed, Some(e.to_string()), started.elapsed().as_secs_f64(), step); r]
             }
         };
         let results = job.runs.iter().zip(results).map(|(&run, (s, why, wall, steps))| (run, s, why, wall, steps)).collect();

@@ -178,14 +178,7 @@ fn catching(device: DeviceChoice, open: impl FnOnce() -> Result<Device, DeviceEr
     std::panic::set_hook(Box::new(|_| {}));
     let probe = catch_unwind(AssertUnwindSafe(open));
     std::panic::set_hook(hook);
-    probe.unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the backend panicked".into());
-        Err(DeviceError::Init { device, message })
-    })
+    probe.unwrap_or_else(|panic| Err(DeviceError::Init { device, message: crate::panic_message(panic.as_ref()) }))
 }
 
 /// One small training step's kernels on `device`, read back and checked: a batched product,

@@ -31,7 +31,7 @@ pub mod tasks;
 pub mod trainer;
 
 pub use device::{DeviceChoice, DeviceError};
-pub use trainer::{group_key, train, Observer, Outcome, TrainError};
+pub use trainer::{group_key, panic_message, train, Observer, Outcome, TrainError};
 
 /// The default device: burn's pure-Rust `flex` CPU backend (`--device cpu`).
 pub fn cpu_device() -> burn::tensor::Device {

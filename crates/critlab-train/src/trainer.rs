@@ -77,7 +77,31 @@ pub enum TrainError {
     /// No spec given.
     #[error("no run spec to train")]
     Empty,
+    /// The training loop panicked: a backend that fails mid-run (a GPU lost, a kernel the
+    /// adapter cannot compile) panics in burn. What the observer was given before stays
+    /// recorded; the group's runs failed at `step`.
+    #[error("training failed at step {step}: {message}")]
+    Panicked {
+        /// The step the loop was in.
+        step: usize,
+        /// The panic's message.
+        message: String,
+    },
 }
+
+/// A panic's message (`panic!` gives a `String` or a `&str`).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Environment variable that makes the loop panic at the start of that step, as a backend
+/// failing mid-run would: how the tests check that such a failure ends as a failed run with its
+/// metrics kept, not as a crash.
+pub const FAULT_AT_STEP: &str = "CRITLAB_FAULT_AT_STEP";
 
 /// The part of a spec that replicas of one group must share: the spec's JSON with the
 /// per-replica keys (`lr`, `weight-decay`, `seed`, `data-seed`, `init-scale`, `divergence-factor`,
@@ -128,6 +152,20 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<Vec<Outcome>, TrainError> {
     check_group(specs)?;
+    let mut step = 0;
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_group(specs, device, observer, stop, &mut step)))
+        .map_err(|panic| TrainError::Panicked { step, message: panic_message(panic.as_ref()) })
+}
+
+/// [`train`]'s loop; `at` follows the step, for the error of a panic.
+fn train_group(
+    specs: &[ValidRunSpec],
+    device: &Device,
+    observer: &mut dyn Observer,
+    stop: &AtomicBool,
+    at: &mut usize,
+) -> Vec<Outcome> {
+    let fault_at: Option<usize> = std::env::var(FAULT_AT_STEP).ok().and_then(|v| v.parse().ok());
     let started = Instant::now();
     let spec = &specs[0];
     let r = specs.len();
@@ -194,6 +232,10 @@ pub fn train(
     let steps = spec.steps;
 
     for t in 0..=steps {
+        *at = t;
+        if fault_at == Some(t) {
+            panic!("fault injected at step {t} by {FAULT_AT_STEP}");
+        }
         let eval = t % spec.eval_every == 0 || t == steps;
         if stop.load(Ordering::Relaxed) {
             for s in status.iter_mut().filter(|s| s.is_none()) {
@@ -395,7 +437,7 @@ pub fn train(
     }
     let wall = started.elapsed().as_secs_f64();
     let cpu_seconds = process_cpu_seconds() - cpu_start;
-    Ok(status
+    status
         .into_iter()
         .map(|s| {
             let (status, reason, steps) = match s {
@@ -404,7 +446,7 @@ pub fn train(
             };
             Outcome { status, reason, steps, wall_seconds: wall, probe_seconds, cpu_seconds, probe_cpu_seconds }
         })
-        .collect())
+        .collect()
 }
 
 /// CPU seconds (user + system) used so far by all threads of this process.
