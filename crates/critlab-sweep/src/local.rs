@@ -313,17 +313,10 @@ fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, ru
         let steps = job.specs[0].steps;
         let hopeless = rule.clone().map(|r| HopelessMonitor::new(r, &job.specs));
         let mut observer = ChannelObserver { runs: &job.runs, group: job.group, steps, tx: &tx, hopeless };
-        // A panic in the loop (a backend failing mid-run) comes back as `TrainError::Panicked`.
-        let started = Instant::now();
+        // A backend failing mid-run comes back as failed outcomes (critlab_train::train).
         let results: Vec<(RunStatus, Option<String>, f64, usize)> = match critlab_train::train(&job.specs, &device, &mut observer, stop) {
             Ok(outcomes) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds, o.steps)).collect(),
-            Err(e) => {
-                let step = match e {
-                    critlab_train::TrainError::Panicked { step, .. } => step,
-                    _ => 0,
-                };
-                vec![(RunStatus::Failed, Some(e.to_string()), started.elapsed().as_secs_f64(), step); r]
-            }
+            Err(e) => vec![(RunStatus::Failed, Some(e.to_string()), 0.0, 0); r],
         };
         let results = job.runs.iter().zip(results).map(|(&run, (s, why, wall, steps))| (run, s, why, wall, steps)).collect();
         // Sent on the metrics channel, so the finish rows queue behind the group's metrics.

@@ -46,7 +46,7 @@ pub trait Observer {
 /// How a replica's training ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// `done`, `diverged` or `failed` (interrupted).
+    /// `done`, `diverged` or `failed` (interrupted, or the backend failed mid-run).
     pub status: RunStatus,
     /// Why it diverged or stopped.
     pub reason: Option<String>,
@@ -77,16 +77,6 @@ pub enum TrainError {
     /// No spec given.
     #[error("no run spec to train")]
     Empty,
-    /// The training loop panicked: a backend that fails mid-run (a GPU lost, a kernel the
-    /// adapter cannot compile) panics in burn. What the observer was given before stays
-    /// recorded; the group's runs failed at `step`.
-    #[error("training failed at step {step}: {message}")]
-    Panicked {
-        /// The step the loop was in.
-        step: usize,
-        /// The panic's message.
-        message: String,
-    },
 }
 
 /// A panic's message (`panic!` gives a `String` or a `&str`).
@@ -152,21 +142,49 @@ pub fn train(
     stop: &AtomicBool,
 ) -> Result<Vec<Outcome>, TrainError> {
     check_group(specs)?;
-    let mut step = 0;
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_group(specs, device, observer, stop, &mut step)))
-        .map_err(|panic| TrainError::Panicked { step, message: panic_message(panic.as_ref()) })
+    let started = Instant::now();
+    let mut clock = Progress { step: 0, cpu_start: process_cpu_seconds(), probe_seconds: 0.0, probe_cpu_seconds: 0.0 };
+    // A backend failing mid-run (a GPU lost, a kernel its adapter cannot compile) panics in
+    // burn: the group's runs end `failed` at that step, like interrupted ones, and what the
+    // observer was given before stays recorded.
+    let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_group(specs, device, observer, stop, &mut clock)))
+        .unwrap_or_else(|panic| {
+            let reason = format!("training failed at step {}: {}", clock.step, panic_message(panic.as_ref()));
+            vec![Some((RunStatus::Failed, reason, clock.step)); specs.len()]
+        });
+    let wall = started.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - clock.cpu_start;
+    let Progress { probe_seconds, probe_cpu_seconds, .. } = clock;
+    Ok(status
+        .into_iter()
+        .map(|s| {
+            let (status, reason, steps) = match s {
+                Some((st, reason, t)) => (st, Some(reason), t),
+                None => (RunStatus::Done, None, specs[0].steps),
+            };
+            Outcome { status, reason, steps, wall_seconds: wall, probe_seconds, cpu_seconds, probe_cpu_seconds }
+        })
+        .collect())
 }
 
-/// [`train`]'s loop; `at` follows the step, for the error of a panic.
-fn train_group(
-    specs: &[ValidRunSpec],
-    device: &Device,
-    observer: &mut dyn Observer,
-    stop: &AtomicBool,
-    at: &mut usize,
-) -> Vec<Outcome> {
+/// Where [`train_group`] is and the clocks it keeps, readable after it panics.
+struct Progress {
+    /// The step the loop is in.
+    step: usize,
+    /// The process's CPU seconds when the loop started.
+    cpu_start: f64,
+    /// Wall seconds spent in probes so far.
+    probe_seconds: f64,
+    /// CPU seconds spent in probes so far.
+    probe_cpu_seconds: f64,
+}
+
+/// How each replica ended, where it ended before the last step: status, reason, step.
+type Ended = Option<(RunStatus, String, usize)>;
+
+/// [`train`]'s loop: each replica's end (`None`: it ran all its steps).
+fn train_group(specs: &[ValidRunSpec], device: &Device, observer: &mut dyn Observer, stop: &AtomicBool, clock: &mut Progress) -> Vec<Ended> {
     let fault_at: Option<usize> = std::env::var(FAULT_AT_STEP).ok().and_then(|v| v.parse().ok());
-    let started = Instant::now();
     let spec = &specs[0];
     let r = specs.len();
     let replicas: Vec<ReplicaData> = specs
@@ -225,14 +243,14 @@ fn train_group(
         probes.push(Box::new(probes::fourier_losses::FourierLosses::new(spec.p, labels.clone(), masks)));
     }
     let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
-    let mut status: Vec<Option<(RunStatus, String, usize)>> = vec![None; r];
-    let mut probe_seconds = 0.0;
-    let (cpu_start, mut probe_cpu_seconds) = (process_cpu_seconds(), 0.0);
+    let mut status: Vec<Ended> = vec![None; r];
+    // CPU time counts the loop, not the data and probes set up above.
+    clock.cpu_start = process_cpu_seconds();
     let mut initial_loss: Vec<f64> = Vec::new();
     let steps = spec.steps;
 
     for t in 0..=steps {
-        *at = t;
+        clock.step = t;
         if fault_at == Some(t) {
             panic!("fault injected at step {t} by {FAULT_AT_STEP}");
         }
@@ -382,8 +400,8 @@ fn train_group(
                     })
                     .collect(),
             );
-            probe_seconds += probe_start.elapsed().as_secs_f64();
-            probe_cpu_seconds += process_cpu_seconds() - probe_cpu_start;
+            clock.probe_seconds += probe_start.elapsed().as_secs_f64();
+            clock.probe_cpu_seconds += process_cpu_seconds() - probe_cpu_start;
         }
 
         let before = measured.as_ref().map(|_| params.clone());
@@ -419,8 +437,8 @@ fn train_group(
                     batch_sizes[i] = next.batch;
                 }
             }
-            probe_seconds += probe_start.elapsed().as_secs_f64();
-            probe_cpu_seconds += process_cpu_seconds() - probe_cpu_start;
+            clock.probe_seconds += probe_start.elapsed().as_secs_f64();
+            clock.probe_cpu_seconds += process_cpu_seconds() - probe_cpu_start;
             for (i, s) in status.iter_mut().enumerate() {
                 if s.is_none() {
                     if let Some((status, reason)) = observer.stop(i, t) {
@@ -435,18 +453,7 @@ fn train_group(
         }
         observer.on_step(t);
     }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu_seconds = process_cpu_seconds() - cpu_start;
     status
-        .into_iter()
-        .map(|s| {
-            let (status, reason, steps) = match s {
-                Some((st, reason, t)) => (st, Some(reason), t),
-                None => (RunStatus::Done, None, steps),
-            };
-            Outcome { status, reason, steps, wall_seconds: wall, probe_seconds, cpu_seconds, probe_cpu_seconds }
-        })
-        .collect()
 }
 
 /// CPU seconds (user + system) used so far by all threads of this process.

@@ -83,7 +83,11 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
     let device = cmd.device.open()?;
     // Each step reads its losses back to the host, so on a GPU a lap ends when its work is done.
     let mut clock = Clock { last: Instant::now(), laps: Vec::new() };
-    critlab_train::train(&specs, &device, &mut clock, &AtomicBool::new(false))?;
+    let outcomes = critlab_train::train(&specs, &device, &mut clock, &AtomicBool::new(false))?;
+    // A backend that failed mid-run leaves laps of a run that did not finish.
+    if let Some(failed) = outcomes.iter().find(|o| o.status == critlab_core::RunStatus::Failed) {
+        anyhow::bail!("the timed run failed: {}", failed.reason.as_deref().unwrap_or("no reason given"));
+    }
     let end = clock.laps.len().saturating_sub(1);
     let mut laps: Vec<f64> = clock.laps[cmd.warmup.min(end)..end].to_vec();
     anyhow::ensure!(!laps.is_empty(), "no step left to time: raise --steps above --warmup + 1");

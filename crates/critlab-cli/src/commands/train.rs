@@ -6,7 +6,7 @@ use clap::Args;
 use critlab_core::{RunStatus, ValidRunSpec};
 use critlab_physics::transitions::{self, RunSeries, TransitionOptions};
 use critlab_store::{MetricRow, RunId, Store, StoreError, Writer};
-use critlab_train::{Observer, Outcome, TrainError};
+use critlab_train::{Observer, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -209,30 +209,19 @@ pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     if cmd.stop_after_transition {
         observer = observer.stop_after_transition();
     }
-    let started = std::time::Instant::now();
     let outcome = critlab_train::train(std::slice::from_ref(&spec), &device, &mut observer, &stop);
     bar.finish_and_clear();
     let (last, crossings, store_error) = (observer.last, observer.crossings, observer.error);
-    if let Some(e) = store_error {
-        return Err(anyhow::Error::new(e).context(format!("run {run_id} could not be stored completely")));
-    }
     let outcome: Outcome = match outcome {
         Ok(mut o) => o.remove(0),
-        // A backend failing mid-run: a failed run, with what was measured before it kept.
-        Err(e @ TrainError::Panicked { step, .. }) => Outcome {
-            status: RunStatus::Failed,
-            reason: Some(e.to_string()),
-            steps: step,
-            wall_seconds: started.elapsed().as_secs_f64(),
-            probe_seconds: f64::NAN,
-            cpu_seconds: f64::NAN,
-            probe_cpu_seconds: f64::NAN,
-        },
         Err(e) => {
             store.finish_run(run_id, RunStatus::Failed, Some(&e.to_string()), 0.0)?;
             return Err(e.into());
         }
     };
+    if let Some(e) = store_error {
+        return Err(anyhow::Error::new(e).context(format!("run {run_id} could not be stored completely")));
+    }
     writer.finish(run_id, outcome.status, outcome.reason.clone(), outcome.wall_seconds)?;
     writer.close().context("committing the run's last metrics")?;
 
@@ -268,16 +257,12 @@ fn print_summary(s: &Summary<'_>) -> Result<()> {
     if let Some(r) = s.reason {
         outln!("  reason: {r}")?;
     }
-    // Not known for a run whose training loop failed.
-    let probes = match s.probe_seconds.is_finite() {
-        true => format!("; probes {:.1}% of the time", 100.0 * s.probe_seconds / s.wall_seconds.max(1e-9)),
-        false => String::new(),
-    };
     outln!(
-        "  {} steps in {:.1} s ({:.2} ms/step{probes})",
+        "  {} steps in {:.1} s ({:.2} ms/step; probes {:.1}% of the time)",
         s.steps,
         s.wall_seconds,
         1e3 * s.wall_seconds / s.steps.max(1) as f64,
+        100.0 * s.probe_seconds / s.wall_seconds.max(1e-9)
     )?;
     outln!("  train accuracy ≥ 0.9: {}; test accuracy ≥ 0.9: {}", step(s.t_train_acc_0_9), step(s.t_test_acc_0_9))?;
     let keys = ["train_loss", "train_acc", "test_loss", "test_acc", "explained_variance", "weight_norm", "action"];
