@@ -4,7 +4,9 @@
 //! the flags written as TOML. Precedence: defaults < config file < flags.
 use anyhow::{Context, Result};
 use clap::Args;
-use critlab_core::spec::{Activation, BatchSize, InputEncoding, LossKind, ModelKind, OptimizerKind, TaskKind, WeightDecayMode};
+use critlab_core::spec::{
+    Activation, BatchSize, InputEncoding, LossKind, ModelKind, OptimizerKind, TaskKind, WeightDecayMode,
+};
 use critlab_core::{Controller, RunSpec, SpecError, ValidRunSpec};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -195,13 +197,14 @@ fn controller(s: &str) -> Result<Controller, String> {
         controller: Controller,
     }
     let value = if s.trim_start().starts_with('{') { s.to_string() } else { format!("{:?}", s.trim()) };
-    toml::from_str::<Wrapper>(&format!("controller = {value}")).map(|w| w.controller).map_err(|e| e.message().to_string())
+    toml::from_str::<Wrapper>(&format!("controller = {value}"))
+        .map(|w| w.controller)
+        .map_err(|e| e.message().to_string())
 }
 
 /// A spec error, kept typed so the binary can exit 2 with the offending key named.
 #[derive(Debug)]
 pub struct BadSpec(pub SpecError);
-
 
 impl std::fmt::Display for BadSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -220,7 +223,11 @@ pub fn resolve(config: Option<&Path>, flags: &RunArgs) -> Result<ValidRunSpec> {
             // A non-finite number (`lr = nan`) is named with its key and file here; past this
             // point JSON would turn it into a nameless null.
             spec.check_finite().map_err(|e| {
-                BadSpec(SpecError::Parse { source_name: path.display().to_string(), line: None, message: e.to_string() })
+                BadSpec(SpecError::Parse {
+                    source_name: path.display().to_string(),
+                    line: None,
+                    message: e.to_string(),
+                })
             })?;
             spec
         }
@@ -325,7 +332,11 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 /// would destroy what is being read. `what` names the output flag.
 pub fn refuse_overwriting_input(what: &str, output: &Path, inputs: &[&Path]) -> Result<()> {
     if let Some(input) = inputs.iter().find(|i| same_file(output, i)) {
-        anyhow::bail!("{what} {} is the same file as the input {}; choose another output file", output.display(), input.display());
+        anyhow::bail!(
+            "{what} {} is the same file as the input {}; choose another output file",
+            output.display(),
+            input.display()
+        );
     }
     Ok(())
 }

@@ -17,7 +17,11 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
                 // Padded by hand: a format width above 65535 panics, and a cell may be longer
                 // (a stored sweep name, say).
                 let pad = " ".repeat(w.saturating_sub(c.chars().count()));
-                if c.parse::<f64>().is_ok() { format!("{pad}{c}") } else { format!("{c}{pad}") }
+                if c.parse::<f64>().is_ok() {
+                    format!("{pad}{c}")
+                } else {
+                    format!("{c}{pad}")
+                }
             })
             .collect::<Vec<_>>()
             .join("  ")

@@ -32,7 +32,8 @@ fn collapse_csv(dir: &Path) -> PathBuf {
     path
 }
 
-const COLLAPSE: &[&str] = &["analyze", "collapse", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "A", "--dy", "dA"];
+const COLLAPSE: &[&str] =
+    &["analyze", "collapse", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "A", "--dy", "dA"];
 
 fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(extra).copied().collect()
@@ -42,7 +43,27 @@ fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
 fn collapse_recovers_the_exponents_it_was_built_with_and_plots_both_panels() {
     let dir = tempfile::tempdir().unwrap();
     collapse_csv(dir.path());
-    let out = critlab(dir.path(), &with(COLLAPSE, &["--x-c", "0.05", "--nu", "1.2", "--zeta", "0.3", "--bootstrap", "40", "--seed", "3", "--json", "--plot", "c.svg"]));
+    let out = critlab(
+        dir.path(),
+        &with(
+            COLLAPSE,
+            &[
+                "--x-c",
+                "0.05",
+                "--nu",
+                "1.2",
+                "--zeta",
+                "0.3",
+                "--bootstrap",
+                "40",
+                "--seed",
+                "3",
+                "--json",
+                "--plot",
+                "c.svg",
+            ],
+        ),
+    );
     let r = json(&out);
     for (key, truth) in [("x_c", 0.1), ("nu", 1.5), ("zeta", 0.5)] {
         let (v, e) = (r[key].as_f64().unwrap(), r[format!("{key}_err")].as_f64().unwrap());
@@ -78,7 +99,25 @@ fn collapse_reports_the_chosen_correction_candidates_and_stat_sys_errors_and_run
     assert!(text.status.success(), "{}", stderr(&text));
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("forced by the user") && text.contains("stat"), "{text}");
-    let bsa = critlab(dir.path(), &with(COLLAPSE, &["--x-c", "0.05", "--bootstrap", "20", "--method", "bsa", "--samples", "300", "--correction", "none", "--json"]));
+    let bsa = critlab(
+        dir.path(),
+        &with(
+            COLLAPSE,
+            &[
+                "--x-c",
+                "0.05",
+                "--bootstrap",
+                "20",
+                "--method",
+                "bsa",
+                "--samples",
+                "300",
+                "--correction",
+                "none",
+                "--json",
+            ],
+        ),
+    );
     let b = json(&bsa);
     for (key, truth) in [("x_c", 0.1), ("nu", 1.5), ("zeta", 0.5)] {
         let (v, e) = (b[key].as_f64().unwrap(), b[format!("{key}_err")].as_f64().unwrap());
@@ -91,7 +130,10 @@ fn collapse_reports_the_chosen_correction_candidates_and_stat_sys_errors_and_run
 fn a_missing_column_exits_2_naming_the_column_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
     collapse_csv(dir.path());
-    let out = critlab(dir.path(), &["analyze", "collapse", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "magnetisation"]);
+    let out = critlab(
+        dir.path(),
+        &["analyze", "collapse", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "magnetisation"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("`magnetisation`") && err.contains("fss.csv") && err.contains("L, x, A, dA"), "{err}");
@@ -133,7 +175,28 @@ fn crossing_finds_the_critical_point_of_the_synthetic_family() {
         }
     }
     std::fs::write(dir.path().join("u.csv"), s).unwrap();
-    let out = critlab(dir.path(), &["analyze", "crossing", "--input", "u.csv", "--size", "L", "--x", "x", "--y", "U", "--dy", "dU", "--bootstrap", "50", "--json", "--plot", "u.svg"]);
+    let out = critlab(
+        dir.path(),
+        &[
+            "analyze",
+            "crossing",
+            "--input",
+            "u.csv",
+            "--size",
+            "L",
+            "--x",
+            "x",
+            "--y",
+            "U",
+            "--dy",
+            "dU",
+            "--bootstrap",
+            "50",
+            "--json",
+            "--plot",
+            "u.svg",
+        ],
+    );
     let r = json(&out);
     assert_eq!(r["found"], true, "{r}");
     let (x, e) = (r["x_c"].as_f64().unwrap(), r["x_c_err"].as_f64().unwrap());
@@ -150,7 +213,26 @@ fn divergence_recovers_kappa_and_reports_both_aics() {
         s.push_str(&format!("{},{},{}\n", d.x[i], d.y[i], d.dy.as_ref().unwrap()[i]));
     }
     std::fs::write(dir.path().join("chi.csv"), s).unwrap();
-    let out = critlab(dir.path(), &["analyze", "divergence", "--input", "chi.csv", "--x", "x", "--y", "chi", "--dy", "dchi", "--side", "above", "--bootstrap", "60", "--json"]);
+    let out = critlab(
+        dir.path(),
+        &[
+            "analyze",
+            "divergence",
+            "--input",
+            "chi.csv",
+            "--x",
+            "x",
+            "--y",
+            "chi",
+            "--dy",
+            "dchi",
+            "--side",
+            "above",
+            "--bootstrap",
+            "60",
+            "--json",
+        ],
+    );
     let r = json(&out);
     let (k, e) = (r["kappa"].as_f64().unwrap(), r["kappa_err"].as_f64().unwrap());
     assert!((k - 1.75).abs() <= SIGMAS * e, "kappa = {k} ± {e}");
@@ -162,11 +244,19 @@ fn divergence_recovers_kappa_and_reports_both_aics() {
 #[test]
 fn relations_pass_on_2d_ising_and_fail_on_a_broken_set() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("ising.json"), r#"{"alpha": 0, "beta": 0.125, "gamma": 1.75, "delta": 15, "nu": 1, "eta": 0.25, "d": 2}"#).unwrap();
+    std::fs::write(
+        dir.path().join("ising.json"),
+        r#"{"alpha": 0, "beta": 0.125, "gamma": 1.75, "delta": 15, "nu": 1, "eta": 0.25, "d": 2}"#,
+    )
+    .unwrap();
     let r = json(&critlab(dir.path(), &["analyze", "relations", "--exponents", "ising.json", "--json"]));
     assert_eq!(r["violated"], 0, "{r}");
     assert_eq!(r["consistent"], 4, "{r}");
-    std::fs::write(dir.path().join("broken.json"), r#"{"beta": {"value": 0.125, "err": 0.005}, "gamma": {"value": 1.5, "err": 0.02}, "delta": 15, "alpha": 0}"#).unwrap();
+    std::fs::write(
+        dir.path().join("broken.json"),
+        r#"{"beta": {"value": 0.125, "err": 0.005}, "gamma": {"value": 1.5, "err": 0.02}, "delta": 15, "alpha": 0}"#,
+    )
+    .unwrap();
     let out = critlab(dir.path(), &["analyze", "relations", "--exponents", "broken.json"]);
     assert_eq!(out.status.code(), Some(1), "a violated relation finishes with failures");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -181,7 +271,32 @@ fn relations_pass_on_2d_ising_and_fail_on_a_broken_set() {
 fn scaling_forms_rank_the_master_curve_of_a_collapse_and_a_plain_table() {
     let dir = tempfile::tempdir().unwrap();
     collapse_csv(dir.path());
-    let out = critlab(dir.path(), &["analyze", "scaling-forms", "--input", "fss.csv", "--size", "L", "--x", "x", "--y", "A", "--dy", "dA", "--x-c", "0.05", "--nu", "1.2", "--zeta", "0.3", "--json", "--plot", "f.svg"]);
+    let out = critlab(
+        dir.path(),
+        &[
+            "analyze",
+            "scaling-forms",
+            "--input",
+            "fss.csv",
+            "--size",
+            "L",
+            "--x",
+            "x",
+            "--y",
+            "A",
+            "--dy",
+            "dA",
+            "--x-c",
+            "0.05",
+            "--nu",
+            "1.2",
+            "--zeta",
+            "0.3",
+            "--json",
+            "--plot",
+            "f.svg",
+        ],
+    );
     let r = json(&out);
     assert_eq!(r["n_points"], 75);
     let fits = r["fits"].as_array().unwrap();
@@ -192,10 +307,14 @@ fn scaling_forms_rank_the_master_curve_of_a_collapse_and_a_plain_table() {
     let mut s = String::from("x,y\n");
     for i in 0..40 {
         let x = -4.0 + 0.2 * i as f64;
-        s.push_str(&format!("{x},{}\n", 2.0 / (1.0 + (-1.5 * (x - 0.3f64)).exp()) + 0.002 * ((i * 7919 % 13) as f64 - 6.0)));
+        s.push_str(&format!(
+            "{x},{}\n",
+            2.0 / (1.0 + (-1.5 * (x - 0.3f64)).exp()) + 0.002 * ((i * 7919 % 13) as f64 - 6.0)
+        ));
     }
     std::fs::write(dir.path().join("l.csv"), s).unwrap();
-    let r = json(&critlab(dir.path(), &["analyze", "scaling-forms", "--input", "l.csv", "--x", "x", "--y", "y", "--json"]));
+    let r =
+        json(&critlab(dir.path(), &["analyze", "scaling-forms", "--input", "l.csv", "--x", "x", "--y", "y", "--json"]));
     assert_eq!(r["winner"], "logistic", "{r}");
 }
 
@@ -220,11 +339,20 @@ fn sweep_store(dir: &Path) {
             for step in (0..6000).step_by(10) {
                 let acc = if t_grok.is_some_and(|t| step as f64 >= t) { 0.95 } else { 0.1 };
                 let loss = 2.0 * (-(step as f64) / 800.0).exp() * (1.0 + 0.05 * ((step / 10 % 7) as f64 - 3.0) / 3.0);
-                for (name, v) in [("explained_variance", v_end * (step as f64 / 6000.0).min(1.0)), ("test_acc", acc), ("train_loss", loss)] {
+                for (name, v) in [
+                    ("explained_variance", v_end * (step as f64 / 6000.0).min(1.0)),
+                    ("test_acc", acc),
+                    ("train_loss", loss),
+                ] {
                     rows.push(MetricRow { run: id, step, name: name.into(), value: v });
                 }
             }
-            rows.extend(["explained_variance"].map(|n| MetricRow { run: id, step: 6000, name: n.into(), value: v_end }));
+            rows.extend(["explained_variance"].map(|n| MetricRow {
+                run: id,
+                step: 6000,
+                name: n.into(),
+                value: v_end,
+            }));
             w.metrics(rows).unwrap();
             w.finish(id, RunStatus::Done, None, 1.0).unwrap();
         }
@@ -236,8 +364,12 @@ fn sweep_store(dir: &Path) {
 fn exponents_from_a_stored_sweep_recover_beta_and_z_nu_and_feed_the_relations() {
     let dir = tempfile::tempdir().unwrap();
     sweep_store(dir.path());
-    let r = json(&critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--json"]));
-    let est = |k: &str| (r[k]["value"].as_f64().unwrap_or_else(|| panic!("{k}: {}", r[k])), r[k]["err"].as_f64().unwrap());
+    let r = json(&critlab(
+        dir.path(),
+        &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--json"],
+    ));
+    let est =
+        |k: &str| (r[k]["value"].as_f64().unwrap_or_else(|| panic!("{k}: {}", r[k])), r[k]["err"].as_f64().unwrap());
     let (xc, xe) = est("x_c");
     assert!((xc - 0.3).abs() <= SIGMAS * xe.max(1e-3), "x_c = {xc} ± {xe}");
     assert_eq!(r["ordered_side"], "above");
@@ -249,17 +381,24 @@ fn exponents_from_a_stored_sweep_recover_beta_and_z_nu_and_feed_the_relations() 
         assert_eq!(r[k]["status"], "not_determinable", "{k}: {}", r[k]);
         assert!(r[k]["reason"].as_str().unwrap().contains(why), "{k}: {}", r[k]);
     }
-    let text = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--x-c", "0.3"]);
+    let text = critlab(
+        dir.path(),
+        &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--x-c", "0.3"],
+    );
     assert!(String::from_utf8_lossy(&text.stdout).contains("not determinable from this data"));
     // relations from the same sweep: beta, gamma, alpha measured; Widom needs delta
-    let out = critlab(dir.path(), &["analyze", "relations", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--json"]);
+    let out = critlab(
+        dir.path(),
+        &["analyze", "relations", "--store", "s.db", "--sweep", "wd", "--control", "weight-decay", "--json"],
+    );
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let rel: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(rel["exponents"]["beta"]["value"].is_number(), "{rel}");
     let widom = rel["relations"].as_array().unwrap().iter().find(|t| t["name"] == "widom").unwrap();
     assert_eq!(widom["verdict"], "not_testable");
     // a control key the specs do not have, and an unknown sweep
-    let out = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "temperature"]);
+    let out =
+        critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "wd", "--control", "temperature"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`temperature`") && stderr(&out).contains("weight-decay"), "{}", stderr(&out));
     let out = critlab(dir.path(), &["analyze", "exponents", "--store", "s.db", "--sweep", "nope", "--control", "lr"]);
@@ -300,14 +439,29 @@ fn controllers_run_through_sweeps_and_are_compared_with_the_fixed_grid() {
         ),
     )
     .unwrap();
-    std::fs::write(dir.path().join("fixed.toml"), format!("name = \"fixed\"\n{base}[axes]\nlr = [1e-3, 3e-3]\n")).unwrap();
+    std::fs::write(dir.path().join("fixed.toml"), format!("name = \"fixed\"\n{base}[axes]\nlr = [1e-3, 3e-3]\n"))
+        .unwrap();
     for f in ["ctl.toml", "fixed.toml"] {
         let out = critlab(dir.path(), &["sweep", "run", f, "--store", "s.db", "--jobs", "1"]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let r = json(&critlab(
         dir.path(),
-        &["analyze", "controllers", "--store", "s.db", "--sweep", "ctl", "--sweep", "fixed", "--json", "--resamples", "200", "--plot", "c.svg"],
+        &[
+            "analyze",
+            "controllers",
+            "--store",
+            "s.db",
+            "--sweep",
+            "ctl",
+            "--sweep",
+            "fixed",
+            "--json",
+            "--resamples",
+            "200",
+            "--plot",
+            "c.svg",
+        ],
     ));
     let w = &r.as_array().unwrap()[0];
     let arms = w["arms"].as_array().unwrap();
@@ -318,12 +472,27 @@ fn controllers_run_through_sweeps_and_are_compared_with_the_fixed_grid() {
     }
     assert!(w["best_fixed"].as_str().unwrap().starts_with("fixed η="), "{w}");
     assert!(std::fs::read_to_string(dir.path().join("c.svg")).unwrap().contains("batch size B"));
-    let text = critlab(dir.path(), &["analyze", "controllers", "--store", "s.db", "--sweep", "ctl", "--sweep", "fixed"]);
+    let text =
+        critlab(dir.path(), &["analyze", "controllers", "--store", "s.db", "--sweep", "ctl", "--sweep", "fixed"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("speed-up vs best fixed"));
 
-    let ok = critlab(dir.path(), &["train", "--store", "t.db", "--p", "11", "--steps", "20", "--controller", "{ kind = \"grokfast\", lambda = 5 }"]);
+    let ok = critlab(
+        dir.path(),
+        &[
+            "train",
+            "--store",
+            "t.db",
+            "--p",
+            "11",
+            "--steps",
+            "20",
+            "--controller",
+            "{ kind = \"grokfast\", lambda = 5 }",
+        ],
+    );
     assert!(ok.status.success(), "{}", stderr(&ok));
-    let bad = critlab(dir.path(), &["train", "--store", "t.db", "--p", "11", "--steps", "20", "--controller", "grokfats"]);
+    let bad =
+        critlab(dir.path(), &["train", "--store", "t.db", "--p", "11", "--steps", "20", "--controller", "grokfats"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("grokfats"), "{}", stderr(&bad));
 }

@@ -56,7 +56,14 @@ fn synthetic_metrics(run: RunId, points: i64, every: i64, t_mem: f64, t_grok: f6
 }
 
 fn add_run(store: &Store, wd: f64, frac: f64, seed: u64, points: i64, every: i64) -> RunId {
-    let spec = RunSpec { p: 23, train_frac: frac, weight_decay: wd, seed, steps: (points * every) as usize, ..RunSpec::default() };
+    let spec = RunSpec {
+        p: 23,
+        train_frac: frac,
+        weight_decay: wd,
+        seed,
+        steps: (points * every) as usize,
+        ..RunSpec::default()
+    };
     let id = store.create_run(&spec, Some("grid"), "test").unwrap();
     let t_grok = 200.0 * (1.0 + 5.0 * (1.0 - frac)) / wd.sqrt().max(0.1);
     let mut w = store.writer().unwrap();
@@ -69,7 +76,8 @@ fn add_run(store: &Store, wd: f64, frac: f64, seed: u64, points: i64, every: i64
 /// Every chart the page lists has drawn marks; `must` are among them.
 fn assert_charts_drawn(b: &mut Browser, must: &[&str]) {
     let names = b.eval("document.documentElement.dataset.charts").unwrap();
-    let names: Vec<String> = names.as_str().unwrap_or_default().split(',').filter(|n| !n.is_empty()).map(String::from).collect();
+    let names: Vec<String> =
+        names.as_str().unwrap_or_default().split(',').filter(|n| !n.is_empty()).map(String::from).collect();
     for m in must {
         assert!(names.iter().any(|n| n == m), "chart {m} missing from {names:?}");
     }
@@ -111,14 +119,21 @@ fn the_demo_report_renders_every_chart_offline_and_zooms_on_the_wheel() {
     assert!(html.contains("id=\"critlab-data\"") && html.contains("vegaEmbed"), "not the report page");
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let mut b = Browser::launch(&bin).unwrap();
-    b.call("Network.emulateNetworkConditions", json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 })).unwrap();
+    b.call(
+        "Network.emulateNetworkConditions",
+        json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+    )
+    .unwrap();
     let url = format!("file://{}", page.display());
     b.navigate(&url).unwrap();
     b.wait_for("document.documentElement.dataset.rendered === 'true'", Duration::from_secs(30)).unwrap();
     // the demo's runs store Noether charges and the early-warning series, so every chart is there
     assert_charts_drawn(&mut b, &["curves", "phase", "tgrok", "noether", "ews"]);
     assert_eq!(b.eval("document.querySelectorAll('#runs tbody tr').length").unwrap(), json!(4));
-    assert!(b.eval("document.querySelectorAll('#section-figures figure svg').length").unwrap().as_u64().unwrap() >= 1, "no printable figure");
+    assert!(
+        b.eval("document.querySelectorAll('#section-figures figure svg').length").unwrap().as_u64().unwrap() >= 1,
+        "no printable figure"
+    );
 
     // a wheel over the curve chart zooms its x scale
     let before = x_domain(&mut b);
@@ -146,7 +161,10 @@ fn the_demo_report_renders_every_chart_offline_and_zooms_on_the_wheel() {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     let requests = b.requests();
     assert!(!requests.is_empty(), "no request recorded at all: is the network domain on?");
-    let off_page: Vec<_> = requests.iter().filter(|u| !u.starts_with("file://") && !u.starts_with("data:") && !u.starts_with("blob:")).collect();
+    let off_page: Vec<_> = requests
+        .iter()
+        .filter(|u| !u.starts_with("file://") && !u.starts_with("data:") && !u.starts_with("blob:"))
+        .collect();
     assert!(off_page.is_empty(), "the report requested {off_page:?}");
 }
 
@@ -167,7 +185,12 @@ fn the_live_page_shows_a_run_added_after_it_opened() {
         .unwrap();
     let mut line = String::new();
     BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let origin = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no address in {line:?}")).trim_end_matches('/').to_string();
+    let origin = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
     assert!(origin.starts_with("http://127.0.0.1:"), "{line}");
     let port = origin.rsplit(':').next().unwrap().to_string();
     // a second server on the same port says so and exits with status 2
@@ -213,9 +236,11 @@ fn a_200_run_report_is_under_5_mb_and_opens_in_seconds() {
     for seed in 0..2u64 {
         for wd in wds {
             for frac in fracs {
-                let spec = RunSpec { p: 23, train_frac: frac, weight_decay: wd, seed, steps: 10_000, ..RunSpec::default() };
+                let spec =
+                    RunSpec { p: 23, train_frac: frac, weight_decay: wd, seed, steps: 10_000, ..RunSpec::default() };
                 let id = store.create_run(&spec, Some("big"), "test").unwrap();
-                w.metrics(synthetic_metrics(id, 100, 100, 30.0, 300.0 * (1.0 + 5.0 * (1.0 - frac)) / wd.sqrt())).unwrap();
+                w.metrics(synthetic_metrics(id, 100, 100, 30.0, 300.0 * (1.0 + 5.0 * (1.0 - frac)) / wd.sqrt()))
+                    .unwrap();
                 w.finish(id, RunStatus::Done, None, 1.0).unwrap();
             }
         }

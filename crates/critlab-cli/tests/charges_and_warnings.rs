@@ -2,8 +2,8 @@
 //! (`analyze early-warning`), `watch` on a log appended by another writer, and
 //! `train --stop-after-transition`, end to end through the binary.
 use critlab_core::{RunSpec, RunStatus};
-use critlab_store::{MetricRow, Store};
 use critlab_physics::stats;
+use critlab_store::{MetricRow, Store};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -21,7 +21,8 @@ fn json(out: &Output) -> serde_json::Value {
 fn symmetry_report_recovers_the_weight_decay_rate_and_lists_attention_charges() {
     let dir = tempfile::tempdir().unwrap();
     let train = |extra: &[&str]| {
-        let base = ["train", "--store", "s.db", "--p", "11", "--optimizer", "sgd", "--steps", "400", "--eval-every", "40"];
+        let base =
+            ["train", "--store", "s.db", "--p", "11", "--optimizer", "sgd", "--steps", "400", "--eval-every", "40"];
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();
         assert!(critlab(dir.path(), &args).status.success());
     };
@@ -35,7 +36,20 @@ fn symmetry_report_recovers_the_weight_decay_rate_and_lists_attention_charges() 
     assert!(rescale["residual"].as_f64().unwrap() < 1e-3, "{rescale}");
     assert!(charge("charge_translation")["residual"].as_f64().unwrap() < 1e-3);
 
-    train(&["--model", "transformer", "--d-model", "16", "--heads", "2", "--d-mlp", "32", "--lr", "0.1", "--momentum", "0.9"]);
+    train(&[
+        "--model",
+        "transformer",
+        "--d-model",
+        "16",
+        "--heads",
+        "2",
+        "--d-mlp",
+        "32",
+        "--lr",
+        "0.1",
+        "--momentum",
+        "0.9",
+    ]);
     let t = json(&critlab(dir.path(), &["analyze", "symmetry", "--store", "s.db", "--run", "2", "--json"]));
     let kinds: Vec<&str> = t["symmetries"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["gl-query-key", "gl-value-output", "rescale", "translation"]);
@@ -43,7 +57,8 @@ fn symmetry_report_recovers_the_weight_decay_rate_and_lists_attention_charges() 
     for n in ["charge_gl/head0", "charge_gl/head1", "charge_gl_vo/head1", "charge_rescale/mlp.in"] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
-    let text = String::from_utf8(critlab(dir.path(), &["analyze", "symmetry", "--store", "s.db", "--run", "2"]).stdout).unwrap();
+    let text = String::from_utf8(critlab(dir.path(), &["analyze", "symmetry", "--store", "s.db", "--run", "2"]).stdout)
+        .unwrap();
     assert!(text.contains("GL(d_head) of each of 2 heads"), "{text}");
 }
 
@@ -82,7 +97,10 @@ fn early_warning_scores_a_sweep_where_some_runs_grok() {
     }
     w.close().unwrap();
     let svg = dir.path().join("ew.svg");
-    let out = critlab(dir.path(), &["analyze", "early-warning", "--store", "s.db", "--sweep", "ew", "--json", "--plot", svg.to_str().unwrap()]);
+    let out = critlab(
+        dir.path(),
+        &["analyze", "early-warning", "--store", "s.db", "--sweep", "ew", "--json", "--plot", svg.to_str().unwrap()],
+    );
     let r = json(&out);
     let variance = r["scores"].as_array().unwrap().iter().find(|s| s["indicator"] == "variance").unwrap().clone();
     assert_eq!(variance["base_rate"], 0.5);
@@ -90,7 +108,10 @@ fn early_warning_scores_a_sweep_where_some_runs_grok() {
     assert!(variance["precision"].as_f64().unwrap() > 0.5, "{variance}");
     assert!(variance["median_lead"].as_f64().unwrap() > 0.0);
     assert!(std::fs::read_to_string(svg).unwrap().contains("<svg"));
-    let text = String::from_utf8(critlab(dir.path(), &["analyze", "early-warning", "--store", "s.db", "--sweep", "ew"]).stdout).unwrap();
+    let text = String::from_utf8(
+        critlab(dir.path(), &["analyze", "early-warning", "--store", "s.db", "--sweep", "ew"]).stdout,
+    )
+    .unwrap();
     assert!(text.contains("median lead") && text.contains("variance"), "{text}");
 }
 
@@ -108,7 +129,10 @@ fn watch_follows_a_csv_appended_by_another_writer_and_prints_warnings() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     });
-    let out = critlab(dir.path(), &["watch", "--input", "log.csv", "--column", "test_loss", "--interval", "0.05", "--until-done", "--idle", "1"]);
+    let out = critlab(
+        dir.path(),
+        &["watch", "--input", "log.csv", "--column", "test_loss", "--interval", "0.05", "--until-done", "--idle", "1"],
+    );
     writer.join().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -119,8 +143,25 @@ fn watch_follows_a_csv_appended_by_another_writer_and_prints_warnings() {
 fn training_stops_once_the_transition_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let args = [
-        "train", "--store", "s.db", "--json", "--p", "23", "--width", "128", "--train-frac", "0.9", "--lr", "1e-2",
-        "--weight-decay", "1", "--steps", "3000", "--eval-every", "50", "--stop-after-transition",
+        "train",
+        "--store",
+        "s.db",
+        "--json",
+        "--p",
+        "23",
+        "--width",
+        "128",
+        "--train-frac",
+        "0.9",
+        "--lr",
+        "1e-2",
+        "--weight-decay",
+        "1",
+        "--steps",
+        "3000",
+        "--eval-every",
+        "50",
+        "--stop-after-transition",
     ];
     let r = json(&critlab(dir.path(), &args));
     assert_eq!(r["status"], "done");
@@ -137,8 +178,11 @@ fn hypotheses_give_verdicts_on_a_sweep() {
     let store = Store::open(dir.path().join("s.db")).unwrap();
     let mut w = store.writer().unwrap();
     let mut rng = stats::rng(3, 0);
-    for (k, &(lr, b)) in [(0.05, 16), (0.1, 32), (0.2, 64), (0.1, 16), (0.2, 32), (0.4, 64)].iter().cycle().take(18).enumerate() {
-        let spec = RunSpec { lr, batch_size: critlab_core::BatchSize::Examples(b), seed: k as u64, ..RunSpec::default() };
+    for (k, &(lr, b)) in
+        [(0.05, 16), (0.1, 32), (0.2, 64), (0.1, 16), (0.2, 32), (0.4, 64)].iter().cycle().take(18).enumerate()
+    {
+        let spec =
+            RunSpec { lr, batch_size: critlab_core::BatchSize::Examples(b), seed: k as u64, ..RunSpec::default() };
         let run = store.create_run(&spec, Some("h"), "test").unwrap();
         // Grokking after a number of epochs set by η/B alone; the action there varies freely.
         let epochs = 2000.0 * lr / b as f64 * (1.0 + 0.05 * stats::standard_normal(&mut rng));
@@ -146,7 +190,9 @@ fn hypotheses_give_verdicts_on_a_sweep() {
         let mut rows = Vec::new();
         for step in (0..=t_grok + 50).step_by(10) {
             let acc = if step >= t_grok { 0.95 } else { 0.1 };
-            for (name, value) in [("test_acc", acc), ("train_acc", 1.0), ("action", (step as f64).powf(1.5)), ("noise_scale", 30.0)] {
+            for (name, value) in
+                [("test_acc", acc), ("train_acc", 1.0), ("action", (step as f64).powf(1.5)), ("noise_scale", 30.0)]
+            {
                 rows.push(MetricRow { run, step, name: name.into(), value });
             }
         }
@@ -154,9 +200,16 @@ fn hypotheses_give_verdicts_on_a_sweep() {
         w.finish(run, RunStatus::Done, None, 1.0).unwrap();
     }
     w.close().unwrap();
-    let r = json(&critlab(dir.path(), &["analyze", "hypotheses", "--store", "s.db", "--sweep", "h", "--json", "--resamples", "300"]));
+    let r = json(&critlab(
+        dir.path(),
+        &["analyze", "hypotheses", "--store", "s.db", "--sweep", "h", "--json", "--resamples", "300"],
+    ));
     assert_eq!(r["grokked"], 18);
-    let verdict = |h: &str| r["results"].as_array().unwrap().iter().find(|x| x["hypothesis"].as_str().unwrap().starts_with(h)).unwrap()["verdict"].clone();
+    let verdict = |h: &str| {
+        r["results"].as_array().unwrap().iter().find(|x| x["hypothesis"].as_str().unwrap().starts_with(h)).unwrap()
+            ["verdict"]
+            .clone()
+    };
     assert_eq!(verdict("temperature symmetry"), "supported", "{r}");
     assert_eq!(verdict("action invariance"), "contradicted", "{r}");
 }

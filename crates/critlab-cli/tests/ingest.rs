@@ -41,7 +41,19 @@ fn a_pytorch_grokking_run_from_tensorboard_shows_its_transition() {
 
     let phases = json(&critlab(
         dir.path(),
-        &["analyze", "phases", "--store", "s.db", "--sweep", "tensorboard", "--x", "weight-decay", "--y", "train-frac", "--json"],
+        &[
+            "analyze",
+            "phases",
+            "--store",
+            "s.db",
+            "--sweep",
+            "tensorboard",
+            "--x",
+            "weight-decay",
+            "--y",
+            "train-frac",
+            "--json",
+        ],
     ));
     let runs = phases["runs"].as_array().unwrap();
     let grok = runs.iter().find(|r| r["x"] == 1.0).expect("the weight-decay-1 run");
@@ -54,9 +66,17 @@ fn a_pytorch_grokking_run_from_tensorboard_shows_its_transition() {
 
     let id = grok["run_id"].as_i64().unwrap().to_string();
     let show = ok(&critlab(dir.path(), &["runs", "show", &id, "--store", "s.db"]));
-    assert!(show.contains("ingested from tensorboard:") && show.contains("transitions") && show.contains("grokking"), "{show}");
+    assert!(
+        show.contains("ingested from tensorboard:") && show.contains("transitions") && show.contains("grokking"),
+        "{show}"
+    );
     let shown = json(&critlab(dir.path(), &["runs", "show", &id, "--store", "s.db", "--json"]));
-    let stored = shown["transitions"].as_array().unwrap().iter().find(|r| r["detector"] == "threshold" && r["quantity"] == "accuracy").unwrap();
+    let stored = shown["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["detector"] == "threshold" && r["quantity"] == "accuracy")
+        .unwrap();
     assert_eq!(stored["t_grok"], t["t_grok"]);
     assert_eq!(shown["backend"], "tensorboard");
 }
@@ -74,13 +94,28 @@ fn mlflow_and_a_wandb_history_csv_come_in_with_their_parameters() {
     let wandb = fixtures().join("wandb_history.csv");
     let out = ok(&critlab(
         dir.path(),
-        &["ingest", "csv", wandb.to_str().unwrap(), "--store", "s.db", "--sweep", "wandb", "--param", "weight_decay=1", "--param", "train_frac=0.7"],
+        &[
+            "ingest",
+            "csv",
+            wandb.to_str().unwrap(),
+            "--store",
+            "s.db",
+            "--sweep",
+            "wandb",
+            "--param",
+            "weight_decay=1",
+            "--param",
+            "train_frac=0.7",
+        ],
     ));
     assert!(out.contains("1 added") && out.contains("weight_decay → weight-decay"), "{out}");
     let runs = json(&critlab(dir.path(), &["runs", "list", "--store", "s.db", "--json"]));
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 3);
-    let ml = runs.iter().find(|r| r["sweep"] == "grokking" && r["spec"]["weight-decay"] == 1.0).expect("the MLflow grokking run");
+    let ml = runs
+        .iter()
+        .find(|r| r["sweep"] == "grokking" && r["spec"]["weight-decay"] == 1.0)
+        .expect("the MLflow grokking run");
     assert_eq!(ml["spec"]["width"], 128);
     assert_eq!(ml["spec"]["optimizer"], "adamw");
     assert_eq!(ml["status"], "done");
@@ -89,7 +124,22 @@ fn mlflow_and_a_wandb_history_csv_come_in_with_their_parameters() {
     assert_eq!(wb["last_step"], 3000);
     // The two sources of the same run give the same transition.
     let phases = |sweep: &str| {
-        json(&critlab(dir.path(), &["analyze", "phases", "--store", "s.db", "--sweep", sweep, "--x", "weight-decay", "--y", "train-frac", "--json"]))
+        json(&critlab(
+            dir.path(),
+            &[
+                "analyze",
+                "phases",
+                "--store",
+                "s.db",
+                "--sweep",
+                sweep,
+                "--x",
+                "weight-decay",
+                "--y",
+                "train-frac",
+                "--json",
+            ],
+        ))
     };
     let a = phases("grokking");
     let b = phases("wandb");
@@ -118,7 +168,11 @@ fn bad_files_exit_2_naming_where_and_leave_the_store_unchanged() {
 
     std::fs::create_dir(dir.path().join("tb")).unwrap();
     let mut event = std::fs::read(
-        std::fs::read_dir(fixtures().join("tensorboard/tbx_no_wd")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_file()).unwrap(),
+        std::fs::read_dir(fixtures().join("tensorboard/tbx_no_wd"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_file())
+            .unwrap(),
     )
     .unwrap();
     event[100] ^= 1;

@@ -46,7 +46,12 @@ fn add_unfinished_runs(path: &Path) {
 }
 
 fn cell(v: &serde_json::Value, x: f64, y: f64) -> &serde_json::Value {
-    v["diagram"]["cells"].as_array().unwrap().iter().find(|c| c["x"] == x && c["y"] == y).unwrap_or_else(|| panic!("no cell ({x}, {y})"))
+    v["diagram"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["x"] == x && c["y"] == y)
+        .unwrap_or_else(|| panic!("no cell ({x}, {y})"))
 }
 
 #[test]
@@ -63,7 +68,8 @@ fn a_weight_decay_by_fraction_sweep_shows_phases_in_their_places() {
     add_unfinished_runs(&dir.path().join("s.db"));
 
     let args = ["analyze", "phases", "--store", "s.db", "--sweep", "small", "--x", "weight-decay", "--y", "train-frac"];
-    let v: serde_json::Value = serde_json::from_str(&ok(&critlab(dir.path(), &[&args[..], &["--json", "--plot", "fig"]].concat()))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&critlab(dir.path(), &[&args[..], &["--json", "--plot", "fig"]].concat()))).unwrap();
     let label = |x, y| cell(&v, x, y)["label"].as_str().unwrap().to_string();
     assert_eq!(label(0.01, 0.4), "memorization", "low weight decay, low fraction");
     assert_eq!(label(1.0, 0.4), "memorization");
@@ -81,7 +87,9 @@ fn a_weight_decay_by_fraction_sweep_shows_phases_in_their_places() {
     assert!(generalised["reason"].as_str().unwrap().contains("delay"), "{generalised}");
 
     // A longer grokking delay criterion turns the high-fraction run into comprehension.
-    let lenient: serde_json::Value = serde_json::from_str(&ok(&critlab(dir.path(), &[&args[..], &["--json", "--grokking-delay", "0.5"]].concat()))).unwrap();
+    let lenient: serde_json::Value =
+        serde_json::from_str(&ok(&critlab(dir.path(), &[&args[..], &["--json", "--grokking-delay", "0.5"]].concat())))
+            .unwrap();
     assert_eq!(cell(&lenient, 1.0, 0.9)["label"], "comprehension");
 
     // Transitions are stored back: three detectors for each of the 8 runs.
@@ -108,14 +116,23 @@ fn bad_axes_and_unknown_sweeps_exit_2_with_the_reason() {
         store.create_run(&RunSpec { weight_decay: wd, ..RunSpec::default() }, Some("sw"), "test").unwrap();
     }
     drop(store);
-    let out = critlab(dir.path(), &["analyze", "phases", "--store", "s.db", "--sweep", "sw", "--x", "weight-decay", "--y", "nonsense"]);
+    let out = critlab(
+        dir.path(),
+        &["analyze", "phases", "--store", "s.db", "--sweep", "sw", "--x", "weight-decay", "--y", "nonsense"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`nonsense`") && err.contains("keys that vary: weight-decay"), "{err}");
-    let out = critlab(dir.path(), &["analyze", "phases", "--store", "s.db", "--sweep", "other", "--x", "weight-decay", "--y", "train-frac"]);
+    let out = critlab(
+        dir.path(),
+        &["analyze", "phases", "--store", "s.db", "--sweep", "other", "--x", "weight-decay", "--y", "train-frac"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no runs of sweep `other`"));
     // Runs without any metrics are shown, not a crash.
-    let text = ok(&critlab(dir.path(), &["analyze", "phases", "--store", "s.db", "--sweep", "sw", "--x", "weight-decay", "--y", "train-frac"]));
+    let text = ok(&critlab(
+        dir.path(),
+        &["analyze", "phases", "--store", "s.db", "--sweep", "sw", "--x", "weight-decay", "--y", "train-frac"],
+    ));
     assert!(text.contains("running 2"), "{text}");
 }

@@ -13,7 +13,12 @@ fn critlab(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "critlab failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "critlab failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -41,13 +46,36 @@ fn analyze_predict_scores_every_predictor_on_a_real_sweep() {
     ok(&critlab(dir.path(), &["sweep", "run", "tiny.toml", "--store", "p.db"]));
     let out = ok(&critlab(
         dir.path(),
-        &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "200", "--json", "--plot", "roc.svg", "--plot-predicted", "pv.svg"],
+        &[
+            "analyze",
+            "predict",
+            "--store",
+            "p.db",
+            "--sweep",
+            "tiny-prediction",
+            "--bootstrap",
+            "200",
+            "--json",
+            "--plot",
+            "roc.svg",
+            "--plot-predicted",
+            "pv.svg",
+        ],
     ));
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["runs"], 12);
     let preds = r["predictors"].as_array().unwrap();
     let names: Vec<&str> = preds.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for n in ["weight-norm", "norm-delay", "early-loss-spectrum", "fourier-sparsity", "spectral-entropy", "commutator-defect", "variance", "charge-drift"] {
+    for n in [
+        "weight-norm",
+        "norm-delay",
+        "early-loss-spectrum",
+        "fourier-sparsity",
+        "spectral-entropy",
+        "commutator-defect",
+        "variance",
+        "charge-drift",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
     for p in preds {
@@ -67,15 +95,36 @@ fn analyze_predict_scores_every_predictor_on_a_real_sweep() {
     // Regression: the critical-slowing-down indicators were never scored (they waited for 30
     // indicator values); with a decision at t_mem + 0.3·τ (about 25 eval points) every
     // predictor has an AUROC with a finite interval.
-    let later = ok(&critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "100", "--decision-at", "0.3", "--json"]));
+    let later = ok(&critlab(
+        dir.path(),
+        &[
+            "analyze",
+            "predict",
+            "--store",
+            "p.db",
+            "--sweep",
+            "tiny-prediction",
+            "--bootstrap",
+            "100",
+            "--decision-at",
+            "0.3",
+            "--json",
+        ],
+    ));
     let later: serde_json::Value = serde_json::from_str(&later).unwrap();
     for p in later["predictors"].as_array().unwrap() {
         let ci = p["auroc_ci"].as_array().unwrap_or_else(|| panic!("{} has no AUROC interval: {p}", p["name"]));
         assert!(p["auroc"].as_f64().is_some() && ci.iter().all(|v| v.as_f64().is_some_and(f64::is_finite)), "{p}");
     }
-    let text = ok(&critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "50"]));
+    let text = ok(&critlab(
+        dir.path(),
+        &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--bootstrap", "50"],
+    ));
     assert!(text.contains("AUROC within λ"), "{text}");
-    let bad = critlab(dir.path(), &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--predictors", "crystal-ball"]);
+    let bad = critlab(
+        dir.path(),
+        &["analyze", "predict", "--store", "p.db", "--sweep", "tiny-prediction", "--predictors", "crystal-ball"],
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown predictor `crystal-ball`"));
 }
@@ -127,10 +176,25 @@ fn stop_hopeless_records_stopped_runs_with_the_reason() {
     // A rerun skips the stopped runs as finished; a predictor without a probability is refused.
     let again = ok(&critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db"]));
     assert!(again.contains("4 already finished"), "{again}");
-    let bad = critlab(dir.path(), &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95", "--stop-predictor", "weight-norm"]);
+    let bad = critlab(
+        dir.path(),
+        &["sweep", "run", "h.toml", "--store", "h.db", "--stop-hopeless", "0.95", "--stop-predictor", "weight-norm"],
+    );
     assert_eq!(bad.status.code(), Some(2));
     // A calibration store that does not exist is named with its flag, before any store is made.
-    let args = ["sweep", "run", "h.toml", "--store", "new.db", "--stop-hopeless", "0.95", "--calibrate-from", "pilot", "--calibration-store", "missing.db"];
+    let args = [
+        "sweep",
+        "run",
+        "h.toml",
+        "--store",
+        "new.db",
+        "--stop-hopeless",
+        "0.95",
+        "--calibrate-from",
+        "pilot",
+        "--calibration-store",
+        "missing.db",
+    ];
     let missing = critlab(dir.path(), &args);
     let err = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(2), "{err}");
@@ -156,7 +220,13 @@ eval-every = 20
 
 /// Every run of `sweep` in `db` as (spec hash, status, reason, last step).
 fn outcomes(db: &Path, sweep: &str) -> Vec<(String, RunStatus, Option<String>, Option<i64>)> {
-    let mut v: Vec<_> = Store::open(db).unwrap().runs(Some(sweep)).unwrap().into_iter().map(|r| (r.spec_hash, r.status, r.reason, r.last_step)).collect();
+    let mut v: Vec<_> = Store::open(db)
+        .unwrap()
+        .runs(Some(sweep))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.spec_hash, r.status, r.reason, r.last_step))
+        .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -178,10 +248,14 @@ fn stop_hopeless_works_through_slurm_workers_as_locally() {
         ok(&critlab(dir.path(), &["sweep", "run", "cal.toml", "--store", db]));
     }
     ok(&critlab(dir.path(), &[&["sweep", "run", "h.toml", "--store", "local.db"][..], &rule].concat()));
-    let out = ok(&critlab(dir.path(), &[&["sweep", "run", "h.toml", "--store", "slurm.db", "--backend", "slurm", "--wait"][..], &rule].concat()));
+    let out = ok(&critlab(
+        dir.path(),
+        &[&["sweep", "run", "h.toml", "--store", "slurm.db", "--backend", "slurm", "--wait"][..], &rule].concat(),
+    ));
     let script = std::fs::read_to_string(dir.path().join("slurm-slurm/hopeless/array.sbatch")).unwrap();
     assert!(script.contains("'--stop-hopeless' '0.95'") && script.contains("'--calibration-store'"), "{script}");
-    let (local, slurm) = (outcomes(&dir.path().join("local.db"), "hopeless"), outcomes(&dir.path().join("slurm.db"), "hopeless"));
+    let (local, slurm) =
+        (outcomes(&dir.path().join("local.db"), "hopeless"), outcomes(&dir.path().join("slurm.db"), "hopeless"));
     assert_eq!(slurm, local, "{out}");
     let stopped_early = slurm.iter().filter(|r| r.1 == RunStatus::Stopped && r.3.is_some_and(|t| t < 200)).count();
     assert_eq!(stopped_early, 2, "the λ = 1e-4 runs stop soon after memorising: {slurm:?}");

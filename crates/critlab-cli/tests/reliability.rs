@@ -105,7 +105,11 @@ fn a_full_disk_on_standard_output_is_a_clear_error() {
     for args in PRINTING {
         let (code, stderr) = with_stdout(dir.path(), args, dev_full());
         assert_eq!(code, Some(2), "critlab {}: {stderr}", args.join(" "));
-        assert!(stderr.contains("standard output") && !stderr.contains("panicked"), "critlab {}: {stderr}", args.join(" "));
+        assert!(
+            stderr.contains("standard output") && !stderr.contains("panicked"),
+            "critlab {}: {stderr}",
+            args.join(" ")
+        );
     }
 }
 
@@ -159,7 +163,8 @@ fn the_budget_follows_ulimit_v() {
 #[test]
 fn sweeps_above_the_memory_budget_are_refused_before_any_run() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("big.toml"), "name = \"big\"\nseeds = 4\n[base]\np = 1009\nwidth = 64\nsteps = 2\n").unwrap();
+    std::fs::write(dir.path().join("big.toml"), "name = \"big\"\nseeds = 4\n[base]\np = 1009\nwidth = 64\nsteps = 2\n")
+        .unwrap();
     let out = critlab(dir.path(), &["sweep", "run", "big.toml", "--store", "s.db", "--max-memory", "2G"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("replica group") && text(&out).contains("--max-memory 2.0 GiB"), "{}", text(&out));
@@ -232,7 +237,21 @@ fn every_subcommand_refuses_bad_numbers_naming_the_flag_without_panicking() {
         (&["sweep", "plan", "tiny.toml", "--max-group", "0"], "--max-group"),
         (&["sweep", "run", "tiny.toml", "--store", "new.db", "--jobs", "0"], "--jobs"),
         (&["sweep", "run", "tiny.toml", "--store", "new.db", "--max-memory", "nan"], "--max-memory"),
-        (&["sweep", "run", "tiny.toml", "--store", "new.db", "--backend", "slurm", "--dry-run", "--array-limit", "0"], "--array-limit"),
+        (
+            &[
+                "sweep",
+                "run",
+                "tiny.toml",
+                "--store",
+                "new.db",
+                "--backend",
+                "slurm",
+                "--dry-run",
+                "--array-limit",
+                "0",
+            ],
+            "--array-limit",
+        ),
         (&["sweep", "worker", "tiny.toml", "--shard", "0/1", "--store", "new.db", "--max-group", "0"], "--max-group"),
         (&["sweep", "status", "tiny.toml", "--store", "s.db", "--work-dir", "w", "--json", "--bogus", "1"], "--bogus"),
         (&["merge", "--store", "s.db", "s.db"], "into itself"),
@@ -243,13 +262,41 @@ fn every_subcommand_refuses_bad_numbers_naming_the_flag_without_panicking() {
         (&["export", "--format", "parquet", "--store", "s.db", "-o", "m.csv"], "extension"),
         (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--nu", "nan"], "--nu"),
         (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--nu=-1"], "--nu"),
-        (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--plot", "g.csv"], "--plot"),
-        (&["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--omega", "0"], "--omega"),
+        (
+            &["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--plot", "g.csv"],
+            "--plot",
+        ),
+        (
+            &["analyze", "collapse", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--omega", "0"],
+            "--omega",
+        ),
         (&["analyze", "divergence", "--input", "g.csv", "--x", "x", "--y", "y", "--bootstrap=-3"], "--bootstrap"),
-        (&["analyze", "crossing", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--seed", "inf"], "--seed"),
+        (
+            &["analyze", "crossing", "--input", "g.csv", "--size", "L", "--x", "x", "--y", "y", "--seed", "inf"],
+            "--seed",
+        ),
         (&["analyze", "exponents", "--store", "s.db", "--sweep", "tiny", "--control", "lr", "--x-c", "nan"], "--x-c"),
-        (&["analyze", "phases", "--store", "s.db", "--sweep", "tiny", "--x", "lr", "--y", "seed", "--test-threshold", "5"], "--test-threshold"),
-        (&["analyze", "phases", "--store", "s.db", "--sweep", "tiny", "--x", "lr", "--y", "seed", "--smooth", "0"], "--smooth"),
+        (
+            &[
+                "analyze",
+                "phases",
+                "--store",
+                "s.db",
+                "--sweep",
+                "tiny",
+                "--x",
+                "lr",
+                "--y",
+                "seed",
+                "--test-threshold",
+                "5",
+            ],
+            "--test-threshold",
+        ),
+        (
+            &["analyze", "phases", "--store", "s.db", "--sweep", "tiny", "--x", "lr", "--y", "seed", "--smooth", "0"],
+            "--smooth",
+        ),
         (&["analyze", "relations", "--store", "s.db", "--sweep", "tiny", "--control", "lr", "--d", "nan"], "--d"),
         (&["analyze", "relations", "--store", "s.db", "--sweep", "tiny", "--control", "lr", "--d=-3"], "--d"),
         (&["analyze", "scaling-forms", "--input", "g.csv", "--x", "x", "--y", "y", "--folds", "0"], "--folds"),
@@ -267,7 +314,23 @@ fn every_subcommand_refuses_bad_numbers_naming_the_flag_without_panicking() {
         (&["watch", "--store", "s.db", "--run", "1", "--interval", "inf"], "--interval"),
         (&["watch", "--store", "s.db", "--run", "1", "--interval", "1e30"], "--interval"),
         (&["watch", "--store", "s.db", "--run", "1", "--interval", "0"], "--interval"),
-        (&["watch", "--input", "g.csv", "--column", "y", "--step-column", "nosuch", "--until-done", "--idle", "0.01", "--interval", "0.01"], "--step-column"),
+        (
+            &[
+                "watch",
+                "--input",
+                "g.csv",
+                "--column",
+                "y",
+                "--step-column",
+                "nosuch",
+                "--until-done",
+                "--idle",
+                "0.01",
+                "--interval",
+                "0.01",
+            ],
+            "--step-column",
+        ),
     ];
     let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     let db = std::fs::read(dir.path().join("s.db")).unwrap();
@@ -305,7 +368,10 @@ fn sweep_in_flight(dir: &Path) -> std::process::Child {
         assert!(start.elapsed().as_secs() < 60, "the sweep made no progress");
         if let Ok(store) = critlab_store::Store::open_read_only(dir.join("s.db")) {
             if let Ok(runs) = store.runs(Some("long")) {
-                if runs.iter().any(|r| r.status == critlab_core::RunStatus::Running && r.last_step.is_some_and(|s| s >= 200)) {
+                if runs
+                    .iter()
+                    .any(|r| r.status == critlab_core::RunStatus::Running && r.last_step.is_some_and(|s| s >= 200))
+                {
                     return child;
                 }
             }
@@ -330,7 +396,8 @@ fn a_sigkilled_sweep_leaves_stale_runs_that_are_reaped_and_retrained() {
     child.wait().unwrap();
     let list = critlab(dir.path(), &["runs", "list", "--store", "s.db", "--json"]);
     let runs: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let stale: Vec<i64> = runs.as_array().unwrap().iter().filter(|r| r["stale"] == true).map(|r| r["id"].as_i64().unwrap()).collect();
+    let stale: Vec<i64> =
+        runs.as_array().unwrap().iter().filter(|r| r["stale"] == true).map(|r| r["id"].as_i64().unwrap()).collect();
     assert!(!stale.is_empty(), "{runs}");
     let table = text(&critlab(dir.path(), &["runs", "list", "--store", "s.db"]));
     assert!(table.contains("stale"), "{table}");
@@ -338,14 +405,22 @@ fn a_sigkilled_sweep_leaves_stale_runs_that_are_reaped_and_retrained() {
     assert!(status.contains(&format!("0 running, {} stale", stale.len())), "{status}");
     // watch --until-done ends on a stale run instead of waiting forever.
     let started = std::time::Instant::now();
-    let watch = critlab(dir.path(), &["watch", "--store", "s.db", "--run", &stale[0].to_string(), "--until-done", "--interval", "0.05"]);
+    let watch = critlab(
+        dir.path(),
+        &["watch", "--store", "s.db", "--run", &stale[0].to_string(), "--until-done", "--interval", "0.05"],
+    );
     assert!(watch.status.success() && started.elapsed().as_secs() < 20, "{}", text(&watch));
     assert!(text(&watch).contains("stale"), "{}", text(&watch));
     let reap = critlab(dir.path(), &["runs", "reap", "--store", "s.db"]);
-    assert!(reap.status.success() && text(&reap).contains(&format!("{} stale run(s) marked failed", stale.len())), "{}", text(&reap));
+    assert!(
+        reap.status.success() && text(&reap).contains(&format!("{} stale run(s) marked failed", stale.len())),
+        "{}",
+        text(&reap)
+    );
     let show = text(&critlab(dir.path(), &["runs", "show", &stale[0].to_string(), "--store", "s.db"]));
     assert!(show.contains("status failed") && show.contains("stale: its process"), "{show}");
-    let resumed = critlab(dir.path(), &["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
+    let resumed =
+        critlab(dir.path(), &["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
     assert!(resumed.status.success(), "{}", text(&resumed));
     let status = text(&critlab(dir.path(), &["sweep", "status", "long.toml", "--store", "s.db"]));
     assert!(status.contains("4 runs: 4 done"), "{status}");
@@ -366,7 +441,8 @@ fn sigterm_stops_a_sweep_like_ctrl_c() {
     let runs = store.runs(Some("long")).unwrap();
     assert!(runs.iter().all(|r| r.status != critlab_core::RunStatus::Running), "{runs:?}");
     assert!(runs.iter().any(|r| r.reason.as_deref().is_some_and(|w| w.contains("interrupted"))));
-    let resumed = critlab(dir.path(), &["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
+    let resumed =
+        critlab(dir.path(), &["sweep", "run", "long.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
     assert!(resumed.status.success(), "{}", text(&resumed));
 }
 
@@ -392,7 +468,24 @@ fn a_changed_spec_under_the_same_sweep_name_is_refused_with_the_difference() {
 #[test]
 fn an_exploding_loss_is_diverged_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["train", "--store", "s.db", "--json", "--p", "23", "--width", "64", "--optimizer", "sgd", "--lr", "1e6", "--steps", "200", "--eval-every", "20"];
+    let args = [
+        "train",
+        "--store",
+        "s.db",
+        "--json",
+        "--p",
+        "23",
+        "--width",
+        "64",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e6",
+        "--steps",
+        "200",
+        "--eval-every",
+        "20",
+    ];
     let out = critlab(dir.path(), &args);
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -415,8 +508,12 @@ fn degenerate_finite_size_data_is_refused_not_fitted() {
     let identical = "L,x,y\n8,1,0.1\n8,2,0.3\n8,3,0.6\n8,4,0.9\n16,1,0.1\n16,2,0.3\n16,3,0.6\n16,4,0.9\n";
     std::fs::write(dir.path().join("c.csv"), constant).unwrap();
     std::fs::write(dir.path().join("i.csv"), identical).unwrap();
-    let fss = |cmd: &str, file: &str| critlab(dir.path(), &["analyze", cmd, "--input", file, "--size", "L", "--x", "x", "--y", "y"]);
-    for (cmd, file, needle) in [("collapse", "c.csv", "constant"), ("crossing", "c.csv", "constant"), ("crossing", "i.csv", "identical")] {
+    let fss = |cmd: &str, file: &str| {
+        critlab(dir.path(), &["analyze", cmd, "--input", file, "--size", "L", "--x", "x", "--y", "y"])
+    };
+    for (cmd, file, needle) in
+        [("collapse", "c.csv", "constant"), ("crossing", "c.csv", "constant"), ("crossing", "i.csv", "identical")]
+    {
         let out = fss(cmd, file);
         assert_eq!(out.status.code(), Some(2), "{cmd} {file}: {}", text(&out));
         assert!(text(&out).contains(needle), "{cmd} {file}: {}", text(&out));
@@ -450,10 +547,12 @@ fn read_only_commands_leave_the_store_byte_identical() {
 #[test]
 fn a_backend_failure_mid_run_is_a_failed_run_with_its_metrics_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["train", "--store", "s.db", "--p", "5", "--width", "8", "--steps", "100", "--eval-every", "10", "--json"];
+    let args =
+        ["train", "--store", "s.db", "--p", "5", "--width", "8", "--steps", "100", "--eval-every", "10", "--json"];
     let out = Command::new(BIN).current_dir(dir.path()).args(args).env("CRITLAB_FAULT_AT_STEP", "35").output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     assert_eq!(summary["status"], "failed", "{summary}");
     assert_eq!(summary["steps"], 35, "{summary}");
     let reason = summary["reason"].as_str().unwrap();

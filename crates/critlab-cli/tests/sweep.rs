@@ -28,7 +28,12 @@ fn runs(db: &Path, sweep: &str) -> Runs {
     let mut out = Runs::new();
     for r in store.runs(Some(sweep)).unwrap() {
         let metrics = store.metrics(r.id).unwrap().into_iter().map(|m| (m.step, m.name, m.value.to_bits())).collect();
-        assert!(out.insert(r.spec_hash.clone(), (r.status, metrics)).is_none(), "run {} is duplicated in {}", r.spec_hash, db.display());
+        assert!(
+            out.insert(r.spec_hash.clone(), (r.status, metrics)).is_none(),
+            "run {} is duplicated in {}",
+            r.spec_hash,
+            db.display()
+        );
     }
     out
 }
@@ -100,19 +105,25 @@ fn invalid_specs_are_rejected_before_any_run_naming_the_key() {
 fn a_local_sweep_trains_every_run_once_and_a_rerun_skips_them() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.toml", SMALL);
-    let out = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db", "--max-group", "8", "--jobs", "2"]);
+    let out =
+        critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db", "--max-group", "8", "--jobs", "2"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("24 done"), "{}", text(&out));
     let first = runs(&dir.path().join("s.db"), "small");
     let hashes = plan_hashes(dir.path(), "small.toml");
-    assert_eq!(first.keys().cloned().collect::<Vec<_>>(), { let mut h = hashes.clone(); h.sort(); h });
+    assert_eq!(first.keys().cloned().collect::<Vec<_>>(), {
+        let mut h = hashes.clone();
+        h.sort();
+        h
+    });
     assert!(first.values().all(|(s, m)| *s == RunStatus::Done && !m.is_empty()));
     let again = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db"]);
     assert!(again.status.success(), "{}", text(&again));
     assert!(text(&again).contains("24 already finished"), "{}", text(&again));
     assert_eq!(runs(&dir.path().join("s.db"), "small"), first);
     // Replica batching does not change a run: a lone run of one spec gives the same numbers.
-    let lone = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "lone.db", "--max-group", "1", "--jobs", "1"]);
+    let lone =
+        critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "lone.db", "--max-group", "1", "--jobs", "1"]);
     assert!(lone.status.success(), "{}", text(&lone));
     assert_eq!(runs(&dir.path().join("lone.db"), "small"), first);
 }
@@ -177,10 +188,12 @@ fn a_sigkilled_sweep_resumes_with_nothing_lost_or_duplicated() {
     let killed = interrupt_after(dir.path(), "small.toml", "s.db", 6, "-KILL");
     assert_eq!(killed.status.code(), None, "the sweep ended before the kill: {}", text(&killed));
     let before = runs(&dir.path().join("s.db"), "small");
-    let committed: Runs = before.iter().filter(|(_, (s, _))| *s == RunStatus::Done).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let committed: Runs =
+        before.iter().filter(|(_, (s, _))| *s == RunStatus::Done).map(|(k, v)| (k.clone(), v.clone())).collect();
     assert!(committed.len() >= 6 && committed.len() < 24, "{} runs done at the kill", committed.len());
 
-    let resumed = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
+    let resumed =
+        critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db", "--max-group", "2", "--jobs", "1"]);
     assert!(resumed.status.success(), "{}", text(&resumed));
     let log = text(&resumed);
     assert!(log.contains(&format!("{} already finished", committed.len())), "{log}");
@@ -205,7 +218,10 @@ fn ctrl_c_stops_gracefully_and_the_sweep_resumes() {
     assert_eq!(stopped.status.code(), Some(1), "{}", text(&stopped));
     assert!(text(&stopped).contains("interrupted"), "{}", text(&stopped));
     let store = Store::open(dir.path().join("s.db")).unwrap();
-    assert!(store.runs(Some("small")).unwrap().iter().all(|r| r.status != RunStatus::Running), "a graceful stop leaves no running run");
+    assert!(
+        store.runs(Some("small")).unwrap().iter().all(|r| r.status != RunStatus::Running),
+        "a graceful stop leaves no running run"
+    );
     let resumed = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "s.db"]);
     assert!(resumed.status.success(), "{}", text(&resumed));
     let after = runs(&dir.path().join("s.db"), "small");
@@ -220,23 +236,36 @@ fn shard_workers_and_merge_give_the_local_results_idempotently_and_report_missin
     let local = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "local.db", "--max-group", "4"]);
     assert!(local.status.success(), "{}", text(&local));
     // The work directory of a Slurm sweep, written but not submitted: 6 groups of 4, 6 shards.
-    let dry = critlab(dir.path(), &["sweep", "run", "small.toml", "--store", "main.db", "--backend", "slurm", "--dry-run", "--max-group", "4"]);
+    let dry = critlab(
+        dir.path(),
+        &["sweep", "run", "small.toml", "--store", "main.db", "--backend", "slurm", "--dry-run", "--max-group", "4"],
+    );
     assert!(dry.status.success(), "{}", text(&dry));
     let work = dir.path().join("main-slurm/small");
     let shard_db = |i: usize| work.join(format!("shards/shard-{i}.db")).display().to_string();
     // What the array tasks run, by hand; shards 4 and 5 have not run yet.
     for i in 0..4 {
         let shard = format!("{i}/6");
-        let out = critlab(dir.path(), &["sweep", "worker", "small.toml", "--shard", &shard, "--store", &shard_db(i), "--max-group", "4"]);
+        let out = critlab(
+            dir.path(),
+            &["sweep", "worker", "small.toml", "--shard", &shard, "--store", &shard_db(i), "--max-group", "4"],
+        );
         assert!(out.status.success(), "{}", text(&out));
     }
     let partial = critlab(dir.path(), &["merge", "--store", "main.db", "main-slurm/small"]);
     assert_eq!(partial.status.code(), Some(1), "{}", text(&partial));
-    assert!(text(&partial).contains("shard 4: missing") && text(&partial).contains("shard 5: missing"), "{}", text(&partial));
+    assert!(
+        text(&partial).contains("shard 4: missing") && text(&partial).contains("shard 5: missing"),
+        "{}",
+        text(&partial)
+    );
     assert_eq!(runs(&dir.path().join("main.db"), "small").len(), 16);
     for i in 4..6 {
         let shard = format!("{i}/6");
-        let out = critlab(dir.path(), &["sweep", "worker", "small.toml", "--shard", &shard, "--store", &shard_db(i), "--max-group", "4"]);
+        let out = critlab(
+            dir.path(),
+            &["sweep", "worker", "small.toml", "--shard", &shard, "--store", &shard_db(i), "--max-group", "4"],
+        );
         assert!(out.status.success(), "{}", text(&out));
     }
     for _ in 0..2 {
@@ -257,7 +286,20 @@ fn slurm_dry_run_writes_an_array_script_without_submitting() {
     write(dir.path(), "small.toml", SMALL);
     let out = critlab(
         dir.path(),
-        &["sweep", "run", "small.toml", "--store", "s.db", "--backend", "slurm", "--dry-run", "--max-group", "4", "--array-limit", "2"],
+        &[
+            "sweep",
+            "run",
+            "small.toml",
+            "--store",
+            "s.db",
+            "--backend",
+            "slurm",
+            "--dry-run",
+            "--max-group",
+            "4",
+            "--array-limit",
+            "2",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let script = std::fs::read_to_string(dir.path().join("s-slurm/small/array.sbatch")).unwrap();
@@ -282,7 +324,20 @@ fn slurm_sweep_matches_the_local_sweep_run_for_run() {
     assert!(local.status.success(), "{}", text(&local));
     let out = critlab(
         dir.path(),
-        &["sweep", "run", "small.toml", "--store", "slurm.db", "--backend", "slurm", "--max-group", "4", "--array-limit", "2", "--wait"],
+        &[
+            "sweep",
+            "run",
+            "small.toml",
+            "--store",
+            "slurm.db",
+            "--backend",
+            "slurm",
+            "--max-group",
+            "4",
+            "--array-limit",
+            "2",
+            "--wait",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("24 runs: 24 done"), "{}", text(&out));

@@ -30,10 +30,15 @@ fn same_spec_and_seed_give_identical_stored_metrics() {
     assert_eq!(a["spec_hash"], b["spec_hash"]);
     assert_ne!(a["spec_hash"], c["spec_hash"]);
     let export = |run: &serde_json::Value| {
-        let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &run["run_id"].to_string()]);
+        let out =
+            critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &run["run_id"].to_string()]);
         assert!(out.status.success());
         // Drop the run id column: everything else must agree bit for bit.
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split_once(',').unwrap().1.to_string()).collect::<Vec<_>>()
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_once(',').unwrap().1.to_string())
+            .collect::<Vec<_>>()
     };
     let (ea, eb, ec) = (export(&a), export(&b), export(&c));
     assert!(ea.len() > 3, "{ea:?}");
@@ -51,7 +56,22 @@ fn a_huge_learning_rate_diverges_and_keeps_what_came_before() {
     let dir = tempfile::tempdir().unwrap();
     let out = critlab(
         dir.path(),
-        &["train", "--store", "s.db", "--json", "--p", "11", "--width", "32", "--steps", "60", "--eval-every", "1", "--lr", "1e30"],
+        &[
+            "train",
+            "--store",
+            "s.db",
+            "--json",
+            "--p",
+            "11",
+            "--width",
+            "32",
+            "--steps",
+            "60",
+            "--eval-every",
+            "1",
+            "--lr",
+            "1e30",
+        ],
     );
     let summary = json(&out);
     assert_eq!(summary["status"], "diverged");
@@ -96,8 +116,10 @@ fn a_corrupt_store_is_refused_with_its_name_and_kept() {
 #[test]
 fn config_file_and_flags_combine_and_runs_list_shows_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("run.toml"), "p = 11\nwidth = 32\nsteps = 20\neval-every = 10\nlr = 0.002\n").unwrap();
-    let s = json(&critlab(dir.path(), &["train", "--store", "s.db", "--config", "run.toml", "--lr", "0.003", "--json"]));
+    std::fs::write(dir.path().join("run.toml"), "p = 11\nwidth = 32\nsteps = 20\neval-every = 10\nlr = 0.002\n")
+        .unwrap();
+    let s =
+        json(&critlab(dir.path(), &["train", "--store", "s.db", "--config", "run.toml", "--lr", "0.003", "--json"]));
     let show = json(&critlab(dir.path(), &["runs", "show", &s["run_id"].to_string(), "--store", "s.db", "--json"]));
     assert_eq!(show["spec"]["p"], 11);
     assert_eq!(show["spec"]["lr"], 0.003);
@@ -113,7 +135,8 @@ fn exports_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     json(&train(dir.path(), &[]));
     let jsonl = critlab(dir.path(), &["export", "--store", "s.db", "--format", "jsonl"]);
-    let first: serde_json::Value = serde_json::from_str(String::from_utf8(jsonl.stdout).unwrap().lines().next().unwrap()).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8(jsonl.stdout).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!(first["step"], 0);
     assert!(first["train_loss"].as_f64().unwrap() > 0.0);
     let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "parquet", "-o", "m.parquet"]);
@@ -167,9 +190,16 @@ fn a_gpu_device_is_refused_clearly_where_it_cannot_run() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--device") && err.contains("use cpu, cuda or cuda:N"), "{err}");
     // The default device stores its backend with the run.
-    let s = json(&critlab(dir.path(), &["train", "--store", "s.db", "--p", "7", "--steps", "2", "--json", "--device", "cpu"]));
+    let s = json(&critlab(
+        dir.path(),
+        &["train", "--store", "s.db", "--p", "7", "--steps", "2", "--json", "--device", "cpu"],
+    ));
     let show = critlab(dir.path(), &["runs", "show", &s["run_id"].to_string(), "--store", "s.db"]);
-    assert!(String::from_utf8_lossy(&show.stdout).contains("backend burn-flex"), "{}", String::from_utf8_lossy(&show.stdout));
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("backend burn-flex"),
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
 }
 
 /// The `wgpu` build (scripts/test-wgpu.sh, which installs Mesa's software Vulkan driver where
@@ -197,10 +227,15 @@ fn wgpu_trains_the_cpu_backends_run() {
     let gpu = json(&out);
     assert_eq!(cpu["spec_hash"], gpu["spec_hash"], "the device is not part of the run's settings");
     let show = critlab(dir.path(), &["runs", "show", &gpu["run_id"].to_string(), "--store", "s.db"]);
-    assert!(String::from_utf8_lossy(&show.stdout).contains("backend burn-wgpu"), "{}", String::from_utf8_lossy(&show.stdout));
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("backend burn-wgpu"),
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
     // (step, train_loss, test_loss) per eval step of a run, from its CSV export.
     let losses = |run: &serde_json::Value| -> Vec<(String, f64, f64)> {
-        let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &run["run_id"].to_string()]);
+        let out =
+            critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &run["run_id"].to_string()]);
         let text = String::from_utf8(out.stdout).unwrap();
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
@@ -223,7 +258,11 @@ fn wgpu_trains_the_cpu_backends_run() {
     }
     assert!(a[3].1 < 0.9 * a[0].1, "the run trains: {a:?}");
     // The sweep executor on the same device: a replica group of two seeds.
-    std::fs::write(dir.path().join("two.toml"), "name = \"two\"\nseeds = 2\n[base]\np = 7\nsteps = 20\neval-every = 10\n").unwrap();
+    std::fs::write(
+        dir.path().join("two.toml"),
+        "name = \"two\"\nseeds = 2\n[base]\np = 7\nsteps = 20\neval-every = 10\n",
+    )
+    .unwrap();
     let out = critlab(dir.path(), &["sweep", "run", "two.toml", "--store", "sweep.db", "--device", "wgpu"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let status = critlab(dir.path(), &["sweep", "status", "two.toml", "--store", "sweep.db"]);
@@ -240,7 +279,10 @@ fn wgpu_trains_the_cpu_backends_run() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("error: --device wgpu\n") && err.contains("no usable wgpu adapter") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("error: --device wgpu\n") && err.contains("no usable wgpu adapter") && !err.contains("panicked"),
+        "{err}"
+    );
     assert!(!dir.path().join("none.db").exists());
 }
 
@@ -253,12 +295,17 @@ fn the_hand_written_step_trains_as_burns_autodiff_does() {
     let dir = tempfile::tempdir().unwrap();
     let run = |autodiff: bool, batch: &str| -> Vec<Vec<String>> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_critlab"));
-        cmd.current_dir(dir.path()).args(["train", "--store", "s.db", "--json", "--batch-size", batch, "--optimizer", "adamw", "--lr", "3e-3"]).args(SMALL);
+        cmd.current_dir(dir.path())
+            .args(["train", "--store", "s.db", "--json", "--batch-size", batch, "--optimizer", "adamw", "--lr", "3e-3"])
+            .args(SMALL);
         if autodiff {
             cmd.env("CRITLAB_BURN_AUTODIFF", "1");
         }
         let summary = json(&cmd.output().unwrap());
-        let out = critlab(dir.path(), &["export", "--store", "s.db", "--format", "csv", "--run", &summary["run_id"].to_string()]);
+        let out = critlab(
+            dir.path(),
+            &["export", "--store", "s.db", "--format", "csv", "--run", &summary["run_id"].to_string()],
+        );
         String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
     };
     for batch in ["full", "16"] {
@@ -272,7 +319,11 @@ fn the_hand_written_step_trains_as_burns_autodiff_does() {
             let c = header.iter().position(|h| h == name).unwrap();
             for (a, b) in fast[1..].iter().zip(&slow[1..]) {
                 let (x, y): (f64, f64) = (a[c].parse().unwrap(), b[c].parse().unwrap());
-                assert!((x - y).abs() <= 1e-4 * y.abs(), "batch {batch}, step {}: {name} {x} hand-written, {y} autodiff", a[1]);
+                assert!(
+                    (x - y).abs() <= 1e-4 * y.abs(),
+                    "batch {batch}, step {}: {name} {x} hand-written, {y} autodiff",
+                    a[1]
+                );
             }
         }
     }

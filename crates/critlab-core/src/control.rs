@@ -230,19 +230,34 @@ impl Controller {
                 }
                 positive("controller.rate", o.rate)?;
                 if !(o.smoothing > 0.0 && o.smoothing <= 1.0) {
-                    return Err(SpecError::OutOfRange { key: "controller.smoothing", value: o.smoothing, range: "(0, 1]" });
+                    return Err(SpecError::OutOfRange {
+                        key: "controller.smoothing",
+                        value: o.smoothing,
+                        range: "(0, 1]",
+                    });
                 }
                 if o.b_min == 0 || o.b_min > n_train {
-                    return Err(SpecError::OutOfRange { key: "controller.b-min", value: o.b_min as f64, range: "[1, N_train]" });
+                    return Err(SpecError::OutOfRange {
+                        key: "controller.b-min",
+                        value: o.b_min as f64,
+                        range: "[1, N_train]",
+                    });
                 }
                 let b_max = o.b_max.unwrap_or(n_train);
                 if b_max < o.b_min || b_max > n_train {
-                    return Err(SpecError::OutOfRange { key: "controller.b-max", value: b_max as f64, range: "[b-min, N_train]" });
+                    return Err(SpecError::OutOfRange {
+                        key: "controller.b-max",
+                        value: b_max as f64,
+                        range: "[b-min, N_train]",
+                    });
                 }
                 if batch < o.b_min || batch > b_max {
                     return Err(SpecError::Incompatible {
                         key: "batch-size",
-                        reason: format!("the temperature controller starts from B = {batch}, outside its bounds [{}, {b_max}]", o.b_min),
+                        reason: format!(
+                            "the temperature controller starts from B = {batch}, outside its bounds [{}, {b_max}]",
+                            o.b_min
+                        ),
                     });
                 }
                 Ok(())
@@ -290,10 +305,15 @@ mod tests {
         assert!(!RunSpec::default().to_json().contains("controller"));
         let s = parse("controller = \"grokfast\"\n").unwrap();
         assert_eq!(s.controller, Controller::Grokfast(GrokfastOptions { alpha: 0.98, lambda: 2.0 }));
-        assert!(s.to_json().contains(r#""controller":{"kind":"grokfast","alpha":0.98,"lambda":2.0}"#), "{}", s.to_json());
+        assert!(
+            s.to_json().contains(r#""controller":{"kind":"grokfast","alpha":0.98,"lambda":2.0}"#),
+            "{}",
+            s.to_json()
+        );
         let back: RunSpec = serde_json::from_str(&s.to_json()).unwrap();
         assert_eq!(back, s);
-        let s = parse("weight-decay = 1.0\ncontroller = { kind = \"critical\", knob = \"weight-decay\", max = 5.0 }\n").unwrap();
+        let s = parse("weight-decay = 1.0\ncontroller = { kind = \"critical\", knob = \"weight-decay\", max = 5.0 }\n")
+            .unwrap();
         let Controller::Critical(o) = &s.controller else { panic!("{:?}", s.controller) };
         assert_eq!((o.max, o.knob, o.observable), (5.0, Knob::WeightDecay, Observable::TrainLoss));
         s.validate().unwrap();

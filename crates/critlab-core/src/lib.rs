@@ -14,8 +14,8 @@ pub use control::Controller;
 pub use estimate::Estimate;
 pub use phase::{Phase, RunStatus};
 pub use spec::{
-    spec_key, Activation, BatchSize, InputEncoding, LossKind, ModelKind, OptimizerKind, RunSpec, SpecError,
-    TaskKind, ValidRunSpec, WeightDecayMode, NOT_CLASS_FIELDS, SEED_FIELDS,
+    spec_key, Activation, BatchSize, InputEncoding, LossKind, ModelKind, OptimizerKind, RunSpec, SpecError, TaskKind,
+    ValidRunSpec, WeightDecayMode, NOT_CLASS_FIELDS, SEED_FIELDS,
 };
 
 /// The version of critlab stored with every run.

@@ -70,7 +70,8 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order of THEORY.md §4.
-    pub const ALL: [Phase; 5] = [Phase::Comprehension, Phase::Grokking, Phase::Memorization, Phase::Confusion, Phase::Diverged];
+    pub const ALL: [Phase; 5] =
+        [Phase::Comprehension, Phase::Grokking, Phase::Memorization, Phase::Confusion, Phase::Diverged];
 
     /// The kebab-case name (as serialized).
     pub fn as_str(self) -> &'static str {

@@ -573,29 +573,17 @@ impl RunSpec {
                 return Err(SpecError::NotPositive { key, value: v });
             }
         }
-        let unit = [
-            ("momentum", self.momentum),
-            ("beta1", self.beta1),
-            ("beta2", self.beta2),
-        ];
+        let unit = [("momentum", self.momentum), ("beta1", self.beta1), ("beta2", self.beta2)];
         for (key, v) in unit {
             if !(0.0..1.0).contains(&v) {
                 return Err(SpecError::OutOfRange { key, value: v, range: "[0, 1)" });
             }
         }
         if !(self.train_frac > 0.0 && self.train_frac < 1.0) {
-            return Err(SpecError::OutOfRange {
-                key: "train-frac",
-                value: self.train_frac,
-                range: "(0, 1)",
-            });
+            return Err(SpecError::OutOfRange { key: "train-frac", value: self.train_frac, range: "(0, 1)" });
         }
         if self.weight_decay < 0.0 {
-            return Err(SpecError::OutOfRange {
-                key: "weight-decay",
-                value: self.weight_decay,
-                range: "[0, ∞)",
-            });
+            return Err(SpecError::OutOfRange { key: "weight-decay", value: self.weight_decay, range: "[0, ∞)" });
         }
         if self.divergence_factor != 0.0 && self.divergence_factor <= 1.0 {
             return Err(SpecError::OutOfRange {
@@ -619,11 +607,7 @@ impl RunSpec {
             }
         } else {
             if self.samples < 2 {
-                return Err(SpecError::OutOfRange {
-                    key: "samples",
-                    value: self.samples as f64,
-                    range: "[2, ∞)",
-                });
+                return Err(SpecError::OutOfRange { key: "samples", value: self.samples as f64, range: "[2, ∞)" });
             }
             if self.model == ModelKind::Transformer {
                 return Err(SpecError::Incompatible {
@@ -690,11 +674,7 @@ impl RunSpec {
         }
         if let Some(b) = self.noise_batch {
             if b == 0 || b >= n_train {
-                return Err(SpecError::OutOfRange {
-                    key: "noise-batch",
-                    value: b as f64,
-                    range: "[1, N_train − 1]",
-                });
+                return Err(SpecError::OutOfRange { key: "noise-batch", value: b as f64, range: "[1, N_train − 1]" });
             }
         }
         let batch = match self.batch_size {
@@ -726,17 +706,12 @@ impl RunSpec {
 /// Turns a TOML error into a [`SpecError::Parse`] with a 1-based line number.
 pub fn toml_error(e: &toml::de::Error, text: &str, source_name: &str) -> SpecError {
     let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    SpecError::Parse {
-        source_name: source_name.to_string(),
-        line,
-        message: e.message().to_string(),
-    }
+    SpecError::Parse { source_name: source_name.to_string(), line, message: e.message().to_string() }
 }
 
 fn is_prime(n: usize) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
 }
-
 
 /// Spec fields that tell replicas of one grid point apart: a run's cell of the phase diagram
 /// is its spec without them.

@@ -49,14 +49,20 @@ fn main() {
     // the optimum found by the slow exhaustive search before the coarse-to-fine ladder
     let reference = collapse::quality_at(&d, 0.09991, 1.4995, 0.4998, None).s;
     println!("S at the fit {:.7} vs S at the reference optimum (0.09991, 1.4995, 0.4998) {reference:.7}", r.quality);
-    let sel = |correction| AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(0.0), bootstrap: 0, ..Default::default() }, correction, ..Default::default() };
+    let sel = |correction| AnalysisOptions {
+        collapse: CollapseOptions { x_c_guess: Some(0.0), bootstrap: 0, ..Default::default() },
+        correction,
+        ..Default::default()
+    };
     let (t, c0) = (Instant::now(), cpu_seconds());
     let plain = corrections::analyze(&d, &AnalysisOptions { drift: false, ..sel(CorrectionChoice::None) }).unwrap();
     let (t_plain, cpu_plain) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
     let (t, c0) = (Instant::now(), cpu_seconds());
     let a = corrections::analyze(&d, &sel(CorrectionChoice::Auto)).unwrap();
     let (t_auto, cpu_auto) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
-    println!("CPU time: plain analysis {cpu_plain:.2} s, with model selection {cpu_auto:.2} s (2 cores: wall >= CPU / 2)");
+    println!(
+        "CPU time: plain analysis {cpu_plain:.2} s, with model selection {cpu_auto:.2} s (2 cores: wall >= CPU / 2)"
+    );
     println!(
         "plain analysis (one model, no drift): {t_plain:.3} s; with model selection + L_min drift: {t_auto:.3} s (chose {}, {} drift refits)   x_c = {:.5}, nu = {:.4}, zeta = {:.4}",
         a.model.correction,
@@ -65,7 +71,20 @@ fn main() {
         a.fit.nu,
         a.fit.zeta
     );
-    println!("  plain x_c = {:.5}; candidates: {}", plain.fit.x_c, a.candidates.iter().map(|c| format!("{} S={:.4} held-out={:?}", c.correction, c.quality, c.held_out.map(|h| (h * 1000.0).round() / 1000.0))).collect::<Vec<_>>().join(", "));
+    println!(
+        "  plain x_c = {:.5}; candidates: {}",
+        plain.fit.x_c,
+        a.candidates
+            .iter()
+            .map(|c| format!(
+                "{} S={:.4} held-out={:?}",
+                c.correction,
+                c.quality,
+                c.held_out.map(|h| (h * 1000.0).round() / 1000.0)
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     // the cost of each candidate alone: its fit (ω profiled over the 4 grid values for a
     // correction, on the ≤ 2 000-point screening copy), its optimum on all points and the final
     // fit with curvature errors, without the held-out refits and the drift
@@ -78,7 +97,8 @@ fn main() {
     println!("one candidate alone (no held-out refits, no drift): {}", per.join(", "));
     if std::env::args().any(|a| a == "--bootstrap") {
         let t = Instant::now();
-        let r = collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.0), bootstrap: 20, ..Default::default() }).unwrap();
+        let r =
+            collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.0), bootstrap: 20, ..Default::default() }).unwrap();
         println!("fit + 20 bootstrap refits: {:.3} s   nu = {:.4} ± {:.4}", t.elapsed().as_secs_f64(), r.nu, r.nu_err);
     }
 }

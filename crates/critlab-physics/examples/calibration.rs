@@ -48,13 +48,28 @@ fn main() {
             .into_par_iter()
             .filter_map(|i| {
                 let c = coverage::synthetic_case(i, 1);
-                let o = AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(c.x_c_guess), bootstrap: 0, seed: 1 + i as u64, ..Default::default() }, ..Default::default() };
+                let o = AnalysisOptions {
+                    collapse: CollapseOptions {
+                        x_c_guess: Some(c.x_c_guess),
+                        bootstrap: 0,
+                        seed: 1 + i as u64,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
                 let a = corrections::analyze(&c.data, &o).ok()?;
                 let ch = a.candidates.iter().find(|c| c.chosen)?;
                 let per: Vec<f64> = ch.held_out_per_size.iter().map(|p| p.1).collect();
                 let m = per.iter().sum::<f64>() / per.len() as f64;
                 let sd = (per.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (per.len() as f64 - 1.0)).sqrt();
-                Some(format!("{i} {} S {:.3} held {:.3} se {:.3} per {:.2?}", ch.correction, ch.quality, m, sd / (per.len() as f64).sqrt(), per))
+                Some(format!(
+                    "{i} {} S {:.3} held {:.3} se {:.3} per {:.2?}",
+                    ch.correction,
+                    ch.quality,
+                    m,
+                    sd / (per.len() as f64).sqrt(),
+                    per
+                ))
             })
             .collect();
         for r in rows {
@@ -76,9 +91,19 @@ fn main() {
             .into_par_iter()
             .filter_map(|s| {
                 let c = coverage::synthetic_case(mc, 1000 + s as u64);
-                let o = CollapseOptions { x_c_guess: Some(c.x_c_guess), bootstrap: boot, seed: s as u64, corrections: corr, ..Default::default() };
+                let o = CollapseOptions {
+                    x_c_guess: Some(c.x_c_guess),
+                    bootstrap: boot,
+                    seed: s as u64,
+                    corrections: corr,
+                    ..Default::default()
+                };
                 let r = collapse::fit(&c.data, &o).ok()?;
-                Some(([r.x_c - c.truth[0]?, r.nu - c.truth[1]?, r.zeta - c.truth[2]?], [r.x_c_err, r.nu_err, r.zeta_err], r.quality))
+                Some((
+                    [r.x_c - c.truth[0]?, r.nu - c.truth[1]?, r.zeta - c.truth[2]?],
+                    [r.x_c_err, r.nu_err, r.zeta_err],
+                    r.quality,
+                ))
             })
             .collect();
         for k in 0..3 {
@@ -101,14 +126,36 @@ fn main() {
         .par_iter()
         .filter_map(|&i| {
             let c = coverage::synthetic_case(i, 1);
-            let o = CollapseOptions { x_c_guess: Some(c.x_c_guess), bootstrap: boot, seed: 1 + i as u64, corrections: corr, ..Default::default() };
+            let o = CollapseOptions {
+                x_c_guess: Some(c.x_c_guess),
+                bootstrap: boot,
+                seed: 1 + i as u64,
+                corrections: corr,
+                ..Default::default()
+            };
             let r = collapse::fit(&c.data, &o).ok()?;
             let tr = c.truth;
             let zz = [(r.x_c - tr[0]?) / r.x_c_err, (r.nu - tr[1]?) / r.nu_err, (r.zeta - tr[2]?) / r.zeta_err];
             if std::env::var("VERBOSE").is_ok() && zz.iter().any(|v| v.abs() > 2.0) {
                 let qt = collapse::quality_at(&c.data, tr[0]?, tr[1]?, tr[2]?, None);
-                eprintln!("   S(truth) {:.3} n_used {} -> N dS {:.1}", qt.s, qt.n_used, qt.n_used as f64 * (qt.s - r.quality));
-                eprintln!("{}: z {:.2?} err {:.2e} {:.2e} {:.2e} curv {:?} S {:.3} conv {}/{}", c.name, zz, r.x_c_err, r.nu_err, r.zeta_err, r.errors.nu.curvature, r.quality, r.starts_converged, r.starts);
+                eprintln!(
+                    "   S(truth) {:.3} n_used {} -> N dS {:.1}",
+                    qt.s,
+                    qt.n_used,
+                    qt.n_used as f64 * (qt.s - r.quality)
+                );
+                eprintln!(
+                    "{}: z {:.2?} err {:.2e} {:.2e} {:.2e} curv {:?} S {:.3} conv {}/{}",
+                    c.name,
+                    zz,
+                    r.x_c_err,
+                    r.nu_err,
+                    r.zeta_err,
+                    r.errors.nu.curvature,
+                    r.quality,
+                    r.starts_converged,
+                    r.starts
+                );
             }
             Some([(r.x_c - tr[0]?) / r.x_c_err, (r.nu - tr[1]?) / r.nu_err, (r.zeta - tr[2]?) / r.zeta_err])
         })
@@ -121,7 +168,13 @@ fn main() {
     let mut sorted: Vec<f64> = all.iter().map(|v| v.abs()).collect();
     sorted.sort_by(f64::total_cmp);
     let med = sorted[n / 2];
-    println!("kind {kind} cases {} pairs {n}: 1σ {:.1}% 2σ {:.1}% RMS z {rms:.2} median|z| {med:.2} (nominal 0.67) {:.0?}", z.len(), 100.0 * c1, 100.0 * c2, t.elapsed());
+    println!(
+        "kind {kind} cases {} pairs {n}: 1σ {:.1}% 2σ {:.1}% RMS z {rms:.2} median|z| {med:.2} (nominal 0.67) {:.0?}",
+        z.len(),
+        100.0 * c1,
+        100.0 * c2,
+        t.elapsed()
+    );
 }
 
 /// `--perc [--seeds 300-303,77] [--collapse-seed 0] [--cache DIR] [--quiet]`: the default
@@ -147,7 +200,11 @@ fn perc(boot: usize, t: Instant) {
     let ps: Vec<f64> = (0..=13).map(|i| 0.56 + 0.005 * i as f64).collect();
     let sizes: Vec<usize> = arg("--sizes", "16,32,64,128".to_string()).split(',').map(|v| v.parse().unwrap()).collect();
     let samples: usize = arg("--samples", 1500);
-    let tag = if sizes == [16, 32, 64, 128] && samples == 1500 { String::new() } else { format!("_{}_{samples}", sizes.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("-")) };
+    let tag = if sizes == [16, 32, 64, 128] && samples == 1500 {
+        String::new()
+    } else {
+        format!("_{}_{samples}", sizes.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("-"))
+    };
     let load = |s: u64| -> CollapseData {
         let path = cache.as_ref().map(|d| format!("{d}/perc_{s}{tag}.json"));
         if let Some(d) = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
@@ -174,8 +231,21 @@ fn perc(boot: usize, t: Instant) {
                         let best = omegas
                             .iter()
                             .filter_map(|&w| {
-                                let c = [Corrections::None, Corrections::Amplitude { omega: w }, Corrections::Shift { omega: w }, Corrections::Both { omega: w }][mk];
-                                let o = CollapseOptions { x_c_guess: Some(0.592), nu_guess: 1.33, fix_zeta: Some(z), bootstrap: 0, starts: 16, corrections: c, ..Default::default() };
+                                let c = [
+                                    Corrections::None,
+                                    Corrections::Amplitude { omega: w },
+                                    Corrections::Shift { omega: w },
+                                    Corrections::Both { omega: w },
+                                ][mk];
+                                let o = CollapseOptions {
+                                    x_c_guess: Some(0.592),
+                                    nu_guess: 1.33,
+                                    fix_zeta: Some(z),
+                                    bootstrap: 0,
+                                    starts: 16,
+                                    corrections: c,
+                                    ..Default::default()
+                                };
                                 collapse::fit(d, &o).ok().map(|r| (r.quality * r.n_points_used as f64, w, r.x_c, r.nu))
                             })
                             .min_by(|a, b| a.0.total_cmp(&b.0))
@@ -196,7 +266,10 @@ fn perc(boot: usize, t: Instant) {
         let w: f64 = arg("--window", f64::INFINITY);
         let x_window = w.is_finite().then_some((-w, w));
         let grid: String = arg("--omega-grid", String::new());
-        let mut o = AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: boot, seed, x_window, ..Default::default() }, ..Default::default() };
+        let mut o = AnalysisOptions {
+            collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: boot, seed, x_window, ..Default::default() },
+            ..Default::default()
+        };
         if !grid.is_empty() {
             o.omega_grid = grid.split(',').map(|v| v.parse().unwrap()).collect();
         }
@@ -206,8 +279,26 @@ fn perc(boot: usize, t: Instant) {
             print!("{}", critlab_physics::report::collapse_analysis_summary(&a));
         }
         let p = &a.parameters;
-        let z = [(p.x_c.value - truth[0]) / p.x_c.err, (p.nu.value - truth[1]) / p.nu.err, (p.zeta.value - truth[2]) / p.zeta.err];
-        let cands: Vec<String> = a.candidates.iter().map(|c| format!("{}{} {:.4} {:.3}±{:.3} w{:.2}", if c.chosen { "*" } else { "" }, c.correction, c.x_c, c.zeta, c.stat_err.map_or(f64::NAN, |e| e[2]), c.akaike_weight)).collect();
+        let z = [
+            (p.x_c.value - truth[0]) / p.x_c.err,
+            (p.nu.value - truth[1]) / p.nu.err,
+            (p.zeta.value - truth[2]) / p.zeta.err,
+        ];
+        let cands: Vec<String> = a
+            .candidates
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}{} {:.4} {:.3}±{:.3} w{:.2}",
+                    if c.chosen { "*" } else { "" },
+                    c.correction,
+                    c.x_c,
+                    c.zeta,
+                    c.stat_err.map_or(f64::NAN, |e| e[2]),
+                    c.akaike_weight
+                )
+            })
+            .collect();
         println!(
             "seed {s}: {:<9} x_c {:.4} ± {:.4} ({:+.1}σ)  nu {:.3} ± {:.3} ({:+.1}σ)  zeta {:.3} ± {:.3} ({:+.1}σ)  [{}]",
             a.model.correction, p.x_c.value, p.x_c.err, z[0], p.nu.value, p.nu.err, z[1], p.zeta.value, p.zeta.err, z[2], cands.join(", ")

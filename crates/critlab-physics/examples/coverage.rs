@@ -42,8 +42,12 @@ fn main() {
         let b = binder::fit(&u, &Default::default()).expect("crossings");
         print!("{}", report::binder_summary(&b));
         for (name, d, fix_zeta) in [("Binder cumulant, zeta = 0", &u, Some(0.0)), ("<|m|>", &m, None)] {
-            let o = AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(2.25), fix_zeta, ..Default::default() }, ..Default::default() };
-            let r = bsa::analyze(d, &o, &bsa::BsaOptions { samples: 1000, burn_in: 1000, ..Default::default() }).expect("analysis");
+            let o = AnalysisOptions {
+                collapse: CollapseOptions { x_c_guess: Some(2.25), fix_zeta, ..Default::default() },
+                ..Default::default()
+            };
+            let r = bsa::analyze(d, &o, &bsa::BsaOptions { samples: 1000, burn_in: 1000, ..Default::default() })
+                .expect("analysis");
             println!("== {name}");
             print!("{}", report::collapse_analysis_summary(&r.default));
             print!("{}", report::bsa_summary(&r));
@@ -53,14 +57,27 @@ fn main() {
     if args.iter().any(|a| a == "--ising-bsa") {
         // diagnosis of the BSA's Binder-cumulant T_c (docs/physics.md): chain length, the
         // correction it is given, and its posterior next to the default's errors
+        use critlab_physics::bsa::{self, BsaOptions};
         use critlab_physics::collapse::{CollapseOptions, Corrections};
         use critlab_physics::corrections::{self, AnalysisOptions};
-        use critlab_physics::bsa::{self, BsaOptions};
         let [u, _, _] = ising::simulate(&id::SIZES, &id::temps(), id::THERM, id::MEASUREMENTS, id::SEED);
-        let o = AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(2.25), fix_zeta: Some(0.0), ..Default::default() }, ..Default::default() };
+        let o = AnalysisOptions {
+            collapse: CollapseOptions { x_c_guess: Some(2.25), fix_zeta: Some(0.0), ..Default::default() },
+            ..Default::default()
+        };
         let a = corrections::analyze(&u, &o).expect("default");
         let p = &a.parameters;
-        println!("default: chose {}, T_c {:.4} ± {:.4} (stat {:.4}, sys {:.4}), nu {:.3} ± {:.3}; {} points", a.model.correction, p.x_c.value, p.x_c.err, p.x_c.err_stat, p.x_c.err_sys, p.nu.value, p.nu.err, u.n_points());
+        println!(
+            "default: chose {}, T_c {:.4} ± {:.4} (stat {:.4}, sys {:.4}), nu {:.3} ± {:.3}; {} points",
+            a.model.correction,
+            p.x_c.value,
+            p.x_c.err,
+            p.x_c.err_stat,
+            p.x_c.err_sys,
+            p.nu.value,
+            p.nu.err,
+            u.n_points()
+        );
         let scales = [Some(p.x_c.err_stat), Some(p.nu.err_stat), None];
         let variants: Vec<(&str, Corrections, usize, u64)> = vec![
             ("none, 1000 samples (the report's)", Corrections::None, 1000, 0),
@@ -72,7 +89,16 @@ fn main() {
         ];
         for (name, c, n, seed) in variants {
             let t = Instant::now();
-            let bo = BsaOptions { x_c_guess: Some(p.x_c.value), nu_guess: p.nu.value, fix_zeta: Some(0.0), corrections: c, samples: n, burn_in: n, seed, ..Default::default() };
+            let bo = BsaOptions {
+                x_c_guess: Some(p.x_c.value),
+                nu_guess: p.nu.value,
+                fix_zeta: Some(0.0),
+                corrections: c,
+                samples: n,
+                burn_in: n,
+                seed,
+                ..Default::default()
+            };
             match bsa::fit(&u, &bo, &scales) {
                 Ok(b) => println!(
                     "{name}: T_c {:.4} ± {:.4} ({:+.1}σ; MAP {:.4}, R-hat {:.3}), nu {:.3} ± {:.3} (R-hat {:.3}), acceptance {:.2}, hyper {:.3?}, ln p {:.1}, {:.1?}",
@@ -111,14 +137,38 @@ fn main() {
         for seed in 0..4u64 {
             let (span, big) = percolation::simulate(&[16, 32, 64, 128], &ps, 1500, 300 + seed);
             let (pc, nu, beta) = (refv::PERCOLATION_PC.value, refv::PERCOLATION_NU.value, refv::PERCOLATION_ZETA.value);
-            cases.push(Case { name: format!("percolation largest cluster L 16-128, seed {seed}"), data: big, truth: [Some(pc), Some(nu), Some(beta)], fix_zeta: None, x_c_guess: 0.6 });
-            cases.push(Case { name: format!("percolation spanning probability L 16-128, seed {seed}"), data: span, truth: [Some(pc), Some(nu), None], fix_zeta: Some(0.0), x_c_guess: 0.6 });
+            cases.push(Case {
+                name: format!("percolation largest cluster L 16-128, seed {seed}"),
+                data: big,
+                truth: [Some(pc), Some(nu), Some(beta)],
+                fix_zeta: None,
+                x_c_guess: 0.6,
+            });
+            cases.push(Case {
+                name: format!("percolation spanning probability L 16-128, seed {seed}"),
+                data: span,
+                truth: [Some(pc), Some(nu), None],
+                fix_zeta: Some(0.0),
+                x_c_guess: 0.6,
+            });
         }
         for seed in 0..2u64 {
             let [u, m, _] = ising::simulate(&id::SIZES, &id::temps(), id::THERM, id::MEASUREMENTS, 500 + seed);
             let tc = refv::ISING_TC.value;
-            cases.push(Case { name: format!("Ising <|m|> L 8-24, seed {seed}"), data: m, truth: [Some(tc), Some(1.0), Some(-0.125)], fix_zeta: None, x_c_guess: 2.25 });
-            cases.push(Case { name: format!("Ising Binder cumulant L 8-24, seed {seed}"), data: u, truth: [Some(tc), Some(1.0), None], fix_zeta: Some(0.0), x_c_guess: 2.25 });
+            cases.push(Case {
+                name: format!("Ising <|m|> L 8-24, seed {seed}"),
+                data: m,
+                truth: [Some(tc), Some(1.0), Some(-0.125)],
+                fix_zeta: None,
+                x_c_guess: 2.25,
+            });
+            cases.push(Case {
+                name: format!("Ising Binder cumulant L 8-24, seed {seed}"),
+                data: u,
+                truth: [Some(tc), Some(1.0), None],
+                fix_zeta: Some(0.0),
+                x_c_guess: 2.25,
+            });
         }
         eprintln!("simulated the physical cases in {:.1?}", t.elapsed());
     }
@@ -134,9 +184,12 @@ fn main() {
                 }
             }
             std::fs::write(dir.join(format!("case_{k}.csv")), s).expect("write a case");
-            meta.push(serde_json::json!({"name": c.name, "truth": c.truth, "fix_zeta": c.fix_zeta, "x_c_guess": c.x_c_guess}));
+            meta.push(
+                serde_json::json!({"name": c.name, "truth": c.truth, "fix_zeta": c.fix_zeta, "x_c_guess": c.x_c_guess}),
+            );
         }
-        std::fs::write(dir.join("cases.json"), serde_json::to_string_pretty(&meta).expect("serialise")).expect("write cases.json");
+        std::fs::write(dir.join("cases.json"), serde_json::to_string_pretty(&meta).expect("serialise"))
+            .expect("write cases.json");
         eprintln!("dumped {} cases to {}", cases.len(), dir.display());
     }
     let n = cases.len();
@@ -150,11 +203,21 @@ fn main() {
     println!("| method | (case, parameter) pairs | within 1σ | within 2σ | RMS z |");
     println!("|---|---|---|---|---|");
     for m in &report.methods {
-        println!("| {} | {} | {:.1}% | {:.1}% | {:.2} |", m.method, m.n, 100.0 * m.within_1sigma, 100.0 * m.within_2sigma, m.rms_z);
+        println!(
+            "| {} | {} | {:.1}% | {:.1}% | {:.2} |",
+            m.method,
+            m.n,
+            100.0 * m.within_1sigma,
+            100.0 * m.within_2sigma,
+            m.rms_z
+        );
     }
     println!("chosen corrections: {:?}", report.chosen);
     // synthetic and physical separately
-    for (label, names) in [("synthetic only", syn.iter().map(|c| c.name.clone()).collect::<Vec<_>>()), ("physical only", phys.iter().map(|c| c.name.clone()).collect())] {
+    for (label, names) in [
+        ("synthetic only", syn.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+        ("physical only", phys.iter().map(|c| c.name.clone()).collect()),
+    ] {
         let sub: Vec<&coverage::CaseRecord> = report.cases.iter().filter(|c| names.contains(&c.name)).collect();
         println!("{label}: {} cases", sub.len());
         let all_cases: Vec<&Case> = syn.iter().chain(&phys).collect();
@@ -180,7 +243,11 @@ fn main() {
                     }
                 }
             }
-            println!("  {m:<50} n = {n:<4} 1σ {:.1}%  2σ {:.1}%", 100.0 * a as f64 / n.max(1) as f64, 100.0 * b as f64 / n.max(1) as f64);
+            println!(
+                "  {m:<50} n = {n:<4} 1σ {:.1}%  2σ {:.1}%",
+                100.0 * a as f64 / n.max(1) as f64,
+                100.0 * b as f64 / n.max(1) as f64
+            );
         }
     }
     for c in report.cases.iter().filter(|c| !c.name.starts_with("synthetic")) {

@@ -81,7 +81,10 @@ pub struct ChargeComparison {
 /// Least-squares slope of −ln|y| against x with its standard error; `None` when y changes
 /// sign or vanishes, or with fewer than 3 points.
 pub fn decay_rate(points: &[(f64, f64)]) -> Option<Rate> {
-    if points.len() < 3 || points.iter().any(|p| p.1 == 0.0 || !p.1.is_finite()) || points.iter().any(|p| p.1.signum() != points[0].1.signum()) {
+    if points.len() < 3
+        || points.iter().any(|p| p.1 == 0.0 || !p.1.is_finite())
+        || points.iter().any(|p| p.1.signum() != points[0].1.signum())
+    {
         return None;
     }
     let n = points.len() as f64;
@@ -111,7 +114,13 @@ fn interpolate(points: &[(f64, f64)], step: f64) -> f64 {
 
 /// Compares a measured charge `(step, Q)` with the theory for `dynamics`; `source` is the
 /// stored `*_source` series of a quadratic charge, if recorded.
-pub fn compare(name: &str, measured: &[(f64, f64)], source: Option<&[(f64, f64)]>, quadratic: bool, dynamics: Dynamics) -> Option<ChargeComparison> {
+pub fn compare(
+    name: &str,
+    measured: &[(f64, f64)],
+    source: Option<&[(f64, f64)]>,
+    quadratic: bool,
+    dynamics: Dynamics,
+) -> Option<ChargeComparison> {
     let (&(s0, q0), &(_, qt)) = (measured.first()?, measured.last()?);
     let c = if quadratic { 2.0 } else { 1.0 };
     let eta = dynamics.lr();
@@ -129,7 +138,11 @@ pub fn compare(name: &str, measured: &[(f64, f64)], source: Option<&[(f64, f64)]
                 }
                 out.push((target, q));
             }
-            let law = if quadratic && source.is_some() { "Q ← (1 − ηλ)^c Q + η² S per step (measured S)" } else { "Q ← (1 − ηλ)^c Q per step" };
+            let law = if quadratic && source.is_some() {
+                "Q ← (1 − ηλ)^c Q + η² S per step (measured S)"
+            } else {
+                "Q ← (1 − ηλ)^c Q per step"
+            };
             (law.to_string(), Some(out), Some(-c * (1.0 - lr * weight_decay).ln() / lr))
         }
         Dynamics::Sgd { lr, weight_decay, momentum } => {
@@ -150,15 +163,29 @@ pub fn compare(name: &str, measured: &[(f64, f64)], source: Option<&[(f64, f64)]
                 }
             };
             let out = measured.iter().map(|&(s, _)| (s, q0 * x(lr * (s - s0)).abs().powf(c))).collect();
-            let slow = if k == 0.0 { 0.0 } else if disc >= 0.0 { (g - disc.sqrt()) / (2.0 * m) } else { g / (2.0 * m) };
-            ("damped: m ẍ + γ ẋ + λ x = 0 per weight, m = η(1+β)/2, γ = 1 − β; Q = Q(0) x^c".to_string(), Some(out), Some(c * slow))
+            let slow = if k == 0.0 {
+                0.0
+            } else if disc >= 0.0 {
+                (g - disc.sqrt()) / (2.0 * m)
+            } else {
+                g / (2.0 * m)
+            };
+            (
+                "damped: m ẍ + γ ẋ + λ x = 0 per weight, m = η(1+β)/2, γ = 1 − β; Q = Q(0) x^c".to_string(),
+                Some(out),
+                Some(c * slow),
+            )
         }
         Dynamics::Adaptive { .. } => ("Adam/AdamW: no closed form; drift only".to_string(), None, None),
     };
     let scale = measured.iter().map(|p| p.1.abs()).fold(0.0, f64::max);
     let residual = predicted.as_ref().map(|p: &Vec<(f64, f64)>| {
         let worst = p.iter().zip(measured).map(|(a, b)| (a.1 - b.1).abs()).fold(0.0, f64::max);
-        if scale > 0.0 { worst / scale } else { worst }
+        if scale > 0.0 {
+            worst / scale
+        } else {
+            worst
+        }
     });
     let in_t: Vec<(f64, f64)> = measured.iter().map(|&(s, q)| (eta * (s - s0), q)).collect();
     Some(ChargeComparison {
@@ -182,7 +209,8 @@ mod tests {
     #[test]
     fn sgd_prediction_is_exact_on_a_synthetic_decay_and_the_rate_fits() {
         let (lr, wd): (f64, f64) = (0.01, 0.5);
-        let pts: Vec<(f64, f64)> = (0..=10).map(|k| (100.0 * k as f64, 2.0 * (1.0 - lr * wd).powf(2.0 * 100.0 * k as f64))).collect();
+        let pts: Vec<(f64, f64)> =
+            (0..=10).map(|k| (100.0 * k as f64, 2.0 * (1.0 - lr * wd).powf(2.0 * 100.0 * k as f64))).collect();
         let c = compare("q", &pts, None, true, Dynamics::Sgd { lr, weight_decay: wd, momentum: 0.0 }).unwrap();
         assert!(c.residual.unwrap() < 1e-12);
         let r = c.fitted_rate.unwrap();
@@ -194,7 +222,8 @@ mod tests {
         // Constant source S, λ = 0: Q grows by η² S per step.
         let pts = [(0.0, 1.0), (10.0, 1.0 + 10.0 * 0.01 * 3.0), (20.0, 1.0 + 20.0 * 0.01 * 3.0)];
         let src = [(0.0, 3.0), (20.0, 3.0)];
-        let c = compare("q", &pts, Some(&src), true, Dynamics::Sgd { lr: 0.1, weight_decay: 0.0, momentum: 0.0 }).unwrap();
+        let c =
+            compare("q", &pts, Some(&src), true, Dynamics::Sgd { lr: 0.1, weight_decay: 0.0, momentum: 0.0 }).unwrap();
         assert!(c.residual.unwrap() < 1e-12, "{c:?}");
         let flat = [(0.0, 1.0), (1000.0, 1.0), (2000.0, 1.0)];
         let m = compare("q", &flat, None, true, Dynamics::Sgd { lr: 0.01, weight_decay: 0.01, momentum: 0.9 }).unwrap();

@@ -128,11 +128,7 @@ fn interval(values: &[Option<f64>], opts: &BootstrapOptions, stat: fn(&[Option<f
     let inf = |x: Option<f64>| x.unwrap_or(f64::INFINITY);
     let bounds = bootstrap(values, opts, |s| inf(stat(s)).min(f64::MAX));
     let finite = |x: f64| (x < f64::MAX).then_some(x);
-    Interval {
-        value: stat(values),
-        low: bounds.and_then(|b| finite(b.0)),
-        high: bounds.and_then(|b| finite(b.1)),
-    }
+    Interval { value: stat(values), low: bounds.and_then(|b| finite(b.0)), high: bounds.and_then(|b| finite(b.1)) }
 }
 
 /// Median of `base` over median of `arm`, resampling both (independent bootstraps). When the
@@ -184,7 +180,8 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
     workloads
         .into_iter()
         .map(|(workload, arms)| {
-            let col = |rs: &[&ControlRun], f: fn(&ControlRun) -> Option<f64>| rs.iter().map(|r| f(r)).collect::<Vec<_>>();
+            let col =
+                |rs: &[&ControlRun], f: fn(&ControlRun) -> Option<f64>| rs.iter().map(|r| f(r)).collect::<Vec<_>>();
             let fixed_rank = |rs: &[&ControlRun]| {
                 let t = median(&col(rs, |r| r.t_grok)).unwrap_or(f64::INFINITY);
                 let acc = mean(&col(rs, |r| r.final_test_acc)).unwrap_or(0.0);
@@ -200,7 +197,11 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                 arms.iter().find(|((f, a), _)| *f && *a == label).map(|(_, rs)| (col(rs, |r| r.t_grok), budget(rs)))
             };
             let none = Speedup { ratio: Interval { value: None, low: None, high: None }, at_least: false };
-            let fixed_compute = arms.iter().filter(|((f, _), _)| *f).flat_map(|(_, rs)| rs.iter().map(|r| r.examples_total)).fold(0.0, |a, b| a + b);
+            let fixed_compute = arms
+                .iter()
+                .filter(|((f, _), _)| *f)
+                .flat_map(|(_, rs)| rs.iter().map(|r| r.examples_total))
+                .fold(0.0, |a, b| a + b);
             let mut results: Vec<ArmResult> = arms
                 .iter()
                 .map(|((fixed, arm), rs)| {
@@ -232,7 +233,12 @@ pub fn compare(runs: &[ControlRun], opts: &BootstrapOptions) -> Vec<WorkloadResu
                 let key = |r: &ArmResult| (r.fixed, r.t_grok.value.unwrap_or(f64::INFINITY));
                 key(a).partial_cmp(&key(b)).expect("never NaN")
             });
-            WorkloadResult { workload: workload.to_string(), best_fixed: best.map(|b| b.0), fixed_compute, arms: results }
+            WorkloadResult {
+                workload: workload.to_string(),
+                best_fixed: best.map(|b| b.0),
+                fixed_compute,
+                arms: results,
+            }
         })
         .collect()
 }

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Check that every uncertainty in column `name` is > 0, naming the first bad line.
 pub fn require_positive_uncertainties(table: &Table, name: &str, values: &[f64]) -> Result<()> {
     match values.iter().position(|&e| e <= 0.0) {
-        Some(row) => Err(PhysicsError::NonPositiveUncertainty { line: table.line_of(row), column: name.to_string(), value: values[row] }),
+        Some(row) => Err(PhysicsError::NonPositiveUncertainty {
+            line: table.line_of(row),
+            column: name.to_string(),
+            value: values[row],
+        }),
         None => Ok(()),
     }
 }
@@ -61,7 +65,11 @@ impl CollapseData {
         let dy = cols.dy.as_deref().map(|c| table.numeric(c)).transpose()?;
         for (row, &l) in size.iter().enumerate() {
             if l <= 0.0 {
-                return Err(PhysicsError::NonPositiveSize { line: table.line_of(row), column: cols.size.clone(), value: l });
+                return Err(PhysicsError::NonPositiveSize {
+                    line: table.line_of(row),
+                    column: cols.size.clone(),
+                    value: l,
+                });
             }
         }
         if let (Some(dy), Some(name)) = (&dy, &cols.dy) {
@@ -124,7 +132,12 @@ impl CollapseData {
     /// Check there are at least `sizes` sizes and `points` points per size.
     pub fn require(&self, analysis: &'static str, sizes: usize, points: usize) -> Result<()> {
         if self.curves.len() < sizes {
-            return Err(PhysicsError::TooFewSizes { analysis, needed: sizes, found: self.curves.len(), sizes: self.sizes() });
+            return Err(PhysicsError::TooFewSizes {
+                analysis,
+                needed: sizes,
+                found: self.curves.len(),
+                sizes: self.sizes(),
+            });
         }
         for c in &self.curves {
             if c.x.len() < points {

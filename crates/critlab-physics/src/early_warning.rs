@@ -94,7 +94,12 @@ pub struct EwsOptions {
 
 impl Default for EwsOptions {
     fn default() -> Self {
-        Self { window: Window::Fraction(0.5), detrend: Detrend::Gaussian { bandwidth: 0.2 }, tau_threshold: 0.7, min_points: 30 }
+        Self {
+            window: Window::Fraction(0.5),
+            detrend: Detrend::Gaussian { bandwidth: 0.2 },
+            tau_threshold: 0.7,
+            min_points: 30,
+        }
     }
 }
 
@@ -221,7 +226,8 @@ pub fn kendall_tau(x: &[f64], y: &[f64]) -> Option<f64> {
     let (mut s, mut tx, mut ty, mut pairs) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..n {
         for j in i + 1..n {
-            let (dx, dy) = ((x[j] - x[i]).signum() * f64::from(x[j] != x[i]), (y[j] - y[i]).signum() * f64::from(y[j] != y[i]));
+            let (dx, dy) =
+                ((x[j] - x[i]).signum() * f64::from(x[j] != x[i]), (y[j] - y[i]).signum() * f64::from(y[j] != y[i]));
             s += dx * dy;
             tx += f64::from(dx == 0.0);
             ty += f64::from(dy == 0.0);
@@ -307,7 +313,10 @@ pub fn indicator(i: Indicator, signals: &Signals, opts: &EwsOptions) -> Indicato
             if s.len() < 3 {
                 Vec::new()
             } else {
-                (w - 1..s.len()).map(|k| (s[k].0, window_stat(i, &resid[k + 1 - w..=k]))).filter(|p| p.1.is_finite()).collect()
+                (w - 1..s.len())
+                    .map(|k| (s[k].0, window_stat(i, &resid[k + 1 - w..=k])))
+                    .filter(|p| p.1.is_finite())
+                    .collect()
             }
         }
         _ => {
@@ -496,12 +505,17 @@ mod tests {
         let mut false_alarms = 0;
         for seed in 0..10 {
             let s = Signals { order: slowing(300, seed, true), ..Default::default() };
-            warned += usize::from(first_warnings(&s, &csd, &opts).iter().any(|w| w.indicator == Indicator::Autocorrelation));
+            warned +=
+                usize::from(first_warnings(&s, &csd, &opts).iter().any(|w| w.indicator == Indicator::Autocorrelation));
             let q = Signals { order: slowing(300, seed + 100, false), ..Default::default() };
-            false_alarms += usize::from(first_warnings(&q, &csd, &opts).iter().any(|w| w.indicator == Indicator::Autocorrelation));
+            false_alarms +=
+                usize::from(first_warnings(&q, &csd, &opts).iter().any(|w| w.indicator == Indicator::Autocorrelation));
         }
         // Measured with the defaults: 4/10 and 1/10 (with min_points = 8: 6/10 and 6/10).
-        assert!(warned >= false_alarms + 2, "autocorrelation warned on {warned}/10 slowing series, {false_alarms}/10 stationary");
+        assert!(
+            warned >= false_alarms + 2,
+            "autocorrelation warned on {warned}/10 slowing series, {false_alarms}/10 stationary"
+        );
         assert!(false_alarms <= 2, "autocorrelation warned on {false_alarms}/10 stationary series");
     }
 

@@ -91,7 +91,11 @@ fn cv(v: &[f64]) -> f64 {
 
 /// 95% percentile interval of `stat` over bootstrap resamples of `items` (non-finite
 /// replicates dropped; `None` if fewer than half are finite).
-pub(crate) fn bootstrap<T: Copy>(items: &[T], opts: &BootstrapOptions, stat: impl Fn(&[T]) -> f64) -> Option<(f64, f64)> {
+pub(crate) fn bootstrap<T: Copy>(
+    items: &[T],
+    opts: &BootstrapOptions,
+    stat: impl Fn(&[T]) -> f64,
+) -> Option<(f64, f64)> {
     let mut rng = stats::rng(opts.seed, 7);
     let mut reps: Vec<f64> = (0..opts.resamples)
         .map(|_| {
@@ -133,7 +137,10 @@ pub fn action_invariance(runs: &[RunSummary], opts: &BootstrapOptions) -> Hypoth
     let pairs: Vec<(f64, f64)> = runs.iter().filter_map(|r| Some((r.t_grok?, r.action_at_grok?))).collect();
     let settings = distinct(runs.iter().filter(|r| r.t_grok.is_some()).map(|r| r.lr * 1e6 + r.batch));
     if pairs.len() < 4 || settings < 2 {
-        return not_testable(H, format!("{} grokking runs over {settings} (η, B) settings; needs ≥ 4 runs and ≥ 2 settings", pairs.len()));
+        return not_testable(
+            H,
+            format!("{} grokking runs over {settings} (η, B) settings; needs ≥ 4 runs and ≥ 2 settings", pairs.len()),
+        );
     }
     let diff = |p: &[(f64, f64)]| {
         let (t, s): (Vec<f64>, Vec<f64>) = p.iter().copied().unzip();
@@ -162,7 +169,11 @@ fn within_variance(runs: &[(f64, f64, f64)], key: impl Fn(&(f64, f64, f64)) -> f
         ss += g.iter().map(|v| (v - m).powi(2)).sum::<f64>();
         dof += (g.len() - 1) as f64;
     }
-    if dof > 0.0 { ss / dof } else { f64::NAN }
+    if dof > 0.0 {
+        ss / dof
+    } else {
+        f64::NAN
+    }
 }
 
 /// Hypothesis 2: equal η/B, equal epochs at t_grok.
@@ -175,7 +186,10 @@ pub fn temperature_symmetry(runs: &[RunSummary], opts: &BootstrapOptions) -> Hyp
     }
     let shared = by_t.values().filter(|lrs| distinct(lrs.iter().copied()) > 1).count();
     if shared == 0 {
-        return not_testable(H, format!("{} grokking runs; no temperature η/B is shared by runs of different η", data.len()));
+        return not_testable(
+            H,
+            format!("{} grokking runs; no temperature η/B is shared by runs of different η", data.len()),
+        );
     }
     let ratio = |d: &[(f64, f64, f64)]| within_variance(d, |r| r.1) / within_variance(d, |r| r.0);
     let interval = bootstrap(&data, opts, ratio);
@@ -207,7 +221,13 @@ pub fn optimal_balance(runs: &[RunSummary], opts: &BootstrapOptions) -> Hypothes
         .collect();
     let batches = distinct(runs.iter().filter(|r| r.t_grok.is_some()).map(|r| r.batch));
     if data.len() < 4 || batches < 2 {
-        return not_testable(H, format!("{} grokking runs with a positive noise scale over {batches} batch sizes; needs ≥ 4 and ≥ 2", data.len()));
+        return not_testable(
+            H,
+            format!(
+                "{} grokking runs with a positive noise scale over {batches} batch sizes; needs ≥ 4 and ≥ 2",
+                data.len()
+            ),
+        );
     }
     let tau = |d: &[(f64, f64)]| {
         let (x, y): (Vec<f64>, Vec<f64>) = d.iter().copied().unzip();

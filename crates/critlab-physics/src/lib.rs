@@ -86,10 +86,10 @@ pub mod table;
 pub mod transitions;
 pub mod validation;
 
-pub use data::{CollapseData, FssColumns, SizeCurve, XyColumns, XyData};
-pub use error::{PhysicsError, Result};
 /// The value-with-standard-error type shared by all of critlab (one definition, in critlab-core).
 pub use critlab_core::Estimate;
+pub use data::{CollapseData, FssColumns, SizeCurve, XyColumns, XyData};
+pub use error::{PhysicsError, Result};
 pub use exponents::{binder, bsa, collapse, corrections, divergence};
 pub use relations::{ExponentSet, ExponentValue, RelationsReport, Verdict};
 pub use scaling_forms::{FormColumns, FormData, FormOptions, FormsReport};

@@ -47,11 +47,19 @@ impl GridAxis {
 
     /// The drawing coordinate of a value: log10 on a log axis, the value otherwise.
     pub fn coord(&self, v: f64) -> f64 {
-        if self.log { v.log10() } else { v }
+        if self.log {
+            v.log10()
+        } else {
+            v
+        }
     }
 
     fn midpoint(&self, a: f64, b: f64) -> f64 {
-        if self.log { (a * b).sqrt() } else { 0.5 * (a + b) }
+        if self.log {
+            (a * b).sqrt()
+        } else {
+            0.5 * (a + b)
+        }
     }
 }
 
@@ -153,10 +161,12 @@ fn make_cell(x: f64, y: f64, runs: &[&RunPoint]) -> Cell {
     let order = Label::all();
     let (label, n) = by_label
         .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then_with(|| {
-            let pos = |l: &Label| order.iter().position(|o| o == l);
-            pos(b.0).cmp(&pos(a.0))
-        }))
+        .max_by(|a, b| {
+            a.1.cmp(b.1).then_with(|| {
+                let pos = |l: &Label| order.iter().position(|o| o == l);
+                pos(b.0).cmp(&pos(a.0))
+            })
+        })
         .map(|(l, n)| (*l, *n))
         .expect("a cell has runs");
     let t: Vec<f64> = runs.iter().filter_map(|r| r.t_grok).collect();
@@ -203,7 +213,8 @@ fn boundaries(d: &PhaseDiagram) -> Vec<BoundaryPoint> {
             }
             let mut push = |b: Option<&Cell>, along: &'static str| {
                 if let Some(b) = b.filter(|b| b.label != a.label && b.label.phase().is_some()) {
-                    let (x, y) = if along == "x" { (d.x.midpoint(a.x, b.x), a.y) } else { (a.x, d.y.midpoint(a.y, b.y)) };
+                    let (x, y) =
+                        if along == "x" { (d.x.midpoint(a.x, b.x), a.y) } else { (a.x, d.y.midpoint(a.y, b.y)) };
                     out.push(BoundaryPoint { x, y, between: [a.label, b.label], along });
                 }
             };
@@ -259,7 +270,12 @@ mod tests {
     #[test]
     fn missing_cells_and_unfinished_runs_make_no_boundary() {
         let g: Label = Phase::Grokking.into();
-        let points = vec![pt(1, 0.0, 0.0, g, Some(1.0)), pt(2, 1.0, 0.0, Label::Failed, None), pt(3, 2.0, 1.0, Label::NoData, None), pt(4, f64::NAN, 0.0, g, None)];
+        let points = vec![
+            pt(1, 0.0, 0.0, g, Some(1.0)),
+            pt(2, 1.0, 0.0, Label::Failed, None),
+            pt(3, 2.0, 1.0, Label::NoData, None),
+            pt(4, f64::NAN, 0.0, g, None),
+        ];
         let d = build("a", "b", &points);
         assert_eq!(d.cells.len(), 3);
         assert!(d.boundaries.is_empty());

@@ -184,9 +184,15 @@ pub fn classify(facts: &RunFacts<'_>, series: &RunSeries, acc: &Transitions, opt
         (Some(m), Some(g)) => {
             let delay = g - m;
             if delay > criterion {
-                (Phase::Grokking.into(), format!("delay {} > {}", fmt_steps(delay), opts.grokking_delay.describe(budget)))
+                (
+                    Phase::Grokking.into(),
+                    format!("delay {} > {}", fmt_steps(delay), opts.grokking_delay.describe(budget)),
+                )
             } else {
-                (Phase::Comprehension.into(), format!("delay {} ≤ {}", fmt_steps(delay), opts.grokking_delay.describe(budget)))
+                (
+                    Phase::Comprehension.into(),
+                    format!("delay {} ≤ {}", fmt_steps(delay), opts.grokking_delay.describe(budget)),
+                )
             }
         }
         _ if running => {
@@ -234,14 +240,19 @@ mod tests {
         assert!(g.reason.contains("delay 1400 > 20 (1% of 2000 steps)"), "{}", g.reason);
         assert_eq!(run(RunStatus::Done, 100, never, 2000).label, Phase::Memorization.into());
         assert_eq!(run(RunStatus::Done, never, never, 2000).label, Phase::Confusion.into());
-        assert_eq!(run(RunStatus::Done, never, 50, 2000).label, Phase::Confusion.into(), "train never reached is confusion");
+        assert_eq!(
+            run(RunStatus::Done, never, 50, 2000).label,
+            Phase::Confusion.into(),
+            "train never reached is confusion"
+        );
     }
 
     #[test]
     fn the_delay_criterion_is_an_option() {
         let series = RunSeries { train_acc: ramp(100, 2000), test_acc: ramp(150, 2000), ..Default::default() };
         let acc = accuracy(&series, &TransitionOptions::default());
-        let facts = RunFacts { status: RunStatus::Done, status_reason: None, budget: Some(2000), last_step: Some(2000) };
+        let facts =
+            RunFacts { status: RunStatus::Done, status_reason: None, budget: Some(2000), last_step: Some(2000) };
         let by = |d| classify(&facts, &series, &acc, &PhaseOptions { grokking_delay: d }).label;
         assert_eq!(by(GrokkingDelay::BudgetFraction(0.01)), Phase::Grokking.into());
         assert_eq!(by(GrokkingDelay::BudgetFraction(0.05)), Phase::Comprehension.into());
@@ -257,7 +268,8 @@ mod tests {
         assert!(fixed.reason.contains("still running"));
         assert_eq!(run(RunStatus::Failed, 100, 900, 2000).label, Label::Failed);
         assert_eq!(run(RunStatus::Diverged, 100, 900, 2000).label, Phase::Diverged.into());
-        let nan_loss = RunSeries { train_acc: ramp(10, 100), train_loss: vec![(0, 2.0), (10, f64::NAN)], ..Default::default() };
+        let nan_loss =
+            RunSeries { train_acc: ramp(10, 100), train_loss: vec![(0, 2.0), (10, f64::NAN)], ..Default::default() };
         let acc = accuracy(&nan_loss, &TransitionOptions::default());
         let facts = RunFacts { status: RunStatus::Done, status_reason: None, budget: None, last_step: None };
         let c = classify(&facts, &nan_loss, &acc, &PhaseOptions::default());

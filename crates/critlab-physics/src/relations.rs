@@ -76,7 +76,10 @@ impl ExponentSet {
             if let Some(v) = v {
                 let (value, err) = v.parts();
                 if !value.is_finite() || !err.is_finite() || err < 0.0 {
-                    return Err(PhysicsError::InvalidOption { option: "exponent set", reason: format!("`{name}` must have a finite value and err >= 0") });
+                    return Err(PhysicsError::InvalidOption {
+                        option: "exponent set",
+                        reason: format!("`{name}` must have a finite value and err >= 0"),
+                    });
                 }
             }
         }
@@ -84,7 +87,15 @@ impl ExponentSet {
     }
 
     fn named(&self) -> [(&'static str, Option<ExponentValue>); 7] {
-        [("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma), ("delta", self.delta), ("nu", self.nu), ("eta", self.eta), ("d", self.d)]
+        [
+            ("alpha", self.alpha),
+            ("beta", self.beta),
+            ("gamma", self.gamma),
+            ("delta", self.delta),
+            ("nu", self.nu),
+            ("eta", self.eta),
+            ("d", self.d),
+        ]
     }
 }
 
@@ -188,7 +199,8 @@ pub fn test(set: &ExponentSet) -> RelationsReport {
         .enumerate()
         .map(|(ri, rel)| {
             let inputs: Vec<Option<(f64, f64)>> = rel.needs.iter().map(|n| lookup(n)).collect();
-            let missing: Vec<String> = rel.needs.iter().zip(&inputs).filter(|(_, v)| v.is_none()).map(|(n, _)| n.to_string()).collect();
+            let missing: Vec<String> =
+                rel.needs.iter().zip(&inputs).filter(|(_, v)| v.is_none()).map(|(n, _)| n.to_string()).collect();
             if !missing.is_empty() {
                 return RelationTest {
                     name: rel.name.into(),
@@ -221,7 +233,8 @@ pub fn test(set: &ExponentSet) -> RelationsReport {
             let mut rng = stats::rng(0x5eed, ri as u64);
             let mut draws: Vec<f64> = (0..MC_DRAWS)
                 .map(|_| {
-                    let v: Vec<f64> = vals.iter().zip(&errs).map(|(v, e)| v + e * stats::standard_normal(&mut rng)).collect();
+                    let v: Vec<f64> =
+                        vals.iter().zip(&errs).map(|(v, e)| v + e * stats::standard_normal(&mut rng)).collect();
                     (rel.residual)(&v)
                 })
                 .filter(|v| v.is_finite())
@@ -229,7 +242,8 @@ pub fn test(set: &ExponentSet) -> RelationsReport {
             draws.sort_by(f64::total_cmp);
             let interval = (stats::quantile_sorted(&draws, 0.025), stats::quantile_sorted(&draws, 0.975));
             let tol = 1e-9 * (1.0 + (rel.scale)(&vals));
-            let verdict = if r.is_finite() && r.abs() <= 2.0 * sigma + tol { Verdict::Consistent } else { Verdict::Violated };
+            let verdict =
+                if r.is_finite() && r.abs() <= 2.0 * sigma + tol { Verdict::Consistent } else { Verdict::Violated };
             RelationTest {
                 name: rel.name.into(),
                 formula: rel.formula.into(),
@@ -243,5 +257,10 @@ pub fn test(set: &ExponentSet) -> RelationsReport {
         })
         .collect();
     let count = |v: Verdict| relations.iter().filter(|r| r.verdict == v).count();
-    RelationsReport { consistent: count(Verdict::Consistent), violated: count(Verdict::Violated), not_testable: count(Verdict::NotTestable), relations }
+    RelationsReport {
+        consistent: count(Verdict::Consistent),
+        violated: count(Verdict::Violated),
+        not_testable: count(Verdict::NotTestable),
+        relations,
+    }
 }

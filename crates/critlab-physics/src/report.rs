@@ -82,7 +82,10 @@ pub fn collapse_analysis_summary(a: &crate::exponents::corrections::CollapseAnal
     if let Some(c) = a.candidates.iter().find(|c| c.chosen && !c.omega_profile.is_empty()) {
         s.push_str(&format!("  omega profile of {}:", c.correction));
         for p in &c.omega_profile {
-            s.push_str(&format!("  [omega {} dchi2 {:.2}: x_c {:.5} nu {:.4} zeta {:.4}]", p.omega, p.delta_chi2, p.x_c, p.nu, p.zeta));
+            s.push_str(&format!(
+                "  [omega {} dchi2 {:.2}: x_c {:.5} nu {:.4} zeta {:.4}]",
+                p.omega, p.delta_chi2, p.x_c, p.nu, p.zeta
+            ));
         }
         s.push('\n');
     }
@@ -93,7 +96,12 @@ pub fn collapse_analysis_summary(a: &crate::exponents::corrections::CollapseAnal
             s.push_str(&format!("  {:<9}  {} (fixed)\n", "zeta", r.zeta));
             continue;
         }
-        s.push_str(&format!("  {name:<9}  {:<26}  {:<10.3e}  {:<10.3e}\n", format_estimate(e.value, e.err), e.err_stat, e.err_sys));
+        s.push_str(&format!(
+            "  {name:<9}  {:<26}  {:<10.3e}  {:<10.3e}\n",
+            format_estimate(e.value, e.err),
+            e.err_stat,
+            e.err_sys
+        ));
     }
     if let Some(c) = &r.correction {
         s.push_str(&format!("  {:<9}  {}\n", "corr.a/b", format_estimate(c.amplitude, c.amplitude_err)));
@@ -179,10 +187,22 @@ pub fn bsa_summary(a: &crate::exponents::bsa::BsaAnalysis) -> String {
 /// Terminal summary of a divergence fit.
 pub fn divergence_summary(r: &crate::exponents::divergence::DivergenceResult) -> String {
     let mut s = String::from("power-law divergence  y = A |x - x_c|^(-kappa)\n");
-    s.push_str(&format!("  {} points, side {:?}, {} bootstrap samples, chi2/dof = {:.3}\n", r.n_points, r.side, r.bootstrap_samples, r.chi2_dof));
+    s.push_str(&format!(
+        "  {} points, side {:?}, {} bootstrap samples, chi2/dof = {:.3}\n",
+        r.n_points, r.side, r.bootstrap_samples, r.chi2_dof
+    ));
     s.push_str("  parameter  estimate                    bootstrap   curvature\n");
-    for (name, v, e, p) in [("x_c", r.x_c, r.x_c_err, &r.errors.x_c), ("kappa", r.kappa, r.kappa_err, &r.errors.kappa), ("A", r.amplitude, r.amplitude_err, &r.errors.amplitude)] {
-        s.push_str(&format!("  {name:<9}  {:<26}  {:<10}  {:<10}\n", format_estimate(v, e), opt(p.bootstrap), opt(p.curvature)));
+    for (name, v, e, p) in [
+        ("x_c", r.x_c, r.x_c_err, &r.errors.x_c),
+        ("kappa", r.kappa, r.kappa_err, &r.errors.kappa),
+        ("A", r.amplitude, r.amplitude_err, &r.errors.amplitude),
+    ] {
+        s.push_str(&format!(
+            "  {name:<9}  {:<26}  {:<10}  {:<10}\n",
+            format_estimate(v, e),
+            opt(p.bootstrap),
+            opt(p.curvature)
+        ));
     }
     s.push_str(&format!(
         "  AIC power law {:.2}, quadratic {:.2}, exponential {}\n  verdict: {}\n",
@@ -198,7 +218,14 @@ pub fn divergence_summary(r: &crate::exponents::divergence::DivergenceResult) ->
 pub fn binder_summary(r: &crate::exponents::binder::BinderResult) -> String {
     let mut s = String::from("Binder-type crossings\n");
     for c in &r.crossings {
-        s.push_str(&format!("  L = {} x {}: x = {}  (y = {:.4}, {} sign change(s))\n", c.size_a, c.size_b, format_estimate(c.x, c.x_err), c.y, c.n_sign_changes));
+        s.push_str(&format!(
+            "  L = {} x {}: x = {}  (y = {:.4}, {} sign change(s))\n",
+            c.size_a,
+            c.size_b,
+            format_estimate(c.x, c.x_err),
+            c.y,
+            c.n_sign_changes
+        ));
     }
     for (a, b) in &r.pairs_without_crossing {
         s.push_str(&format!("  L = {a} x {b}: no crossing\n"));
@@ -235,7 +262,12 @@ pub fn relations_summary(r: &crate::relations::RelationsReport) -> String {
                 t.interval_95.map_or(0.0, |i| i.1),
                 t.verdict
             )),
-            _ => s.push_str(&format!("  {:<13} {:<28} not testable: missing {}\n", t.name, t.formula, t.missing.join(", "))),
+            _ => s.push_str(&format!(
+                "  {:<13} {:<28} not testable: missing {}\n",
+                t.name,
+                t.formula,
+                t.missing.join(", ")
+            )),
         }
     }
     s.push_str(&format!("  {} consistent, {} violated, {} not testable\n", r.consistent, r.violated, r.not_testable));
@@ -263,7 +295,11 @@ pub fn scaling_forms_summary(r: &crate::scaling_forms::FormsReport) -> String {
     let w = &r.fits[0];
     s.push_str(&format!("  winner: {:?}  {}\n", w.form, w.formula));
     for p in &w.params {
-        s.push_str(&format!("    {:<3} = {}\n", p.name, p.err.map_or(format!("{}", p.value), |e| format_estimate(p.value, e))));
+        s.push_str(&format!(
+            "    {:<3} = {}\n",
+            p.name,
+            p.err.map_or(format!("{}", p.value), |e| format_estimate(p.value, e))
+        ));
     }
     for k in &r.skipped {
         s.push_str(&format!("  skipped {:?}: {}\n", k.form, k.reason));
@@ -278,7 +314,8 @@ pub fn scaling_forms_summary(r: &crate::scaling_forms::FormsReport) -> String {
 /// 95% interval, or why it is not determinable.
 pub fn sweep_exponents_summary(r: &crate::exponents::sweep::SweepExponents) -> String {
     use crate::exponents::sweep::Outcome;
-    let mut s = format!("critical exponents from {} runs ({} in the main family), sizes {:?}\n", r.n_runs, r.n_main, r.sizes);
+    let mut s =
+        format!("critical exponents from {} runs ({} in the main family), sizes {:?}\n", r.n_runs, r.n_main, r.sizes);
     let f = &r.family;
     let roles: Vec<String> = [("size", f.size), ("field", f.field), ("crossover", f.crossover)]
         .iter()
@@ -314,11 +351,16 @@ pub fn sweep_exponents_summary(r: &crate::exponents::sweep::SweepExponents) -> S
                 f.interval_95.1,
                 f.method
             )),
-            Outcome::NotDeterminable { reason } => s.push_str(&format!("  {name:<6} not determinable from this data: {reason}\n")),
+            Outcome::NotDeterminable { reason } => {
+                s.push_str(&format!("  {name:<6} not determinable from this data: {reason}\n"))
+            }
         }
     }
     if let Some(side) = r.ordered_side {
-        s.push_str(&format!("  ordered side: x {} x_c\n", if side == crate::exponents::sweep::OrderedSide::Above { ">" } else { "<" }));
+        s.push_str(&format!(
+            "  ordered side: x {} x_c\n",
+            if side == crate::exponents::sweep::OrderedSide::Above { ">" } else { "<" }
+        ));
     }
     s
 }

@@ -122,13 +122,23 @@ impl FormData {
                 sigma,
                 labels: vec![cols.x.clone(), cols.y.clone(), cols.z.clone().unwrap_or_default()],
             },
-            None => Self { inputs: x.iter().map(|a| vec![*a]).collect(), response: y, sigma, labels: vec![cols.x.clone(), cols.y.clone()] },
+            None => Self {
+                inputs: x.iter().map(|a| vec![*a]).collect(),
+                response: y,
+                sigma,
+                labels: vec![cols.x.clone(), cols.y.clone()],
+            },
         })
     }
 
     /// One-variable data y = F(x) from vectors.
     pub fn one_variable(x: &[f64], y: &[f64], dy: Option<&[f64]>) -> Self {
-        Self { inputs: x.iter().map(|v| vec![*v]).collect(), response: y.to_vec(), sigma: dy.map(<[f64]>::to_vec), labels: vec!["x".into(), "y".into()] }
+        Self {
+            inputs: x.iter().map(|v| vec![*v]).collect(),
+            response: y.to_vec(),
+            sigma: dy.map(<[f64]>::to_vec),
+            labels: vec!["x".into(), "y".into()],
+        }
     }
 
     fn two(&self) -> bool {
@@ -251,7 +261,11 @@ fn predict(form: Form, f: &Fitted, row: &[f64]) -> f64 {
         Form::Logistic => p[0] / (1.0 + (-p[1] * (row.iter().sum::<f64>() - p[2])).exp()),
         Form::Quadratic => {
             if two {
-                p[0] + p[1] * row[0] + p[2] * row[1] + p[3] * row[0] * row[0] + p[4] * row[1] * row[1] + p[5] * row[0] * row[1]
+                p[0] + p[1] * row[0]
+                    + p[2] * row[1]
+                    + p[3] * row[0] * row[0]
+                    + p[4] * row[1] * row[1]
+                    + p[5] * row[0] * row[1]
             } else {
                 p[0] + p[1] * row[0] + p[2] * row[0] * row[0]
             }
@@ -259,7 +273,11 @@ fn predict(form: Form, f: &Fitted, row: &[f64]) -> f64 {
         Form::Piecewise => {
             let m = row.len() + 1;
             let s = f.split.unwrap_or(0);
-            if row[s] < p[0] { linear_in(row, &p[1..1 + m]) } else { linear_in(row, &p[1 + m..1 + 2 * m]) }
+            if row[s] < p[0] {
+                linear_in(row, &p[1..1 + m])
+            } else {
+                linear_in(row, &p[1 + m..1 + 2 * m])
+            }
         }
     }
 }
@@ -334,11 +352,22 @@ fn fit_form(form: Form, rows: &[&[f64]], z: &[f64], s: &[f64]) -> std::result::R
         Form::Quadratic => {
             let design: Vec<f64> = rows
                 .iter()
-                .flat_map(|r| if m == 2 { vec![1.0, r[0], r[1], r[0] * r[0], r[1] * r[1], r[0] * r[1]] } else { vec![1.0, r[0], r[0] * r[0]] })
+                .flat_map(|r| {
+                    if m == 2 {
+                        vec![1.0, r[0], r[1], r[0] * r[0], r[1] * r[1], r[0] * r[1]]
+                    } else {
+                        vec![1.0, r[0], r[0] * r[0]]
+                    }
+                })
                 .collect();
             let (b, cov) = linear(&design, k, z, &w).ok_or("singular design")?;
             let chi2 = (0..n).map(|i| ((z[i] - linear_in(&design[i * k + 1..(i + 1) * k], &b)) / s[i]).powi(2)).sum();
-            Fitted { errs: (0..k).map(|i| Some(cov[i * k + i].max(0.0).sqrt())).collect(), params: b, split: None, chi2 }
+            Fitted {
+                errs: (0..k).map(|i| Some(cov[i * k + i].max(0.0).sqrt())).collect(),
+                params: b,
+                split: None,
+                chi2,
+            }
         }
         Form::Piecewise => piecewise(rows, z, s, &w).ok_or("no threshold leaves enough points in both regimes")?,
     };
@@ -366,7 +395,8 @@ fn piecewise(rows: &[&[f64]], z: &[f64], s: &[f64], w: &[f64]) -> Option<Fitted>
                 if idx.len() < lin + 1 {
                     break;
                 }
-                let design: Vec<f64> = idx.iter().flat_map(|&i| std::iter::once(1.0).chain(rows[i].iter().copied())).collect();
+                let design: Vec<f64> =
+                    idx.iter().flat_map(|&i| std::iter::once(1.0).chain(rows[i].iter().copied())).collect();
                 let zz: Vec<f64> = idx.iter().map(|&i| z[i]).collect();
                 let ww: Vec<f64> = idx.iter().map(|&i| w[i]).collect();
                 let Some((b, cov)) = linalg::weighted_least_squares(&design, &zz, &ww, lin) else { break };
@@ -388,7 +418,12 @@ fn piecewise(rows: &[&[f64]], z: &[f64], s: &[f64], w: &[f64]) -> Option<Fitted>
             }
         }
     }
-    best.map(|(chi2, var, _, params, errs, _)| Fitted { params, errs: errs.into_iter().map(Some).collect(), split: Some(var), chi2 })
+    best.map(|(chi2, var, _, params, errs, _)| Fitted {
+        params,
+        errs: errs.into_iter().map(Some).collect(),
+        split: Some(var),
+        chi2,
+    })
 }
 
 /// Fit every requested form, score and rank them. Errors: fewer than 6 points, fewer than 2
@@ -396,7 +431,12 @@ fn piecewise(rows: &[&[f64]], z: &[f64], s: &[f64], w: &[f64]) -> Option<Fitted>
 pub fn fit(data: &FormData, opts: &FormOptions) -> Result<FormsReport> {
     let n = data.response.len();
     if n < 6 {
-        return Err(PhysicsError::TooFewPoints { analysis: "scaling forms", needed: 6, found: n, context: String::new() });
+        return Err(PhysicsError::TooFewPoints {
+            analysis: "scaling forms",
+            needed: 6,
+            found: n,
+            context: String::new(),
+        });
     }
     if opts.folds < 2 {
         return Err(PhysicsError::InvalidOption { option: "folds", reason: "needs at least 2 folds".into() });
@@ -425,13 +465,17 @@ pub fn fit(data: &FormData, opts: &FormOptions) -> Result<FormsReport> {
         let mut sq = 0.0;
         let mut ok = true;
         for fold in 0..folds {
-            let test: Vec<usize> = order.iter().enumerate().filter(|(j, _)| j % folds == fold).map(|(_, &i)| i).collect();
-            let train: Vec<usize> = order.iter().enumerate().filter(|(j, _)| j % folds != fold).map(|(_, &i)| i).collect();
+            let test: Vec<usize> =
+                order.iter().enumerate().filter(|(j, _)| j % folds == fold).map(|(_, &i)| i).collect();
+            let train: Vec<usize> =
+                order.iter().enumerate().filter(|(j, _)| j % folds != fold).map(|(_, &i)| i).collect();
             let tr: Vec<&[f64]> = train.iter().map(|&i| rows[i]).collect();
             let tz: Vec<f64> = train.iter().map(|&i| data.response[i]).collect();
             let ts: Vec<f64> = train.iter().map(|&i| s[i]).collect();
             match fit_form(form, &tr, &tz, &ts) {
-                Ok(g) => sq += test.iter().map(|&i| (data.response[i] - predict(form, &g, rows[i])).powi(2)).sum::<f64>(),
+                Ok(g) => {
+                    sq += test.iter().map(|&i| (data.response[i] - predict(form, &g, rows[i])).powi(2)).sum::<f64>()
+                }
                 Err(_) => ok = false,
             }
         }
@@ -444,7 +488,11 @@ pub fn fit(data: &FormData, opts: &FormOptions) -> Result<FormsReport> {
                 .iter()
                 .zip(&f.params)
                 .zip(&f.errs)
-                .map(|((name, v), e)| Param { name: name.to_string(), value: *v, err: e.map(|e| if form == Form::Piecewise && name == &"t" { e } else { e * scale }) })
+                .map(|((name, v), e)| Param {
+                    name: name.to_string(),
+                    value: *v,
+                    err: e.map(|e| if form == Form::Piecewise && name == &"t" { e } else { e * scale }),
+                })
                 .collect(),
             split_variable: f.split,
             chi2: f.chi2,
@@ -480,11 +528,26 @@ pub fn fit(data: &FormData, opts: &FormOptions) -> Result<FormsReport> {
     fits.sort_by(|a, b| a.aic.total_cmp(&b.aic));
     let winner = fits[0].form;
     let criteria_agree = fits[0].rank_bic == 1 && fits[0].rank_cv == Some(1);
-    Ok(FormsReport { n_points: n, variables: if two { 2 } else { 1 }, weighted, fits, skipped, winner, criteria_agree, folds, labels: data.labels.clone() })
+    Ok(FormsReport {
+        n_points: n,
+        variables: if two { 2 } else { 1 },
+        weighted,
+        fits,
+        skipped,
+        winner,
+        criteria_agree,
+        folds,
+        labels: data.labels.clone(),
+    })
 }
 
 /// Evaluate a fitted form at an input row (for plots): `row` is `[x]` or `[x, y]`.
 pub fn evaluate(fit: &FormFit, row: &[f64]) -> f64 {
-    let f = Fitted { params: fit.params.iter().map(|p| p.value).collect(), errs: vec![], split: fit.split_variable, chi2: 0.0 };
+    let f = Fitted {
+        params: fit.params.iter().map(|p| p.value).collect(),
+        errs: vec![],
+        split: fit.split_variable,
+        chi2: 0.0,
+    };
     predict(fit.form, &f, row)
 }

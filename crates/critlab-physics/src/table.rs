@@ -41,7 +41,8 @@ impl Table {
     /// Read a CSV file. Errors name the file and the line.
     pub fn from_csv_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| PhysicsError::Io { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| PhysicsError::Io { path: path.to_path_buf(), source })?;
         Self::from_csv_str(&text, &path.display().to_string())
     }
 
@@ -81,7 +82,8 @@ impl Table {
                 }
             }
         }
-        let columns = header.ok_or(PhysicsError::EmptyTable { source_name: source_name.to_string(), what: "no header line" })?;
+        let columns =
+            header.ok_or(PhysicsError::EmptyTable { source_name: source_name.to_string(), what: "no header line" })?;
         if rows.is_empty() {
             return Err(PhysicsError::EmptyTable { source_name: source_name.to_string(), what: "no data rows" });
         }
@@ -92,7 +94,9 @@ impl Table {
     /// they came from a CSV file with a header on line 1 (row `i` is line `i + 2`).
     pub fn from_columns(names: &[&str], columns: &[Vec<f64>]) -> Self {
         let n = columns.first().map_or(0, Vec::len);
-        let rows = (0..n).map(|i| columns.iter().map(|c| c.get(i).map_or(String::new(), |v| format!("{v:?}"))).collect()).collect();
+        let rows = (0..n)
+            .map(|i| columns.iter().map(|c| c.get(i).map_or(String::new(), |v| format!("{v:?}"))).collect())
+            .collect();
         Self {
             source_name: "<memory>".into(),
             columns: names.iter().map(|s| s.to_string()).collect(),
@@ -140,10 +144,16 @@ impl Table {
             .zip(&self.lines)
             .map(|(row, &line)| {
                 let cell = row[c].as_str();
-                let v: f64 = cell
-                    .parse()
-                    .map_err(|_| PhysicsError::NotANumber { line, column: name.to_string(), value: cell.to_string() })?;
-                if v.is_finite() { Ok(v) } else { Err(PhysicsError::NonFinite { line, column: name.to_string(), value: v }) }
+                let v: f64 = cell.parse().map_err(|_| PhysicsError::NotANumber {
+                    line,
+                    column: name.to_string(),
+                    value: cell.to_string(),
+                })?;
+                if v.is_finite() {
+                    Ok(v)
+                } else {
+                    Err(PhysicsError::NonFinite { line, column: name.to_string(), value: v })
+                }
             })
             .collect()
     }

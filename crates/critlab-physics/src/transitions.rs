@@ -231,7 +231,11 @@ fn jump_at(t: &[f64], v: &[f64], i: usize, direction: Direction, at: f64) -> Jum
         let m = (k..u.len()).find(|&m| u[m] >= l90)?;
         let cross = |a: usize, level: f64| {
             let b = a + 1;
-            if b >= u.len() || u[b] == u[a] { t[a] } else { t[a] + (level - u[a]) / (u[b] - u[a]) * (t[b] - t[a]) }
+            if b >= u.len() || u[b] == u[a] {
+                t[a]
+            } else {
+                t[a] + (level - u[a]) / (u[b] - u[a]) * (t[b] - t[a])
+            }
         };
         let t10 = cross(k, l10);
         let t90 = if m == 0 { t[0] } else { cross(m - 1, l90) };
@@ -242,10 +246,20 @@ fn jump_at(t: &[f64], v: &[f64], i: usize, direction: Direction, at: f64) -> Jum
 
 /// A step for messages: whole steps without decimals.
 pub(crate) fn step(t: f64) -> String {
-    if t.fract() == 0.0 { format!("{t:.0}") } else { format!("{t:.1}") }
+    if t.fract() == 0.0 {
+        format!("{t:.0}")
+    } else {
+        format!("{t:.1}")
+    }
 }
 
-fn assemble(detector: Detector, quantity: &'static str, mem: Option<f64>, grok: Option<Jump>, notes: Vec<String>) -> Transitions {
+fn assemble(
+    detector: Detector,
+    quantity: &'static str,
+    mem: Option<f64>,
+    grok: Option<Jump>,
+    notes: Vec<String>,
+) -> Transitions {
     let t_grok = grok.map(|j| j.t);
     Transitions {
         detector,
@@ -266,7 +280,10 @@ pub fn accuracy(series: &RunSeries, opts: &TransitionOptions) -> Transitions {
     let describe = |name: &str, level: f64, t: Option<f64>, points: &Points| match t {
         Some(t) => format!("{name} ≥ {level} at step {}", step(t)),
         None if finite(points).is_empty() => format!("no {name} measured"),
-        None => format!("{name} never ≥ {level} (max {:.3})", finite(points).iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max)),
+        None => format!(
+            "{name} never ≥ {level} (max {:.3})",
+            finite(points).iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max)
+        ),
     };
     let notes = vec![
         describe("train_acc", opts.train_threshold, mem, &series.train_acc),
@@ -417,7 +434,13 @@ mod tests {
         }
         let nan: Vec<(i64, f64)> = (0..20).map(|i| (i * 10, f64::NAN)).collect();
         let flat: Vec<(i64, f64)> = (0..20).map(|i| (i * 10, 0.3)).collect();
-        let series = RunSeries { train_acc: nan.clone(), test_acc: flat.clone(), train_loss: nan, test_loss: flat.clone(), explained_variance: flat };
+        let series = RunSeries {
+            train_acc: nan.clone(),
+            test_acc: flat.clone(),
+            train_loss: nan,
+            test_loss: flat.clone(),
+            explained_variance: flat,
+        };
         let all = detect(&series, &TransitionOptions::default());
         assert!(all.iter().all(|d| d.t_grok.is_none() && d.t_mem.is_none()), "{all:?}");
         assert!(all[0].note.contains("no train_acc measured") && all[0].note.contains("max 0.300"), "{}", all[0].note);

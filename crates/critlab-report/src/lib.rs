@@ -75,9 +75,15 @@ pub fn png_bytes(svg: &str, scale: f32, path_for_errors: &Path) -> Result<Vec<u8
     opt.font_family = "DejaVu Sans".into();
     let tree = resvg::usvg::Tree::from_str(svg, &opt)
         .map_err(|e| ReportError::Svg { path: path_for_errors.to_path_buf(), reason: e.to_string() })?;
-    let size = tree.size().to_int_size().scale_by(scale).ok_or_else(|| ReportError::Raster { path: path_for_errors.to_path_buf(), reason: "empty image".into() })?;
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
-        .ok_or_else(|| ReportError::Raster { path: path_for_errors.to_path_buf(), reason: format!("cannot allocate {}x{} pixels", size.width(), size.height()) })?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| ReportError::Raster { path: path_for_errors.to_path_buf(), reason: "empty image".into() })?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or_else(|| ReportError::Raster {
+        path: path_for_errors.to_path_buf(),
+        reason: format!("cannot allocate {}x{} pixels", size.width(), size.height()),
+    })?;
     resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
     pixmap.encode_png().map_err(|e| ReportError::Raster { path: path_for_errors.to_path_buf(), reason: e.to_string() })
 }
@@ -91,7 +97,11 @@ pub fn write_figure(svg: &str, path: &Path) -> Result<Vec<PathBuf>, ReportError>
         _ => vec![path.with_extension("svg"), path.with_extension("png")],
     };
     for t in &targets {
-        let bytes = if t.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) { png_bytes(svg, 2.0, t)? } else { svg.as_bytes().to_vec() };
+        let bytes = if t.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+            png_bytes(svg, 2.0, t)?
+        } else {
+            svg.as_bytes().to_vec()
+        };
         if let Some(dir) = t.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| ReportError::Io { path: t.clone(), source })?;
         }
@@ -110,7 +120,8 @@ mod tests {
     fn png_has_the_scaled_size_and_text_is_drawn() {
         let png = png_bytes(SVG, 2.0, Path::new("t.png")).unwrap();
         assert_eq!(&png[1..4], b"PNG");
-        let (w, h) = (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
+        let (w, h) =
+            (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
         assert_eq!((w, h), (80, 40));
         // With the embedded font the text leaves dark pixels; without a font it would not.
         let blank = png_bytes(&SVG.replace("Ag", ""), 2.0, Path::new("t.png")).unwrap();

@@ -49,12 +49,14 @@ pub fn bind(store: &Path, opts: ServeOptions) -> Result<Server, ReportError> {
         ReportError::Bind { addr: want, reason }
     })?;
     let addr = listener.local_addr().map_err(|e| ReportError::Bind { addr: want, reason: e.to_string() })?;
-    let http = tiny_http::Server::from_listener(listener, None).map_err(|e| ReportError::Bind { addr, reason: e.to_string() })?;
+    let http = tiny_http::Server::from_listener(listener, None)
+        .map_err(|e| ReportError::Bind { addr, reason: e.to_string() })?;
     Ok(Server { http, addr, store, opts, cache: None, generation: 0 })
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header names and ASCII values are valid")
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .expect("static header names and ASCII values are valid")
 }
 
 impl Server {
@@ -99,7 +101,11 @@ impl Server {
 
     /// Answers one request.
     fn answer(&mut self, req: tiny_http::Request) {
-        let text = |status: u16, body: String| tiny_http::Response::from_string(body).with_status_code(status).with_header(header("Content-Type", "text/plain; charset=utf-8"));
+        let text = |status: u16, body: String| {
+            tiny_http::Response::from_string(body)
+                .with_status_code(status)
+                .with_header(header("Content-Type", "text/plain; charset=utf-8"))
+        };
         let response = if !self.host_allowed(&req) {
             text(403, "critlab serve answers only requests addressed to this machine's loopback address\n".into())
         } else if *req.method() != tiny_http::Method::Get && *req.method() != tiny_http::Method::Head {
@@ -121,7 +127,9 @@ impl Server {
                 _ => text(404, format!("no such page: {path} (critlab serve has /, /api/version and /api/data)\n")),
             }
         };
-        let response = response.with_header(header("Cache-Control", "no-store")).with_header(header("X-Content-Type-Options", "nosniff"));
+        let response = response
+            .with_header(header("Cache-Control", "no-store"))
+            .with_header(header("X-Content-Type-Options", "nosniff"));
         // A client that went away is not the server's problem.
         let _ = req.respond(response);
     }
@@ -172,7 +180,12 @@ mod tests {
         let path = dir.join("s.db");
         let writer = Store::open(&path).unwrap();
         writer.create_run(&RunSpec::default(), Some("sw"), "test").unwrap();
-        let opts = ServeOptions { bind: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 0, poll_ms: 500, report: ReportOptions::default() };
+        let opts = ServeOptions {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            poll_ms: 500,
+            report: ReportOptions::default(),
+        };
         let server = bind(&path, opts.clone()).unwrap();
         let addr = server.addr();
         let taken = bind(&path, ServeOptions { port: addr.port(), ..opts }).err().unwrap().to_string();

@@ -105,7 +105,8 @@ pub fn write_jsonl(table: &WideTable, mut w: impl Write) -> std::io::Result<()> 
         obj.insert("run_id".into(), (*run).into());
         obj.insert("step".into(), (*step).into());
         for (c, v) in table.columns.iter().zip(vals) {
-            let val = serde_json::Number::from_f64(*v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null);
+            let val =
+                serde_json::Number::from_f64(*v).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null);
             obj.insert(c.clone(), val);
         }
         serde_json::to_writer(&mut w, &obj)?;

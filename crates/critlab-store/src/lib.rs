@@ -120,7 +120,9 @@ impl Store {
         loop {
             match connect(&path).and_then(|conn| schema::migrate(&conn, &path).map(|()| conn)) {
                 Ok(conn) => return Ok(Self { conn, path, version: schema::SCHEMA_VERSION }),
-                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -161,12 +163,7 @@ impl Store {
     }
 
     /// Records a new run as `running` and returns its id.
-    pub fn create_run(
-        &self,
-        spec: &RunSpec,
-        sweep: Option<&str>,
-        backend: &str,
-    ) -> Result<RunId, StoreError> {
+    pub fn create_run(&self, spec: &RunSpec, sweep: Option<&str>, backend: &str) -> Result<RunId, StoreError> {
         self.insert_running_run(&spec.hash(), &spec.to_json(), spec.seed, sweep, backend)
     }
 
@@ -220,11 +217,8 @@ impl Store {
     pub fn runs(&self, sweep: Option<&str>) -> Result<Vec<RunRow>, StoreError> {
         let sql = format!("{} WHERE (?1 IS NULL OR r.sweep = ?1) ORDER BY r.id", run_select(self.version));
         let mut stmt = self.conn.prepare(&sql).map_err(|e| StoreError::sql(&self.path, "list runs", e))?;
-        let rows = stmt
-            .query_map(params![sweep], run_row)
-            .map_err(|e| StoreError::sql(&self.path, "list runs", e))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::sql(&self.path, "list runs", e))
+        let rows = stmt.query_map(params![sweep], run_row).map_err(|e| StoreError::sql(&self.path, "list runs", e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| StoreError::sql(&self.path, "list runs", e))
     }
 
     /// One run by id.
@@ -330,12 +324,9 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     let spec_json: String = r.get(2)?;
     let status: String = r.get(5)?;
     let process = match (r.get::<_, Option<String>>(14)?, r.get::<_, Option<i64>>(15)?) {
-        (Some(host), Some(pid)) => Some(ProcessInfo {
-            host,
-            pid: pid as u32,
-            start: r.get(16)?,
-            slurm_job: r.get(17)?,
-        }),
+        (Some(host), Some(pid)) => {
+            Some(ProcessInfo { host, pid: pid as u32, start: r.get(16)?, slurm_job: r.get(17)? })
+        }
         _ => None,
     };
     Ok(RunRow {

@@ -190,7 +190,8 @@ mod tests {
         spec.seed = 1;
         let killed = shard.create_run(&spec, Some("sw"), "flex").unwrap();
         let mut w = shard.writer().unwrap();
-        let rows = |run, n: i64| (0..n).map(|s| MetricRow { run, step: s, name: "loss".into(), value: s as f64 }).collect();
+        let rows =
+            |run, n: i64| (0..n).map(|s| MetricRow { run, step: s, name: "loss".into(), value: s as f64 }).collect();
         w.metrics(rows(done, 4)).unwrap();
         w.metrics(rows(killed, 2)).unwrap();
         w.finish(done, RunStatus::Done, None, 1.0).unwrap();

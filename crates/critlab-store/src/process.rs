@@ -66,7 +66,8 @@ fn start_of(pid: u32) -> Option<(String, bool)> {
     // rest starts at field 3 (state); starttime is field 22.
     let state = fields.first()?;
     let start = fields.get(19)?;
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default();
+    let boot =
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id").map(|s| s.trim().to_string()).unwrap_or_default();
     Some((format!("{boot}:{start}"), *state == "Z" || *state == "X"))
 }
 

@@ -115,7 +115,10 @@ fn version_and_tables(conn: &Connection, path: &Path) -> Result<(i64, i64), Stor
 }
 
 fn foreign(path: &Path) -> StoreError {
-    StoreError::Schema { path: path.to_path_buf(), reason: "is an SQLite database with tables but not a critlab store".into() }
+    StoreError::Schema {
+        path: path.to_path_buf(),
+        reason: "is an SQLite database with tables but not a critlab store".into(),
+    }
 }
 
 /// Refuses, before anything is written, a database critlab must not touch: one with tables
@@ -133,11 +136,7 @@ pub(crate) fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), Store
 pub(crate) fn check_read_only(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     let (version, tables) = version_and_tables(conn, path)?;
     if check(version, path)? == 0 {
-        return Err(if tables > 0 {
-            foreign(path)
-        } else {
-            StoreError::Empty { path: path.to_path_buf() }
-        });
+        return Err(if tables > 0 { foreign(path) } else { StoreError::Empty { path: path.to_path_buf() } });
     }
     Ok(version)
 }
@@ -175,7 +174,10 @@ fn migrate_locked(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
     let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).map_err(err)?;
     if broken > 0 {
-        return Err(StoreError::Schema { path: path.to_path_buf(), reason: format!("{broken} rows break a foreign key after migrating") });
+        return Err(StoreError::Schema {
+            path: path.to_path_buf(),
+            reason: format!("{broken} rows break a foreign key after migrating"),
+        });
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
     tx.commit().map_err(err)

@@ -10,8 +10,12 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 fn rows(run: RunId, steps: std::ops::Range<i64>) -> Vec<MetricRow> {
     steps
         .flat_map(|s| {
-            [("train_loss", 1.0 / (s + 1) as f64), ("test_acc", s as f64 / 10.0)]
-                .map(|(n, v)| MetricRow { run, step: s, name: n.into(), value: v })
+            [("train_loss", 1.0 / (s + 1) as f64), ("test_acc", s as f64 / 10.0)].map(|(n, v)| MetricRow {
+                run,
+                step: s,
+                name: n.into(),
+                value: v,
+            })
         })
         .collect()
 }
@@ -105,7 +109,8 @@ fn exports_agree_across_formats() {
     assert_eq!(csv.lines().nth(2).unwrap(), format!("{a},1,0.1,0.5"));
     let mut jsonl = Vec::new();
     export::write_jsonl(&table, &mut jsonl).unwrap();
-    let first: serde_json::Value = serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().next().unwrap()).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8(jsonl).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!(first["train_loss"], 1.0);
     let only_b = export::wide_table(&store, Some(&[b])).unwrap();
     assert_eq!(only_b.rows.len(), 2);
@@ -268,7 +273,10 @@ fn runs_of_a_dead_process_are_stale_and_reaped() {
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    store.connection().execute("UPDATE runs SET pid = ?1, process_start = NULL WHERE id = ?2", rusqlite::params![pid, dead]).unwrap();
+    store
+        .connection()
+        .execute("UPDATE runs SET pid = ?1, process_start = NULL WHERE id = ?2", rusqlite::params![pid, dead])
+        .unwrap();
     let runs = store.runs(Some("sw")).unwrap();
     assert!(!runs[0].stale && runs[1].stale);
     assert_eq!(runs[1].shown_status(), "stale");
@@ -318,9 +326,11 @@ fn a_version_4_store_migrates_to_stopped_status_keeping_everything() {
     assert_eq!((runs.len(), runs[0].seed, runs[0].status), (1, 3, RunStatus::Done));
     let kept: (String, String, String, i64, String, String) = store
         .connection()
-        .query_row("SELECT source, source_digest, host, pid, process_start, slurm_job FROM runs WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-        })
+        .query_row(
+            "SELECT source, source_digest, host, pid, process_start, slurm_job FROM runs WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
         .unwrap();
     assert_eq!(kept, ("csv:/x".into(), "d1".into(), "node7".into(), 4242, "12345".into(), "99".into()));
     assert_eq!(store.series(runs[0].id, "train_loss").unwrap(), vec![(0, 2.0), (10, 1.0)]);

@@ -34,7 +34,12 @@ fn copy_dir(from: &Path, to: &Path) {
 fn pytorch_and_tensorboardx_event_files_give_their_scalars_and_hparams() {
     let src = ingest::tensorboard::read(&fixtures().join("tensorboard")).unwrap();
     let names: Vec<&str> = src.runs.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, vec!["grokking", "tbx_no_wd"], "hparams subdirectories fold into their run; notes: {:?}", src.notes);
+    assert_eq!(
+        names,
+        vec!["grokking", "tbx_no_wd"],
+        "hparams subdirectories fold into their run; notes: {:?}",
+        src.notes
+    );
     let grok = &src.runs[0];
     for tag in ["train/loss", "train/accuracy", "val/loss", "val/accuracy", "weight_norm"] {
         assert_eq!(grok.series[tag].len(), 61, "{tag}");
@@ -58,7 +63,8 @@ fn the_same_run_through_tensorboard_mlflow_and_a_wandb_csv_stores_the_same_numbe
     let tb = store.ingest(&ingest::tensorboard::read(&fixtures().join("tensorboard")).unwrap(), &opts).unwrap();
     let ml = store.ingest(&ingest::mlflow::read(&mlflow_db(dir.path())).unwrap(), &opts).unwrap();
     let wandb = ingest::table::read(&fixtures().join("wandb_history.csv"), false, &TableOptions::default()).unwrap();
-    let params = IngestOptions::parse_params(&["weight_decay=1".into(), "train_frac=0.7".into(), "lr=0.03".into()]).unwrap();
+    let params =
+        IngestOptions::parse_params(&["weight_decay=1".into(), "train_frac=0.7".into(), "lr=0.03".into()]).unwrap();
     let wb = store.ingest(&wandb, &IngestOptions { params, ..Default::default() }).unwrap();
     assert_eq!((tb.runs.len(), ml.runs.len(), wb.runs.len()), (2, 2, 1));
     let ml_grok = ml.runs.iter().find(|r| r.name == "grokking-wd1").unwrap();

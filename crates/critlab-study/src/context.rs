@@ -138,7 +138,11 @@ impl Context<'_> {
         if !slurm::available() {
             return Err(StudyError::Slurm("`sbatch` is not on PATH".into()));
         }
-        let critlab = self.opts.critlab.clone().ok_or_else(|| StudyError::Slurm("the path of the critlab binary is unknown".into()))?;
+        let critlab = self
+            .opts
+            .critlab
+            .clone()
+            .ok_or_else(|| StudyError::Slurm("the path of the critlab binary is unknown".into()))?;
         let wrap = |source| StudyError::Sweep { sweep: plan.name().to_string(), source };
         let max_array = slurm::max_array_size().map_err(wrap)?;
         let dir = slurm::default_work_dir(&self.opts.store, plan.name());
@@ -151,8 +155,12 @@ impl Context<'_> {
             time: None,
             worker_args: Vec::new(),
         };
-        let mut prepared = slurm::prepare(plan, spec, &self.opts.store, &dir, &critlab, &options, max_array).map_err(wrap)?;
-        (self.on_event)(crate::Event::SlurmPlanned { runs: prepared.pending_runs, skipped: plan.entries.len() - prepared.pending_runs });
+        let mut prepared =
+            slurm::prepare(plan, spec, &self.opts.store, &dir, &critlab, &options, max_array).map_err(wrap)?;
+        (self.on_event)(crate::Event::SlurmPlanned {
+            runs: prepared.pending_runs,
+            skipped: plan.entries.len() - prepared.pending_runs,
+        });
         if !prepared.array.is_empty() {
             let (array, merge) = slurm::submit(&mut prepared).map_err(wrap)?;
             (self.on_event)(crate::Event::Submitted { name: plan.name(), array: &array, merge: &merge });
@@ -166,13 +174,19 @@ impl Context<'_> {
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
-        let store = Store::open(&self.opts.store).map_err(|source| StudyError::Store { sweep: plan.name().to_string(), source })?;
-        let finished = store.finished_runs(plan.name()).map_err(|source| StudyError::Store { sweep: plan.name().to_string(), source })?;
+        let store = Store::open(&self.opts.store)
+            .map_err(|source| StudyError::Store { sweep: plan.name().to_string(), source })?;
+        let finished = store
+            .finished_runs(plan.name())
+            .map_err(|source| StudyError::Store { sweep: plan.name().to_string(), source })?;
         let missing = plan.entries.iter().filter(|e| !finished.contains_key(&e.hash)).count();
         if missing > 0 {
             return Err(StudyError::Incomplete {
                 sweep: plan.name().to_string(),
-                detail: format!("{missing} runs are not finished after the Slurm jobs (logs in {})", dir.join("logs").display()),
+                detail: format!(
+                    "{missing} runs are not finished after the Slurm jobs (logs in {})",
+                    dir.join("logs").display()
+                ),
             });
         }
         Ok(())

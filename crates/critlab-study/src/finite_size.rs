@@ -115,7 +115,10 @@ fn value_at(series: &[(i64, f64)], t: usize) -> Option<f64> {
 
 /// Where the seed means (x ascending) first cross ½ upwards, by linear interpolation.
 fn half_crossing(means: &[(f64, f64)]) -> Option<f64> {
-    means.windows(2).find(|w| w[0].1 < 0.5 && w[1].1 >= 0.5).map(|w| w[0].0 + (0.5 - w[0].1) * (w[1].0 - w[0].0) / (w[1].1 - w[0].1))
+    means
+        .windows(2)
+        .find(|w| w[0].1 < 0.5 && w[1].1 >= 0.5)
+        .map(|w| w[0].0 + (0.5 - w[0].1) * (w[1].0 - w[0].0) / (w[1].1 - w[0].1))
 }
 
 /// Per-f seed values of one size: f → m per seed.
@@ -137,7 +140,12 @@ fn f_c_with_interval(curve: &Curve, reps: usize, seed: u64) -> Determined<Interv
         .filter_map(|_| {
             let m: Vec<(f64, f64)> = curve
                 .iter()
-                .map(|(k, v)| (*k as f64 / 1e6, stats::mean(&(0..v.len()).map(|_| v[rng.gen_range(0..v.len())]).collect::<Vec<_>>())))
+                .map(|(k, v)| {
+                    (
+                        *k as f64 / 1e6,
+                        stats::mean(&(0..v.len()).map(|_| v[rng.gen_range(0..v.len())]).collect::<Vec<_>>()),
+                    )
+                })
                 .collect();
             half_crossing(&m)
         })
@@ -245,10 +253,13 @@ pub struct Results {
 }
 
 fn log_line(x: &[f64], y: &[f64]) -> Result<Estimate, String> {
-    let ok: Vec<(f64, f64)> = x.iter().zip(y).filter(|(a, b)| **a > 0.0 && **b > 0.0).map(|(a, b)| (a.ln(), b.ln())).collect();
+    let ok: Vec<(f64, f64)> =
+        x.iter().zip(y).filter(|(a, b)| **a > 0.0 && **b > 0.0).map(|(a, b)| (a.ln(), b.ln())).collect();
     let lx: Vec<f64> = ok.iter().map(|p| p.0).collect();
     let ly: Vec<f64> = ok.iter().map(|p| p.1).collect();
-    fit::line(&lx, &ly, None).map(|l| Estimate { value: l.slope, error: l.slope_err }).ok_or_else(|| format!("needs 3 sizes with positive values, found {}", ok.len()))
+    fit::line(&lx, &ly, None)
+        .map(|l| Estimate { value: l.slope, error: l.slope_err })
+        .ok_or_else(|| format!("needs 3 sizes with positive values, found {}", ok.len()))
 }
 
 /// AIC(saturating c p/(p₀ + p)) − AIC(power law A p^k), least squares in ln y.
@@ -278,7 +289,10 @@ fn chi_delta_aic(p: &[f64], chi: &[f64]) -> Option<f64> {
 /// poor collapse (S > [`POOR_COLLAPSE_S`]) or a degenerate one.
 fn collapse_verdict(r: &CollapseResult) -> Result<(Estimate, Estimate), String> {
     if r.quality > POOR_COLLAPSE_S {
-        Err(format!("poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate", r.quality, r.nu, r.x_c))
+        Err(format!(
+            "poor collapse, S = {:.2} > {POOR_COLLAPSE_S}: the best fit (ν = {:.2}, f_c = {:.3}) is not an estimate",
+            r.quality, r.nu, r.x_c
+        ))
     } else if !(0.0..=1.0).contains(&r.x_c) {
         // A critical point outside the training fractions that exist pushes the sizes'
         // scaled curves apart instead of onto each other: S is small because few points
@@ -297,7 +311,10 @@ fn collapse_verdict(r: &CollapseResult) -> Result<(Estimate, Estimate), String> 
     }
 }
 
-fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Result<(AtBudget, Vec<SeedPoint>), StudyError> {
+fn analyse(
+    data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>,
+    t: usize,
+) -> Result<(AtBudget, Vec<SeedPoint>), StudyError> {
     let mut curves: BTreeMap<usize, Curve> = BTreeMap::new();
     let mut samples = Vec::new();
     for (&p, runs) in data {
@@ -309,7 +326,8 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
         }
     }
     let stats_pts = seeds::statistics(&samples, Centering::Centered, 200, t as u64);
-    let f_c: Vec<SizeFc> = curves.iter().map(|(p, c)| SizeFc { p: *p, f_c: f_c_with_interval(c, 200, *p as u64) }).collect();
+    let f_c: Vec<SizeFc> =
+        curves.iter().map(|(p, c)| SizeFc { p: *p, f_c: f_c_with_interval(c, 200, *p as u64) }).collect();
     let finite: Vec<(f64, Interval)> = f_c.iter().filter_map(|s| s.f_c.value().map(|i| (s.p as f64, *i))).collect();
     let extrap = if finite.len() >= 3 {
         let x: Vec<f64> = finite.iter().map(|(p, _)| 1.0 / p).collect();
@@ -331,19 +349,18 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
     let crossings = seeds::crossings(&stats_pts, &BinderOptions { bootstrap: 100, seed: t as u64, drop_smallest: 0 });
     let n_sizes = curves.len();
     // Collapse of the seed-mean m over sizes.
-    let (l, x, y, dy): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) = stats_pts.iter().fold(
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
-        |(mut l, mut x, mut y, mut dy), p| {
+    let (l, x, y, dy): (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) =
+        stats_pts.iter().fold((Vec::new(), Vec::new(), Vec::new(), Vec::new()), |(mut l, mut x, mut y, mut dy), p| {
             l.push(p.size);
             x.push(p.x);
             y.push(p.mean);
             dy.push(p.mean_err.max(0.01));
             (l, x, y, dy)
-        },
-    );
+        });
     let collapsed = match CollapseData::from_points(&l, &x, &y, Some(&dy)) {
         Err(e) => Err(e.to_string()),
-        Ok(d) => collapse::fit(&d, &CollapseOptions { bootstrap: 50, seed: 0, ..Default::default() }).map_err(|e| format!("collapse failed: {e}")),
+        Ok(d) => collapse::fit(&d, &CollapseOptions { bootstrap: 50, seed: 0, ..Default::default() })
+            .map_err(|e| format!("collapse failed: {e}")),
     };
     let quality = collapsed.as_ref().ok().map(|r| r.quality);
     let collapse = collapsed.and_then(|r| collapse_verdict(&r));
@@ -353,17 +370,22 @@ fn analyse(data: &BTreeMap<usize, Vec<(f64, Vec<(i64, f64)>)>>, t: usize) -> Res
     for (p, c) in &curves {
         if let Some(i) = f_c.iter().find(|s| s.p == *p).and_then(|s| s.f_c.value()) {
             // nearest grid point to f_c
-            if let Some((_, v)) = c.iter().min_by(|a, b| ((*a.0 as f64 / 1e6) - i.value).abs().total_cmp(&((*b.0 as f64 / 1e6) - i.value).abs())) {
+            if let Some((_, v)) = c
+                .iter()
+                .min_by(|a, b| ((*a.0 as f64 / 1e6) - i.value).abs().total_cmp(&((*b.0 as f64 / 1e6) - i.value).abs()))
+            {
                 m_at.push((*p as f64, stats::mean(v)));
             }
         }
-        let peak = stats_pts.iter().filter(|s| s.size == *p as f64).filter_map(|s| s.chi).fold(f64::NEG_INFINITY, f64::max);
+        let peak =
+            stats_pts.iter().filter(|s| s.size == *p as f64).filter_map(|s| s.chi).fold(f64::NEG_INFINITY, f64::max);
         if peak.is_finite() {
             chi_max.push(SizeChi { p: *p, chi_max: peak });
         }
     }
-    let beta_over_nu = log_line(&m_at.iter().map(|v| v.0).collect::<Vec<_>>(), &m_at.iter().map(|v| v.1).collect::<Vec<_>>())
-        .map(|e| Estimate { value: -e.value, error: e.error });
+    let beta_over_nu =
+        log_line(&m_at.iter().map(|v| v.0).collect::<Vec<_>>(), &m_at.iter().map(|v| v.1).collect::<Vec<_>>())
+            .map(|e| Estimate { value: -e.value, error: e.error });
     let (cp, cv): (Vec<f64>, Vec<f64>) = chi_max.iter().map(|c| (c.p as f64, c.chi_max)).unzip();
     let gamma_over_nu = log_line(&cp, &cv);
     // A power law against a saturating crossover is a test of a growing peak; a χ_max that does
@@ -431,7 +453,8 @@ impl Study for FiniteSize {
         let mut grids = Vec::new();
         for &p in &design.sizes {
             let name = format!("finite-size-{scale}-coarse-p{p}");
-            let runs = ctx.sweep(&name, &design.sweep_toml(&name, p, &design.coarse, design.coarse_seeds), &["test_acc"])?;
+            let runs =
+                ctx.sweep(&name, &design.sweep_toml(&name, p, &design.coarse, design.coarse_seeds), &["test_acc"])?;
             let mut curve: Curve = BTreeMap::new();
             for r in &runs {
                 if let Some(m) = value_at(r.series("test_acc"), design.steps) {
@@ -441,7 +464,11 @@ impl Study for FiniteSize {
             let means: Vec<(f64, f64)> = curve.iter().map(|(k, v)| (*k as f64 / 1e6, stats::mean(v))).collect();
             // No crossing on the coarse grid: centre the dense grid on the largest or smallest f.
             let centre = half_crossing(&means).unwrap_or_else(|| {
-                if means.iter().all(|m| m.1 >= 0.5) { design.coarse[0] } else { *design.coarse.last().unwrap_or(&0.8) }
+                if means.iter().all(|m| m.1 >= 0.5) {
+                    design.coarse[0]
+                } else {
+                    *design.coarse.last().unwrap_or(&0.8)
+                }
             });
             let half = (design.dense_points as f64 - 1.0) / 2.0;
             let grid: Vec<f64> = (0..design.dense_points)
@@ -542,7 +569,15 @@ mod tests {
                 let runs = (0..8)
                     .flat_map(|i| {
                         let f = ((f_c + (i as f64 - 3.5) * 0.03) * 1000.0).round() / 1000.0;
-                        (0..8).map(|_| (f, 1.0 / (1.0 + (-30.0 * (f - f_c)).exp()) + noise(p as f64) * stats::standard_normal(&mut rng))).collect::<Vec<_>>()
+                        (0..8)
+                            .map(|_| {
+                                (
+                                    f,
+                                    1.0 / (1.0 + (-30.0 * (f - f_c)).exp())
+                                        + noise(p as f64) * stats::standard_normal(&mut rng),
+                                )
+                            })
+                            .collect::<Vec<_>>()
                     })
                     .map(|(f, m)| (f, vec![(100, m)]))
                     .collect();
@@ -557,12 +592,18 @@ mod tests {
         for s in &at.f_c {
             let i = s.f_c.value().unwrap_or_else(|| panic!("{s:?}"));
             let truth = 0.25 + 7.7 / s.p as f64;
-            assert!((i.value - truth).abs() < 0.01 && i.lo < i.value && i.hi > i.value, "p = {}: {i:?} vs {truth}", s.p);
+            assert!(
+                (i.value - truth).abs() < 0.01 && i.lo < i.value && i.hi > i.value,
+                "p = {}: {i:?} vs {truth}",
+                s.p
+            );
         }
         let e = at.f_c_extrapolated.value().unwrap_or_else(|| panic!("{:?}", at.f_c_extrapolated));
         assert!((e.f_inf - 0.25).abs() < 4.0 * e.f_inf_err.max(0.003) && (e.b - 7.7).abs() < 1.0, "{e:?}");
         // The same noise at every size: χ_max does not grow with p, so no ΔAIC is reported.
-        let Determined::NotDetermined { not_determined } = &at.chi_peak_delta_aic else { panic!("{:?}", at.chi_peak_delta_aic) };
+        let Determined::NotDetermined { not_determined } = &at.chi_peak_delta_aic else {
+            panic!("{:?}", at.chi_peak_delta_aic)
+        };
         assert!(not_determined.contains("does not grow"), "{not_determined}");
         // Before any eval step there is nothing to measure: every f_c is "not determined".
         let (early, _) = analyse(&sweeps(|_| 0.03), 50).unwrap();
@@ -582,7 +623,8 @@ mod tests {
             }
         }
         let d = CollapseData::from_points(&l, &x, &y, Some(&vec![0.01; l.len()])).unwrap();
-        let good = collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.3), bootstrap: 0, ..Default::default() }).unwrap();
+        let good =
+            collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.3), bootstrap: 0, ..Default::default() }).unwrap();
         let (nu, x_c) = collapse_verdict(&good).unwrap_or_else(|e| panic!("{e}: {good:?}"));
         assert!((nu.value - 1.0).abs() < 0.1 && (x_c.value - 0.25).abs() < 0.02, "{nu:?} {x_c:?}");
         // The same fit with its critical point outside [0, 1], or with the curves pushed apart.

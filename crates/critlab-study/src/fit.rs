@@ -125,7 +125,8 @@ mod tests {
     #[test]
     fn line_recovers_slope_and_errors_scale_with_noise() {
         let x: Vec<f64> = (0..20).map(|i| i as f64 / 4.0).collect();
-        let y: Vec<f64> = x.iter().enumerate().map(|(i, v)| 1.0 + 2.0 * v + if i % 2 == 0 { 0.1 } else { -0.1 }).collect();
+        let y: Vec<f64> =
+            x.iter().enumerate().map(|(i, v)| 1.0 + 2.0 * v + if i % 2 == 0 { 0.1 } else { -0.1 }).collect();
         let l = line(&x, &y, None).unwrap();
         assert!((l.slope - 2.0).abs() < 3.0 * l.slope_err, "{l:?}");
         assert!(l.slope_err > 0.0 && l.slope_err < 0.05, "{l:?}");
@@ -147,7 +148,10 @@ mod tests {
 /// approached from above, fitted by `critlab_physics::divergence` (bootstrap 200, seed 0) on the
 /// points whose t_grok was determined; errors are the intervals' one sigma, floored at 2 % of the
 /// value. `None` below 5 usable points.
-pub fn t_grok_divergence(points: &[(f64, Interval)], x_label: &str) -> Result<Option<(XyData, DivergenceResult)>, StudyError> {
+pub fn t_grok_divergence(
+    points: &[(f64, Interval)],
+    x_label: &str,
+) -> Result<Option<(XyData, DivergenceResult)>, StudyError> {
     if points.len() < 5 {
         return Ok(None);
     }

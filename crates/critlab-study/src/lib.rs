@@ -92,7 +92,12 @@ pub trait Study: Sync {
 
 /// Every built-in study.
 pub fn all() -> Vec<&'static dyn Study> {
-    vec![&linear_estimator::LinearEstimator, &weight_decay::WeightDecay, &train_fraction::TrainFraction, &finite_size::FiniteSize]
+    vec![
+        &linear_estimator::LinearEstimator,
+        &weight_decay::WeightDecay,
+        &train_fraction::TrainFraction,
+        &finite_size::FiniteSize,
+    ]
 }
 
 /// The study called `name`; an unknown name is an error listing the known ones.

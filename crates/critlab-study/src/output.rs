@@ -77,7 +77,8 @@ pub fn run(
     let (mut trained, mut skipped) = (0usize, 0usize);
     let mut count = |e: Event<'_>| {
         match &e {
-            Event::Sweep(critlab_sweep::Event::Planned { runs, skipped: s, .. }) | Event::SlurmPlanned { runs, skipped: s } => {
+            Event::Sweep(critlab_sweep::Event::Planned { runs, skipped: s, .. })
+            | Event::SlurmPlanned { runs, skipped: s } => {
                 trained += runs;
                 skipped += s;
             }

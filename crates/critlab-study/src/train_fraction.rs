@@ -43,7 +43,16 @@ impl Design {
     /// The design of a scale.
     pub fn of(scale: Scale) -> Self {
         match scale {
-            Scale::Tiny => Design { p: 11, fracs: vec![0.5, 0.6, 0.7, 0.8, 0.9], seeds: 2, width: 32, lr: 1e-2, weight_decay: 1.0, steps: 1500, eval_every: 25 },
+            Scale::Tiny => Design {
+                p: 11,
+                fracs: vec![0.5, 0.6, 0.7, 0.8, 0.9],
+                seeds: 2,
+                width: 32,
+                lr: 1e-2,
+                weight_decay: 1.0,
+                steps: 1500,
+                eval_every: 25,
+            },
             // The budget reaches the blow-up: at 8000 steps f ≤ 0.55 did not grok and t_grok over
             // f = 0.6–0.9 was indistinguishable from a smooth (exponential) fall.
             Scale::Quick => Design {
@@ -123,10 +132,17 @@ fn judge(d: &divergence::DivergenceResult, fracs: &[f64]) -> Determined<(Estimat
         return Determined::not(d.verdict.clone());
     }
     let dist: Vec<f64> = fracs.iter().map(|f| f - d.x_c).filter(|v| *v > 0.0).collect();
-    let decades = (dist.iter().copied().fold(0.0, f64::max) / dist.iter().copied().fold(f64::INFINITY, f64::min)).log10();
+    let decades =
+        (dist.iter().copied().fold(0.0, f64::max) / dist.iter().copied().fold(f64::INFINITY, f64::min)).log10();
     match fit::refuse_power_law(d.chi2_dof, decades) {
-        None => Determined::Value((Estimate { value: d.kappa, error: d.kappa_err }, Estimate { value: d.x_c, error: d.x_c_err })),
-        Some(why) => Determined::not(format!("{why} (in f − f_c); the best fit (zν = {:.2}, f_c = {:.3}) is not an estimate", d.kappa, d.x_c)),
+        None => Determined::Value((
+            Estimate { value: d.kappa, error: d.kappa_err },
+            Estimate { value: d.x_c, error: d.x_c_err },
+        )),
+        Some(why) => Determined::not(format!(
+            "{why} (in f − f_c); the best fit (zν = {:.2}, f_c = {:.3}) is not an estimate",
+            d.kappa, d.x_c
+        )),
     }
 }
 
@@ -225,7 +241,9 @@ impl Study for TrainFraction {
         }
         let (z_nu, f_c) = match judged {
             Determined::Value((z, c)) => (Determined::Value(z), Determined::Value(c)),
-            Determined::NotDetermined { not_determined } => (Determined::not(not_determined.clone()), Determined::not(not_determined)),
+            Determined::NotDetermined { not_determined } => {
+                (Determined::not(not_determined.clone()), Determined::not(not_determined))
+            }
         };
         let results = Results { design, points, z_nu, f_c, divergence: div.map(|(_, d)| d) };
         f.results = serde_json::to_value(&results).expect("results serialize");
@@ -242,7 +260,8 @@ mod tests {
         let y: Vec<f64> = fracs.iter().map(|&f| t(f)).collect();
         let dy: Vec<f64> = y.iter().map(|v| 0.03 * v).collect();
         let data = XyData::from_points(fracs, &y, Some(&dy)).unwrap();
-        divergence::fit(&data, &divergence::DivergenceOptions { side: divergence::Side::Above, bootstrap: 50, seed: 0 }).unwrap()
+        divergence::fit(&data, &divergence::DivergenceOptions { side: divergence::Side::Above, bootstrap: 50, seed: 0 })
+            .unwrap()
     }
 
     #[test]

@@ -56,14 +56,41 @@ impl Design {
     /// The design of a scale.
     pub fn of(scale: Scale) -> Self {
         match scale {
-            Scale::Tiny => Design { p: 11, train_frac: 0.7, width: 64, lr: 1e-2, log_lambda: (-0.5, 0.5, 4), seeds: 2, steps: 3000, eval_every: 25 },
+            Scale::Tiny => Design {
+                p: 11,
+                train_frac: 0.7,
+                width: 64,
+                lr: 1e-2,
+                log_lambda: (-0.5, 0.5, 4),
+                seeds: 2,
+                steps: 3000,
+                eval_every: 25,
+            },
             // f = 0.8, well above f_c: the runs memorise by the first eval, so t_grok is the delay the
             // norm-decay argument predicts ∝ 1/(ηλ). The grid is the decade where that argument holds,
             // fixed before these runs from an earlier quick design (λ = 10^-2.5…10^0.5, 40 000 steps:
             // χ²/dof = 6.5 over 2.3 decades, t_grok nearly flat below λ ≈ 0.1 where ηλ·t_grok fell to
             // 2–7 e-folds, ≈ 12 above): λ = 10^-0.9…10^0.2, with 2.5× the longest t_grok expected there.
-            Scale::Quick => Design { p: 23, train_frac: 0.8, width: 128, lr: 1e-2, log_lambda: (-0.9, 0.2, 9), seeds: 5, steps: 20000, eval_every: 50 },
-            Scale::Full => Design { p: 47, train_frac: 0.8, width: 256, lr: 1e-2, log_lambda: (-3.5, 0.5, 17), seeds: 8, steps: 400000, eval_every: 200 },
+            Scale::Quick => Design {
+                p: 23,
+                train_frac: 0.8,
+                width: 128,
+                lr: 1e-2,
+                log_lambda: (-0.9, 0.2, 9),
+                seeds: 5,
+                steps: 20000,
+                eval_every: 50,
+            },
+            Scale::Full => Design {
+                p: 47,
+                train_frac: 0.8,
+                width: 256,
+                lr: 1e-2,
+                log_lambda: (-3.5, 0.5, 17),
+                seeds: 8,
+                steps: 400000,
+                eval_every: 200,
+            },
         }
     }
 
@@ -145,7 +172,13 @@ pub struct Results {
 /// t_grok. Beyond that λ, decay strong enough to shrink the weights below what the task needs
 /// slows grokking or stops it, a different regime from the one Omnigrok's law describes.
 fn decreasing_side(points: &[Point]) -> &[Point] {
-    let Some(end) = points.iter().enumerate().filter_map(|(i, p)| p.t_grok.map(|t| (i, t.value))).min_by(|a, b| a.1.total_cmp(&b.1)).map(|(i, _)| i) else {
+    let Some(end) = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.t_grok.map(|t| (i, t.value)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+    else {
         return &[];
     };
     let start = points[..end].iter().rposition(|p| p.t_grok.is_none()).map_or(0, |i| i + 1);
@@ -235,7 +268,13 @@ impl Study for WeightDecay {
                 .collect();
             let grokked: Vec<f64> = at.iter().flatten().copied().collect();
             let t_grok = if grokked.len() * 2 > at.len() { fit::median_interval(&grokked, BOOTSTRAP, 2) } else { None };
-            points.push(Point { weight_decay: lambda, t_grok, seeds_grokked: grokked.len(), seeds: at.len(), per_seed: at });
+            points.push(Point {
+                weight_decay: lambda,
+                t_grok,
+                seeds_grokked: grokked.len(),
+                seeds: at.len(),
+                per_seed: at,
+            });
         }
         let side = decreasing_side(&points);
         let law = power_law(side);
@@ -270,7 +309,15 @@ impl Study for WeightDecay {
             Determined::Value(l) => f.summary.push(format!(
                 "\nPower law t_grok = A λ^(−a) on the decreasing side, λ = {:.3}–{:.3} ({:.1} decades, {} values): \
                  **a = {:.3} ± {:.3}** (95 % [{:.3}, {:.3}]), χ²/dof = {:.2}; Omnigrok's a = 1 is {:.1}σ away.",
-                l.lambda_range.0, l.lambda_range.1, l.decades, l.n_points, l.a, l.a_err, l.interval_95.0, l.interval_95.1, l.chi2_dof,
+                l.lambda_range.0,
+                l.lambda_range.1,
+                l.decades,
+                l.n_points,
+                l.a,
+                l.a_err,
+                l.interval_95.0,
+                l.interval_95.1,
+                l.chi2_dof,
                 l.omnigrok_z.abs()
             )),
             Determined::NotDetermined { not_determined } => {
@@ -289,7 +336,11 @@ impl Study for WeightDecay {
                     f.undetermined.push(format!(
                         "λ_c: {}{}",
                         d.verdict,
-                        if d.chi2_dof > fit::MAX_CHI2_DOF { format!("; χ²/dof = {:.1} > {}", d.chi2_dof, fit::MAX_CHI2_DOF) } else { String::new() }
+                        if d.chi2_dof > fit::MAX_CHI2_DOF {
+                            format!("; χ²/dof = {:.1} > {}", d.chi2_dof, fit::MAX_CHI2_DOF)
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
             }
@@ -313,9 +364,16 @@ mod tests {
         lambdas
             .iter()
             .map(|&l| {
-                let per_seed: Vec<Option<f64>> = [0.9, 0.95, 1.0, 1.05, 1.1].iter().map(|k| t(l).map(|v| v * k)).collect();
+                let per_seed: Vec<Option<f64>> =
+                    [0.9, 0.95, 1.0, 1.05, 1.1].iter().map(|k| t(l).map(|v| v * k)).collect();
                 let g: Vec<f64> = per_seed.iter().flatten().copied().collect();
-                Point { weight_decay: l, t_grok: fit::median_interval(&g, 200, 1), seeds_grokked: g.len(), seeds: 5, per_seed }
+                Point {
+                    weight_decay: l,
+                    t_grok: fit::median_interval(&g, 200, 1),
+                    seeds_grokked: g.len(),
+                    seeds: 5,
+                    per_seed,
+                }
             })
             .collect()
     }
@@ -327,10 +385,15 @@ mod tests {
     #[test]
     fn the_decreasing_side_of_a_u_shape_gives_omnigroks_exponent() {
         // t_grok = 100/λ up to λ = 1, then rising; censored below λ = 0.01.
-        let pts = points(&grid(-2.5, 1.0, 8), |l| (l > 0.005).then(|| if l <= 1.0 { 100.0 / l } else { 100.0 * l * l }));
+        let pts =
+            points(&grid(-2.5, 1.0, 8), |l| (l > 0.005).then(|| if l <= 1.0 { 100.0 / l } else { 100.0 * l * l }));
         let side = decreasing_side(&pts);
         assert_eq!(side.first().unwrap().weight_decay, pts[1].weight_decay, "starts after the censored λ");
-        assert!(side.last().unwrap().weight_decay <= 1.0 && side.len() == 5, "{:?}", side.iter().map(|p| p.weight_decay).collect::<Vec<_>>());
+        assert!(
+            side.last().unwrap().weight_decay <= 1.0 && side.len() == 5,
+            "{:?}",
+            side.iter().map(|p| p.weight_decay).collect::<Vec<_>>()
+        );
         let Determined::Value(law) = power_law(side) else { panic!("{:?}", power_law(side)) };
         assert!((law.a - 1.0).abs() < 3.0 * law.a_err && law.a_err < 0.1, "{law:?}");
         assert!(law.decades > 1.5, "{law:?}");
@@ -339,11 +402,15 @@ mod tests {
     #[test]
     fn a_power_law_over_half_a_decade_or_through_a_curve_is_refused() {
         let short = points(&grid(-0.5, 0.0, 4), |l| Some(100.0 / l));
-        let Determined::NotDetermined { not_determined } = power_law(decreasing_side(&short)) else { panic!("half a decade accepted") };
+        let Determined::NotDetermined { not_determined } = power_law(decreasing_side(&short)) else {
+            panic!("half a decade accepted")
+        };
         assert!(not_determined.contains("decades"), "{not_determined}");
         // Strongly curved in log–log (t = exp(1/λ)) over two decades.
         let curved = points(&grid(-1.0, 1.0, 7), |l| Some(50.0 * (1.0 / l).exp()));
-        let Determined::NotDetermined { not_determined } = power_law(decreasing_side(&curved)) else { panic!("a curve accepted") };
+        let Determined::NotDetermined { not_determined } = power_law(decreasing_side(&curved)) else {
+            panic!("a curve accepted")
+        };
         assert!(not_determined.contains("χ²/dof"), "{not_determined}");
         assert!(power_law(&curved[..2]).value().is_none(), "two points are no power law");
     }

@@ -7,7 +7,14 @@ use serde_json::Value;
 use std::sync::atomic::AtomicBool;
 
 fn run(name: &str, dir: &std::path::Path) -> (Value, String) {
-    let opts = StudyOptions { scale: Scale::Tiny, out: dir.join(name), store: dir.join("study.db"), backend: Backend::Local, jobs: 2, critlab: None };
+    let opts = StudyOptions {
+        scale: Scale::Tiny,
+        out: dir.join(name),
+        store: dir.join("study.db"),
+        backend: Backend::Local,
+        jobs: 2,
+        critlab: None,
+    };
     let study = critlab_study::find(name).unwrap();
     let first = critlab_study::run(study, &opts, &AtomicBool::new(false), &mut |_| {}).unwrap();
     let text = std::fs::read_to_string(&first.results).unwrap();

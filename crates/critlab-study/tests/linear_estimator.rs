@@ -36,7 +36,10 @@ fn tiny_linear_estimator_runs_measures_the_delay_and_resumes_to_the_same_results
     assert!(json["results"]["log_corrected"]["k"].is_number(), "{json}");
     assert!(json["results"]["divergence"]["exponent"].is_number(), "{json}");
     let readme = std::fs::read_to_string(&first.readme).unwrap();
-    assert!(readme.contains("critlab study run linear-estimator --tiny") && readme.contains("critlab sweep run"), "{readme}");
+    assert!(
+        readme.contains("critlab study run linear-estimator --tiny") && readme.contains("critlab sweep run"),
+        "{readme}"
+    );
     assert!(first.figures.iter().any(|f| f.extension().is_some_and(|e| e == "png")));
     assert_eq!(first.runs_trained, 20);
 

@@ -33,9 +33,17 @@ impl HopelessMonitor {
     pub fn new(rule: StopRule, specs: &[ValidRunSpec]) -> Self {
         let histories = specs
             .iter()
-            .map(|s| RunHistory { seed: s.seed, lr: s.lr, weight_decay: s.weight_decay, budget: s.steps as f64, ..Default::default() })
+            .map(|s| RunHistory {
+                seed: s.seed,
+                lr: s.lr,
+                weight_decay: s.weight_decay,
+                budget: s.steps as f64,
+                ..Default::default()
+            })
             .collect();
-        let calibration = specs.first().map_or(rule.calibrations.pooled, |s| rule.calibrations.get(&s.key_without(SEED_FIELDS), &s.key_without(NOT_CLASS_FIELDS)));
+        let calibration = specs.first().map_or(rule.calibrations.pooled, |s| {
+            rule.calibrations.get(&s.key_without(SEED_FIELDS), &s.key_without(NOT_CLASS_FIELDS))
+        });
         Self { rule, calibration, histories }
     }
 

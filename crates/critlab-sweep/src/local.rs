@@ -40,13 +40,24 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { jobs: default_jobs(), max_group: DEFAULT_MAX_GROUP, memory: None, stop_hopeless: None, device: DeviceChoice::Cpu }
+        Self {
+            jobs: default_jobs(),
+            max_group: DEFAULT_MAX_GROUP,
+            memory: None,
+            stop_hopeless: None,
+            device: DeviceChoice::Cpu,
+        }
     }
 }
 
 /// Refuses groups that would not fit in memory when `workers` of them train at once (the
 /// largest ones, as a worst case), before any is allocated.
-pub fn check_memory(plan: &Plan, groups: &[Vec<usize>], workers: usize, memory: Option<MemoryLimit>) -> Result<(), SweepError> {
+pub fn check_memory(
+    plan: &Plan,
+    groups: &[Vec<usize>],
+    workers: usize,
+    memory: Option<MemoryLimit>,
+) -> Result<(), SweepError> {
     let budget = Budget::new(memory);
     let mut estimates: Vec<MemoryEstimate> =
         groups.iter().map(|g| budget::estimate_group(&plan.entries[g[0]].spec, g.len())).collect();
@@ -181,12 +192,8 @@ pub fn execute(
     let groups = plan.groups(&todo, options.max_group);
     check_memory(plan, &groups, options.jobs, options.memory)?;
     let discarded = store.discard_unfinished(name)?;
-    let mut report = Report {
-        planned: entries.len(),
-        skipped: entries.len() - todo.len(),
-        discarded,
-        ..Report::default()
-    };
+    let mut report =
+        Report { planned: entries.len(), skipped: entries.len() - todo.len(), discarded, ..Report::default() };
     let run_steps = todo.iter().map(|&i| plan.entries[i].spec.steps as u64).sum();
     on_event(Event::Planned { runs: todo.len(), skipped: report.skipped, discarded, groups: groups.len(), run_steps });
 
@@ -219,10 +226,8 @@ pub fn execute(
             let group = *next;
             *next += 1;
             let specs: Vec<ValidRunSpec> = groups[group].iter().map(|&i| plan.entries[i].spec.clone()).collect();
-            let runs: Result<Vec<RunId>, StoreError> = specs
-                .iter()
-                .map(|s| store.create_run(s.spec(), Some(name), options.device.backend()))
-                .collect();
+            let runs: Result<Vec<RunId>, StoreError> =
+                specs.iter().map(|s| store.create_run(s.spec(), Some(name), options.device.backend())).collect();
             match runs {
                 Ok(runs) => job_txs[w].send(Job { group, specs, runs }).is_ok(),
                 Err(e) => {
@@ -307,18 +312,27 @@ pub fn execute(
 }
 
 /// A worker: trains the groups it is sent until its channel closes.
-fn worker(id: usize, jobs: Receiver<Job>, tx: Sender<Msg>, stop: &AtomicBool, rule: Option<StopRule>, device: critlab_train::device::Device) {
+fn worker(
+    id: usize,
+    jobs: Receiver<Job>,
+    tx: Sender<Msg>,
+    stop: &AtomicBool,
+    rule: Option<StopRule>,
+    device: critlab_train::device::Device,
+) {
     for job in jobs {
         let r = job.specs.len();
         let steps = job.specs[0].steps;
         let hopeless = rule.clone().map(|r| HopelessMonitor::new(r, &job.specs));
         let mut observer = ChannelObserver { runs: &job.runs, group: job.group, steps, tx: &tx, hopeless };
         // A backend failing mid-run comes back as failed outcomes (critlab_train::train).
-        let results: Vec<(RunStatus, Option<String>, f64, usize)> = match critlab_train::train(&job.specs, &device, &mut observer, stop) {
-            Ok(outcomes) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds, o.steps)).collect(),
-            Err(e) => vec![(RunStatus::Failed, Some(e.to_string()), 0.0, 0); r],
-        };
-        let results = job.runs.iter().zip(results).map(|(&run, (s, why, wall, steps))| (run, s, why, wall, steps)).collect();
+        let results: Vec<(RunStatus, Option<String>, f64, usize)> =
+            match critlab_train::train(&job.specs, &device, &mut observer, stop) {
+                Ok(outcomes) => outcomes.into_iter().map(|o| (o.status, o.reason, o.wall_seconds, o.steps)).collect(),
+                Err(e) => vec![(RunStatus::Failed, Some(e.to_string()), 0.0, 0); r],
+            };
+        let results =
+            job.runs.iter().zip(results).map(|(&run, (s, why, wall, steps))| (run, s, why, wall, steps)).collect();
         // Sent on the metrics channel, so the finish rows queue behind the group's metrics.
         if tx.send(Msg::Done { worker: id, group: job.group, results }).is_err() {
             return;

@@ -10,7 +10,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 
-
 /// One resolved run of a plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanEntry {
@@ -59,14 +58,17 @@ impl Plan {
             let describe = || describe_point(&point);
             let spec: RunSpec = serde_json::from_value(json)
                 .map_err(|e| sweep.run_error(None, format!("run {index} ({}): {e}", describe())))?;
-            let spec = spec.validate().map_err(|e| {
-                sweep.run_error(spec_error_key(&e), format!("run {index} ({}): {e}", describe()))
-            })?;
+            let spec = spec
+                .validate()
+                .map_err(|e| sweep.run_error(spec_error_key(&e), format!("run {index} ({}): {e}", describe())))?;
             let hash = spec.hash();
             if let Some(first) = seen.insert(hash.clone(), index) {
                 return Err(sweep.run_error(
                     None,
-                    format!("runs {first} and {index} ({}) are the same run (hash {hash}): an axis repeats a value", describe()),
+                    format!(
+                        "runs {first} and {index} ({}) are the same run (hash {hash}): an axis repeats a value",
+                        describe()
+                    ),
                 ));
             }
             entries.push(PlanEntry { index, hash, point, spec });
@@ -235,7 +237,10 @@ fn product(sweep: &SweepSpec, points: Vec<Point>, key: &str, values: &[Value]) -
 fn too_many(sweep: &SweepSpec) -> SweepError {
     sweep.run_error(
         None,
-        format!("the sweep has more than `max-runs` = {} runs; raise `max-runs` in the spec if you mean it", sweep.max_runs),
+        format!(
+            "the sweep has more than `max-runs` = {} runs; raise `max-runs` in the spec if you mean it",
+            sweep.max_runs
+        ),
     )
 }
 

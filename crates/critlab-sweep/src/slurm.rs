@@ -362,9 +362,7 @@ pub fn job_states(job: &str) -> Result<Vec<JobState>, SweepError> {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let field = |k: &str| {
-                l.split_whitespace().find_map(|w| w.strip_prefix(k)).unwrap_or_default().to_string()
-            };
+            let field = |k: &str| l.split_whitespace().find_map(|w| w.strip_prefix(k)).unwrap_or_default().to_string();
             let (job_id, task) = (field("JobId="), field("ArrayTaskId="));
             let array_job = field("ArrayJobId=");
             let id = if task.is_empty() { job_id } else { format!("{array_job}_{task}") };
@@ -376,7 +374,9 @@ pub fn job_states(job: &str) -> Result<Vec<JobState>, SweepError> {
 /// Whether a job (or any task of an array) is still queued or running.
 pub fn job_active(job: &str) -> Result<bool, SweepError> {
     Ok(!slurm("squeue", &["-h", "-j", job, "-o", "%i"]).unwrap_or_default().trim().is_empty()
-        || job_states(job)?.iter().any(|s| matches!(s.state.as_str(), "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING")))
+        || job_states(job)?
+            .iter()
+            .any(|s| matches!(s.state.as_str(), "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING")))
 }
 
 /// The outcome of merging one shard.
@@ -406,7 +406,14 @@ pub fn merge_work_dir(store: &Store, dir: &Path) -> Result<Vec<ShardMerge>, Swee
         let merge = if missing { None } else { Some(store.merge_from(&shard.file)?) };
         let finished = store.finished_runs(&manifest.name)?;
         let unfinished = shard.hashes.iter().filter(|h| !finished.contains_key(*h)).count();
-        out.push(ShardMerge { index: shard.index, file: shard.file.clone(), runs: shard.hashes.len(), missing, merge, unfinished });
+        out.push(ShardMerge {
+            index: shard.index,
+            file: shard.file.clone(),
+            runs: shard.hashes.len(),
+            missing,
+            merge,
+            unfinished,
+        });
     }
     Ok(out)
 }
@@ -457,11 +464,17 @@ mod tests {
             max_shards: None,
             partition: None,
             time: Some("10:00".into()),
-            worker_args: vec!["--stop-hopeless".into(), "0.95".into(), "--calibrate-from".into(), "pilot's sweep".into()],
+            worker_args: vec![
+                "--stop-hopeless".into(),
+                "0.95".into(),
+                "--calibrate-from".into(),
+                "pilot's sweep".into(),
+            ],
         };
         let work = dir.path().join("work");
         // 30 runs: two classes (train-frac) of 15, in groups of 4,4,4,3: 8 groups, capped at 3 shards.
-        let p = prepare(&plan, &spec, &dir.path().join("main.db"), &work, Path::new("bin/critlab"), &options, 3).unwrap();
+        let p =
+            prepare(&plan, &spec, &dir.path().join("main.db"), &work, Path::new("bin/critlab"), &options, 3).unwrap();
         assert_eq!(p.manifest.shards.len(), 3);
         assert_eq!(p.array, "0-2%2");
         assert_eq!(p.pending_runs, 30);

@@ -173,10 +173,16 @@ impl SweepSpec {
         };
 
         if file.name.is_empty() || !file.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            return Err(err("name", format!("`name` = {:?} must be non-empty letters, digits, '.', '_' or '-'", file.name)));
+            return Err(err(
+                "name",
+                format!("`name` = {:?} must be non-empty letters, digits, '.', '_' or '-'", file.name),
+            ));
         }
         if file.name.len() > MAX_NAME_LEN {
-            return Err(err("name", format!("`name` has {} characters; at most {MAX_NAME_LEN} are allowed", file.name.len())));
+            return Err(err(
+                "name",
+                format!("`name` has {} characters; at most {MAX_NAME_LEN} are allowed", file.name.len()),
+            ));
         }
         if let Err(SpecError::NotFinite { key }) = file.base.check_finite() {
             return Err(err(&format!("base.{key}"), format!("`{key}` in [base] is not a finite number")));
@@ -190,7 +196,10 @@ impl SweepSpec {
             Some(v) => Some(parse_seeds(v, max_runs).map_err(|m| err("seeds", m))?),
         };
         if let Some(n) = file.samples.filter(|&n| n > max_runs) {
-            return Err(err("samples", format!("`samples` = {n} is above `max-runs` = {max_runs}; raise `max-runs` if you mean it")));
+            return Err(err(
+                "samples",
+                format!("`samples` = {n} is above `max-runs` = {max_runs}; raise `max-runs` if you mean it"),
+            ));
         }
         match (file.sampling, file.samples) {
             (Sampling::Random, None) | (Sampling::Random, Some(0)) => {
@@ -220,7 +229,10 @@ impl SweepSpec {
                 message: format!("axis `{key}`: {message}"),
             };
             if !keys.contains(&key) {
-                return Err(axis_err(format!("unknown run-spec key (keys are those of `critlab train --config`: {})", keys.join(", "))));
+                return Err(axis_err(format!(
+                    "unknown run-spec key (keys are those of `critlab train --config`: {})",
+                    keys.join(", ")
+                )));
             }
             if key == "seed" && seeds.is_some() {
                 return Err(axis_err("give seeds either as `seeds` or as a `seed` axis, not both".into()));
@@ -229,7 +241,9 @@ impl SweepSpec {
             let values = parse_axis(raw).map_err(&axis_err)?;
             if let AxisValues::Linspace { n, .. } | AxisValues::Logspace { n, .. } = values {
                 if file.sampling == Sampling::Grid && n > max_runs {
-                    return Err(axis_err(format!("{n} points are above `max-runs` = {max_runs}; raise `max-runs` if you mean it")));
+                    return Err(axis_err(format!(
+                        "{n} points are above `max-runs` = {max_runs}; raise `max-runs` if you mean it"
+                    )));
                 }
             }
             // Each value must be of the key's type; checked once here, before any run.
@@ -286,7 +300,9 @@ fn parse_seeds(v: &toml::Value, max_runs: usize) -> Result<Vec<u64>, String> {
                 other => Err(format!("`seeds` must list non-negative whole numbers, found {other}")),
             })
             .collect(),
-        other => Err(format!("`seeds` must be a positive count (seeds = 5 runs seeds 0..4) or a non-empty list, found {other}")),
+        other => Err(format!(
+            "`seeds` must be a positive count (seeds = 5 runs seeds 0..4) or a non-empty list, found {other}"
+        )),
     }
 }
 
@@ -324,9 +340,7 @@ fn parse_axis(raw: &toml::Value) -> Result<AxisValues, String> {
                 other => Err(format!("unknown range `{other}`; use linspace or logspace")),
             }
         }
-        other => Err(format!(
-            "must be a list or a range, found {other} (a fixed value belongs in [base])"
-        )),
+        other => Err(format!("must be a list or a range, found {other} (a fixed value belongs in [base])")),
     }
 }
 
@@ -355,7 +369,11 @@ impl AxisValues {
         (0..n)
             .map(|i| {
                 let x = if n == 1 { start } else { start + (stop - start) * i as f64 / (n - 1) as f64 };
-                if log { 10f64.powf(x) } else { x }
+                if log {
+                    10f64.powf(x)
+                } else {
+                    x
+                }
             })
             .collect()
     }
@@ -452,7 +470,8 @@ lr = { linspace = [1e-3, 3e-3, 2] }
         assert!(msg.contains("learning-rate") && line == Some(3), "{msg}");
         let (msg, _, _) = error("name = \"a\"\nseed = 3\n");
         assert!(msg.contains("seed"), "{msg}");
-        let (msg, line, _) = error("name = \"a\"\n[axes]\np = { linspace = [10, 20, 3] }\ntask = [\"modular-addition\", \"nope\"]\n");
+        let (msg, line, _) =
+            error("name = \"a\"\n[axes]\np = { linspace = [10, 20, 3] }\ntask = [\"modular-addition\", \"nope\"]\n");
         assert!(msg.contains("`task`") && msg.contains("nope") && line == Some(4), "{msg}");
         let (msg, line, _) = error("name = \"a\"\n[axes]\np = { linspace = [10, 20, 4] }\n");
         assert!(msg.contains("whole numbers") && line == Some(3), "{msg}");

@@ -9,7 +9,9 @@
 //!
 //! Prints, per probe, the median process CPU time over REPEATS (default 7) fresh measurements,
 //! and the total of `measure_all`.
-use critlab_train::probes::{default_probes, fourier::FourierSparsity, measure_all, noether::Charges, HostMatrix, Measurements};
+use critlab_train::probes::{
+    default_probes, fourier::FourierSparsity, measure_all, noether::Charges, HostMatrix, Measurements,
+};
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::time::Instant;
@@ -18,7 +20,11 @@ fn random(rows: usize, cols: usize, relu: bool, rng: &mut rand_chacha::ChaCha8Rn
     let values = (0..rows * cols)
         .map(|_| {
             let x: f32 = rng.sample(StandardNormal);
-            if relu { x.max(0.0) } else { 0.05 * x }
+            if relu {
+                x.max(0.0)
+            } else {
+                0.05 * x
+            }
         })
         .collect();
     HostMatrix { rows, cols, values }
@@ -44,8 +50,14 @@ fn measurements(rng: &mut rand_chacha::ChaCha8Rng) -> Measurements {
         commutator_defect: 0.1,
         displacement_sq: Some(1e-6),
         weight_sq: 100.0,
-        weights: vec![("layer0.weight".into(), random(2 * p, width, false, rng)), ("readout.weight".into(), random(width, p, false, rng))],
-        biases: vec![("layer0.bias".into(), random(1, width, false, rng)), ("readout.bias".into(), random(1, p, false, rng))],
+        weights: vec![
+            ("layer0.weight".into(), random(2 * p, width, false, rng)),
+            ("readout.weight".into(), random(width, p, false, rng)),
+        ],
+        biases: vec![
+            ("layer0.bias".into(), random(1, width, false, rng)),
+            ("readout.bias".into(), random(1, p, false, rng)),
+        ],
         param_grad_sq: Vec::new(),
         hidden: random(512, width, true, rng),
         modulus: Some(p),
@@ -116,5 +128,9 @@ fn main() {
         theirs.push(cpu_seconds() - start);
     }
     println!();
-    println!("eigenvalues of a 512 × 512 Gram matrix, ms: nalgebra {:.2}, probes::spectrum {:.2}", 1e3 * median(theirs), 1e3 * median(ours));
+    println!(
+        "eigenvalues of a 512 × 512 Gram matrix, ms: nalgebra {:.2}, probes::spectrum {:.2}",
+        1e3 * median(theirs),
+        1e3 * median(ours)
+    );
 }

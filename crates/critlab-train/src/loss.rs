@@ -12,7 +12,9 @@ pub fn per_replica(kind: LossKind, logits: Tensor<3>, batch: &Batch) -> Tensor<3
     if let Some(w) = &batch.weights {
         // Per-example losses `[R, n, 1]`, then each replica's weighted sum.
         let each = match (kind, &batch.labels, &batch.real) {
-            (LossKind::CrossEntropy, Some(labels), _) => activation::log_softmax(logits, 2).gather(2, labels.clone()).neg(),
+            (LossKind::CrossEntropy, Some(labels), _) => {
+                activation::log_softmax(logits, 2).gather(2, labels.clone()).neg()
+            }
             (LossKind::Mse, Some(labels), _) => {
                 let target: Tensor<3> = labels.clone().squeeze_dim::<2>(2).one_hot::<3>(batch.classes).float();
                 (logits - target).square().mean_dim(2)

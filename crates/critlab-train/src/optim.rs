@@ -87,9 +87,8 @@ impl Optimizer {
         let lr = self.column(&lr_now);
         let has_decay = self.weight_decay.iter().any(|&w| w != 0.0);
         let wd = self.column(&self.weight_decay);
-        let decay_factor = self.column(
-            &lr_now.iter().zip(&self.weight_decay).map(|(l, w)| 1.0 - l * w).collect::<Vec<_>>(),
-        );
+        let decay_factor =
+            self.column(&lr_now.iter().zip(&self.weight_decay).map(|(l, w)| 1.0 - l * w).collect::<Vec<_>>());
         self.step += 1;
         let t = self.step as i32;
         for (i, (p, mut g)) in params.iter_mut().zip(grads).enumerate() {

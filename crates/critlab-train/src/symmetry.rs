@@ -189,7 +189,8 @@ pub fn detect(topology: &Topology) -> Vec<Symmetry> {
             Layer::Dense { weight, bias, after } => match after {
                 After::Activation(a) => {
                     let next = topology.layers.get(i + 1);
-                    if let (Some(degree), Some(Layer::Dense { weight: outgoing, .. })) = (homogeneity_degree(*a), next) {
+                    if let (Some(degree), Some(Layer::Dense { weight: outgoing, .. })) = (homogeneity_degree(*a), next)
+                    {
                         out.push(Symmetry::Rescale {
                             layer: layer_name(weight),
                             incoming: weight.clone(),
@@ -224,7 +225,10 @@ pub fn of_spec(spec: &critlab_core::ValidRunSpec) -> Vec<Symmetry> {
     // and would not fit in memory for a huge p.
     let (input, outputs) = crate::budget::task_shape(spec);
     let model = crate::models::build(spec, input, outputs);
-    detect(&Topology { layers: model.layers(), softmax_output: spec.effective_loss() == critlab_core::LossKind::CrossEntropy })
+    detect(&Topology {
+        layers: model.layers(),
+        softmax_output: spec.effective_loss() == critlab_core::LossKind::CrossEntropy,
+    })
 }
 
 #[cfg(test)]
@@ -248,7 +252,9 @@ mod tests {
         };
         let s = detect(&t);
         assert_eq!(s.len(), 2, "{s:?}");
-        assert!(matches!(&s[0], Symmetry::Rescale { layer, degree: 2, outgoing, .. } if layer == "layer0" && outgoing == "layer1.weight"));
+        assert!(
+            matches!(&s[0], Symmetry::Rescale { layer, degree: 2, outgoing, .. } if layer == "layer0" && outgoing == "layer1.weight")
+        );
         assert!(matches!(&s[1], Symmetry::Rescale { layer, degree: 1, bias: None, .. } if layer == "layer2"));
     }
 

@@ -9,12 +9,12 @@
 use crate::batch::Batch;
 use crate::control::{Controllers, Knobs};
 use crate::loss;
-use crate::models::{self, InputShape, Init, LossAndGrad, Model, Role};
+use crate::models::{self, Init, InputShape, LossAndGrad, Model, Role};
 use crate::optim::Optimizer;
 use crate::probes::{self, HostMatrix, Measurements};
+use crate::symmetry::{self, Topology};
 use crate::tasks::{Dataset, Inputs, Split, Targets};
 use burn::tensor::{Device, Tensor, TensorData};
-use crate::symmetry::{self, Topology};
 use critlab_core::{BatchSize, LossKind, RunStatus, ValidRunSpec};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -147,11 +147,13 @@ pub fn train(
     // A backend failing mid-run (a GPU lost, a kernel its adapter cannot compile) panics in
     // burn: the group's runs end `failed` at that step, like interrupted ones, and what the
     // observer was given before stays recorded.
-    let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_group(specs, device, observer, stop, &mut clock)))
-        .unwrap_or_else(|panic| {
-            let reason = format!("training failed at step {}: {}", clock.step, panic_message(panic.as_ref()));
-            vec![Some((RunStatus::Failed, reason, clock.step)); specs.len()]
-        });
+    let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train_group(specs, device, observer, stop, &mut clock)
+    }))
+    .unwrap_or_else(|panic| {
+        let reason = format!("training failed at step {}: {}", clock.step, panic_message(panic.as_ref()));
+        vec![Some((RunStatus::Failed, reason, clock.step)); specs.len()]
+    });
     let wall = started.elapsed().as_secs_f64();
     let cpu_seconds = process_cpu_seconds() - clock.cpu_start;
     let Progress { probe_seconds, probe_cpu_seconds, .. } = clock;
@@ -183,7 +185,13 @@ struct Progress {
 type Ended = Option<(RunStatus, String, usize)>;
 
 /// [`train`]'s loop: each replica's end (`None`: it ran all its steps).
-fn train_group(specs: &[ValidRunSpec], device: &Device, observer: &mut dyn Observer, stop: &AtomicBool, clock: &mut Progress) -> Vec<Ended> {
+fn train_group(
+    specs: &[ValidRunSpec],
+    device: &Device,
+    observer: &mut dyn Observer,
+    stop: &AtomicBool,
+    clock: &mut Progress,
+) -> Vec<Ended> {
     let fault_at: Option<usize> = std::env::var(FAULT_AT_STEP).ok().and_then(|v| v.parse().ok());
     let spec = &specs[0];
     let r = specs.len();
@@ -365,8 +373,10 @@ fn train_group(specs: &[ValidRunSpec], device: &Device, observer: &mut dyn Obser
                 }
             }
             // Each replica's matrix moves into its measurements (taken in replica order below).
-            let mut all_logits = modular_classes
-                .then(|| dataset_logits(train_logits, fwd.logits.clone(), &train_idx, &test_idx, replicas[0].data.len()).into_iter());
+            let mut all_logits = modular_classes.then(|| {
+                dataset_logits(train_logits, fwd.logits.clone(), &train_idx, &test_idx, replicas[0].data.len())
+                    .into_iter()
+            });
             let hidden = host_matrices(fwd.hidden.slice([0..r, 0..repr_samples]));
             let weights = param_matrices(model.as_ref(), &params, |role| role != Role::Bias);
             let biases = param_matrices(model.as_ref(), &params, |role| role == Role::Bias);
@@ -423,7 +433,11 @@ fn train_group(specs: &[ValidRunSpec], device: &Device, observer: &mut dyn Obser
                     if control.active(i) {
                         // The knobs in effect for update t.
                         let wd = optimizer.knobs(i).1;
-                        values.extend([("lr".into(), m.lr), ("batch_size".into(), m.batch as f64), ("weight_decay".into(), wd)]);
+                        values.extend([
+                            ("lr".into(), m.lr),
+                            ("batch_size".into(), m.batch as f64),
+                            ("weight_decay".into(), wd),
+                        ]);
                     }
                     observer.record(i, t, values);
                 }
@@ -540,12 +554,7 @@ pub(crate) fn init_values(model: &dyn Model, specs: &[ValidRunSpec]) -> Vec<Vec<
 
 /// Forward and backward: per-replica losses `[R,1,1]`, gradients (without autodiff) and the
 /// logits (without autodiff).
-fn loss_and_grad(
-    model: &dyn Model,
-    params: &[Tensor<3>],
-    batch: &Batch,
-    kind: critlab_core::LossKind,
-) -> LossAndGrad {
+fn loss_and_grad(model: &dyn Model, params: &[Tensor<3>], batch: &Batch, kind: critlab_core::LossKind) -> LossAndGrad {
     if let Some(done) = model.cpu_loss_and_grad(params, batch, kind) {
         return done;
     }
@@ -553,10 +562,7 @@ fn loss_and_grad(
     let fwd = model.forward(&tracked, batch);
     let losses = loss::per_replica(kind, fwd.logits.clone(), batch);
     let grads = losses.clone().sum().backward();
-    let g = tracked
-        .iter()
-        .map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like()))
-        .collect();
+    let g = tracked.iter().map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like())).collect();
     (losses.inner(), g, fwd.logits.inner())
 }
 
@@ -577,9 +583,12 @@ fn commutator_defect(
     device: &Device,
 ) -> Vec<f64> {
     let r = lr.len();
-    let eta = Tensor::<3>::from_data(TensorData::new(lr.iter().map(|&l| l as f32).collect::<Vec<_>>(), [r, 1, 1]), device);
+    let eta =
+        Tensor::<3>::from_data(TensorData::new(lr.iter().map(|&l| l as f32).collect::<Vec<_>>(), [r, 1, 1]), device);
     let (_, g_b, _) = loss_and_grad(model, params, b, kind);
-    let step = |g: &[Tensor<3>]| -> Vec<Tensor<3>> { params.iter().zip(g).map(|(p, g)| p.clone() - g.clone() * eta.clone()).collect() };
+    let step = |g: &[Tensor<3>]| -> Vec<Tensor<3>> {
+        params.iter().zip(g).map(|(p, g)| p.clone() - g.clone() * eta.clone()).collect()
+    };
     let (_, g_a_at_b, _) = loss_and_grad(model, &step(&g_b), a, kind);
     let (_, g_b_at_a, _) = loss_and_grad(model, &step(g_a), b, kind);
     let delta: Vec<Tensor<3>> = (0..params.len())
@@ -589,18 +598,19 @@ fn commutator_defect(
     (0..r)
         .map(|i| {
             let denom = lr[i] * lr[i] * (na[i] * nb[i]).sqrt();
-            if denom > 0.0 { d[i].sqrt() / denom } else { f64::NAN }
+            if denom > 0.0 {
+                d[i].sqrt() / denom
+            } else {
+                f64::NAN
+            }
         })
         .collect()
 }
 
 /// Per-replica Σ‖t‖² over a list of `[R, a, b]` tensors.
 pub(crate) fn sq_norms(ts: &[Tensor<3>]) -> Vec<f64> {
-    let total = ts
-        .iter()
-        .map(|t| t.clone().square().sum_dims(&[1, 2]))
-        .reduce(|a, b| a + b)
-        .expect("at least one parameter");
+    let total =
+        ts.iter().map(|t| t.clone().square().sum_dims(&[1, 2])).reduce(|a, b| a + b).expect("at least one parameter");
     host(total)
 }
 
@@ -624,7 +634,13 @@ fn host_matrices(t: Tensor<3>) -> Vec<HostMatrix> {
 
 /// Every replica's logits in data-set order (`examples` rows), from its training-set logits
 /// (rows in the order of `train_idx`) and test-set logits (rows in the order of `test_idx`).
-fn dataset_logits(train: Tensor<3>, test: Tensor<3>, train_idx: &[&[usize]], test_idx: &[&[usize]], examples: usize) -> Vec<HostMatrix> {
+fn dataset_logits(
+    train: Tensor<3>,
+    test: Tensor<3>,
+    train_idx: &[&[usize]],
+    test_idx: &[&[usize]],
+    examples: usize,
+) -> Vec<HostMatrix> {
     let (train, test) = (host_matrices(train), host_matrices(test));
     train
         .iter()
@@ -644,7 +660,11 @@ fn dataset_logits(train: Tensor<3>, test: Tensor<3>, train_idx: &[&[usize]], tes
 }
 
 /// The matrices of every replica whose role passes `keep`, by parameter name.
-fn param_matrices(model: &dyn Model, params: &[Tensor<3>], keep: impl Fn(Role) -> bool) -> Vec<(String, Vec<HostMatrix>)> {
+fn param_matrices(
+    model: &dyn Model,
+    params: &[Tensor<3>],
+    keep: impl Fn(Role) -> bool,
+) -> Vec<(String, Vec<HostMatrix>)> {
     model
         .params()
         .iter()

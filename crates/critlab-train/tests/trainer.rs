@@ -64,7 +64,9 @@ fn the_trainer_counts_the_time_and_cpu_of_its_probes() {
 
 #[test]
 fn every_task_trains_and_measures() {
-    for task in [TaskKind::SparseParity, TaskKind::TeacherStudent, TaskKind::ModularDivision, TaskKind::ModularQuadratic] {
+    for task in
+        [TaskKind::SparseParity, TaskKind::TeacherStudent, TaskKind::ModularDivision, TaskKind::ModularQuadratic]
+    {
         let s = spec(|s| {
             s.task = task;
             s.samples = 400;
@@ -128,7 +130,12 @@ fn a_diverging_replica_does_not_stop_its_batch_mates() {
         s.lr = 1e7;
         s.seed = 2;
     });
-    let err = train(&[good.clone(), bad.clone()], &critlab_train::cpu_device(), &mut Collect::default(), &AtomicBool::new(false));
+    let err = train(
+        &[good.clone(), bad.clone()],
+        &critlab_train::cpu_device(),
+        &mut Collect::default(),
+        &AtomicBool::new(false),
+    );
     // SGD and AdamW cannot share a group: the optimizer is a group setting.
     assert!(err.unwrap_err().to_string().contains("optimizer"));
     // Adam moves each parameter by about η per step: η = 1e30 overflows f32 at once.
@@ -220,7 +227,11 @@ mod controllers {
             base(Controller::None),
             base(Controller::Grokfast(GrokfastOptions::default())),
             base(Controller::Norm(NormOptions { ratio: 0.7 })),
-            base(Controller::Temperature(TemperatureOptions { temperature: Some(1e-4), b_min: 8, ..Default::default() })),
+            base(Controller::Temperature(TemperatureOptions {
+                temperature: Some(1e-4),
+                b_min: 8,
+                ..Default::default()
+            })),
             base(Controller::Critical(CriticalOptions { min: 0.1, max: 3.0, ..Default::default() })),
         ]
     }
@@ -237,7 +248,11 @@ mod controllers {
         assert!(!a.0[&0].contains_key("lr"), "a fixed run logs no knobs");
         for r in 1..5 {
             for k in ["lr", "batch_size", "weight_decay"] {
-                assert_eq!(a.series(r, k).len(), a.series(r, "train_loss").len(), "replica {r} logs {k} every eval step");
+                assert_eq!(
+                    a.series(r, k).len(),
+                    a.series(r, "train_loss").len(),
+                    "replica {r} logs {k} every eval step"
+                );
             }
         }
         // Omnigrok: the norm sits on its sphere.

@@ -94,7 +94,14 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
     laps.sort_by(f64::total_cmp);
     let q = |f: f64| laps[((laps.len() - 1) as f64 * f).round() as usize];
     let t = StepTiming {
-        workload: format!("{:?} {:?} p={} width={} n_train={}", spec.task, spec.model, spec.p, spec.width, spec.n_train()),
+        workload: format!(
+            "{:?} {:?} p={} width={} n_train={}",
+            spec.task,
+            spec.model,
+            spec.p,
+            spec.width,
+            spec.n_train()
+        ),
         backend: cmd.device.device.backend(),
         replicas: cmd.replicas,
         steps_timed: laps.len(),
@@ -107,7 +114,13 @@ pub fn run(cmd: BenchCmd) -> Result<ExitCode> {
     } else {
         outln!(
             "{} × {} on {}: median {:.3} ms/step (p10 {:.3}, p90 {:.3}) over {} steps",
-            t.workload, t.replicas, t.backend, t.median_ms, t.p10_ms, t.p90_ms, t.steps_timed
+            t.workload,
+            t.replicas,
+            t.backend,
+            t.median_ms,
+            t.p10_ms,
+            t.p90_ms,
+            t.steps_timed
         )?;
     }
     Ok(ExitCode::SUCCESS)

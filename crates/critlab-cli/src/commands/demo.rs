@@ -96,7 +96,12 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
     bar.finish_and_clear();
     outln!(
         "trained {} runs ({} done, {} diverged, {} failed; {} already stored) in {:.0} s",
-        report.planned, report.done, report.diverged, report.failed, report.skipped, report.wall_seconds
+        report.planned,
+        report.done,
+        report.diverged,
+        report.failed,
+        report.skipped,
+        report.wall_seconds
     )?;
 
     let store = Store::open(&cmd.store)?;
@@ -108,7 +113,8 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
         files.extend(written);
     }
     let page = cmd.out.join("report.html");
-    let report_options = critlab_report::page::ReportOptions { sweep: Some(plan.name().to_string()), ..Default::default() };
+    let report_options =
+        critlab_report::page::ReportOptions { sweep: Some(plan.name().to_string()), ..Default::default() };
     critlab_report::page::write_report(&cmd.store, &report_options, &page)?;
     files.push(page);
     outln!("files:")?;
@@ -117,7 +123,12 @@ pub fn run(cmd: DemoCmd) -> Result<ExitCode> {
         let what = if f.extension().is_some_and(|e| e == "html") { "report" } else { "figure" };
         outln!("  {what:<14} {}", f.display())?;
     }
-    outln!("done in {:.0} s; inspect with `critlab analyze phases --store {} --sweep {} --x weight-decay --y train-frac`", started.elapsed().as_secs_f64(), cmd.store.display(), plan.name())?;
+    outln!(
+        "done in {:.0} s; inspect with `critlab analyze phases --store {} --sweep {} --x weight-decay --y train-frac`",
+        started.elapsed().as_secs_f64(),
+        cmd.store.display(),
+        plan.name()
+    )?;
     Ok(if report.complete() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -139,6 +150,11 @@ fn draw_example_run(store: &Store, a: &Analysis, out: &std::path::Path) -> Resul
     let series = phases::load_series(store, run.run_id)?;
     let acc = transitions::accuracy(&series, &Default::default());
     let title = format!("run {} (weight-decay {}, train-frac {}, seed {})", run.run_id, run.x, run.y, run.seed);
-    let svg = run_curves_svg(&series, &acc, &format!("run {}", run.run_id), &format!("{title}: {}", run.classification.reason));
+    let svg = run_curves_svg(
+        &series,
+        &acc,
+        &format!("run {}", run.run_id),
+        &format!("{title}: {}", run.classification.reason),
+    );
     Ok(Some(critlab_report::write_figure(&svg, &out.join("grokking-run"))?))
 }

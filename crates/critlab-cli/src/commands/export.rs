@@ -47,7 +47,13 @@ pub fn run(cmd: ExportCmd) -> Result<ExitCode> {
     match (&cmd.output, format) {
         (Some(path), f) => {
             export::write(&table, f, path)?;
-            eprintln!("wrote {} rows × {} metrics as {:?} to {}", table.rows.len(), table.columns.len(), cmd.format, path.display());
+            eprintln!(
+                "wrote {} rows × {} metrics as {:?} to {}",
+                table.rows.len(),
+                table.columns.len(),
+                cmd.format,
+                path.display()
+            );
         }
         (None, Format::Csv) => export::write_csv(&table, std::io::BufWriter::new(crate::output::stdout()))?,
         (None, Format::Jsonl) => export::write_jsonl(&table, std::io::BufWriter::new(crate::output::stdout()))?,

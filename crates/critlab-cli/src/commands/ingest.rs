@@ -91,7 +91,9 @@ pub struct TableCmd {
 pub fn run(cmd: IngestCmd) -> Result<ExitCode> {
     // Read every source first: a bad file stops the command before the store is touched.
     let (sources, common): (Vec<Source>, CommonArgs) = match cmd {
-        IngestCmd::Tensorboard(c) => (c.dirs.iter().map(|d| ingest::tensorboard::read(d)).collect::<Result<_, _>>()?, c.common),
+        IngestCmd::Tensorboard(c) => {
+            (c.dirs.iter().map(|d| ingest::tensorboard::read(d)).collect::<Result<_, _>>()?, c.common)
+        }
         IngestCmd::Mlflow(c) => (c.files.iter().map(|f| ingest::mlflow::read(f)).collect::<Result<_, _>>()?, c.common),
         IngestCmd::Csv(c) => table_sources(c, false)?,
         IngestCmd::Jsonl(c) => table_sources(c, true)?,
@@ -142,7 +144,8 @@ fn summary(r: &IngestReport) -> String {
         r.count(Outcome::Replaced)
     );
     for run in &r.runs {
-        let renamed: Vec<String> = run.series.iter().filter(|(n, from, _)| n != from).map(|(n, from, _)| format!("{from} → {n}")).collect();
+        let renamed: Vec<String> =
+            run.series.iter().filter(|(n, from, _)| n != from).map(|(n, from, _)| format!("{from} → {n}")).collect();
         let points: usize = run.series.iter().map(|s| s.2).sum();
         out.push_str(&format!(
             "  run {} {} (sweep {}): {}; {} series, {} points{}\n",
@@ -159,7 +162,11 @@ fn summary(r: &IngestReport) -> String {
             if renamed.is_empty() { String::new() } else { format!("; {}", renamed.join(", ")) }
         ));
         if !run.spec_keys.is_empty() {
-            let keys: Vec<String> = run.spec_keys.iter().map(|(from, k)| if from == k { k.clone() } else { format!("{from} → {k}") }).collect();
+            let keys: Vec<String> = run
+                .spec_keys
+                .iter()
+                .map(|(from, k)| if from == k { k.clone() } else { format!("{from} → {k}") })
+                .collect();
             out.push_str(&format!("    spec keys: {}\n", keys.join(", ")));
         }
     }

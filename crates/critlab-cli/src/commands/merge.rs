@@ -60,7 +60,8 @@ pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
                 Merged::File { file, merge } => print_merge(&file.display().to_string(), merge)?,
                 Merged::WorkDir { work_dir, shards } => {
                     let copied: usize = shards.iter().filter_map(|s| s.merge.as_ref()).map(|m| m.copied).sum();
-                    let present: usize = shards.iter().filter_map(|s| s.merge.as_ref()).map(|m| m.already_present).sum();
+                    let present: usize =
+                        shards.iter().filter_map(|s| s.merge.as_ref()).map(|m| m.already_present).sum();
                     outln!(
                         "{}: {} shards; {copied} runs copied, {present} already present",
                         work_dir.display(),
@@ -68,11 +69,21 @@ pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
                     )?;
                     for s in shards {
                         if s.missing && s.unfinished > 0 {
-                            outln!("  shard {}: missing ({} not created; {} runs not in the store)", s.index, s.file.display(), s.unfinished)?;
+                            outln!(
+                                "  shard {}: missing ({} not created; {} runs not in the store)",
+                                s.index,
+                                s.file.display(),
+                                s.unfinished
+                            )?;
                         } else if s.unfinished > 0 {
                             outln!("  shard {}: {} of {} runs not finished", s.index, s.unfinished, s.runs)?;
                             for u in s.merge.iter().flat_map(|m| &m.unfinished) {
-                                outln!("    {} {}: {}", u.spec_hash, u.status, u.reason.as_deref().unwrap_or("killed while running"))?;
+                                outln!(
+                                    "    {} {}: {}",
+                                    u.spec_hash,
+                                    u.status,
+                                    u.reason.as_deref().unwrap_or("killed while running")
+                                )?;
                             }
                         }
                     }
@@ -82,7 +93,10 @@ pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
         if problems == 0 {
             outln!("merged into {}: complete", cmd.store.store.display())?;
         } else {
-            outln!("merged into {}: {problems} shards missing or unfinished; re-submit to finish them", cmd.store.store.display())?;
+            outln!(
+                "merged into {}: {problems} shards missing or unfinished; re-submit to finish them",
+                cmd.store.store.display()
+            )?;
         }
     }
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })

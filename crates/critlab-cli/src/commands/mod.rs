@@ -127,8 +127,14 @@ mod tests {
             }
             numeric += 1;
             for bad in ["nan", "NaN", "inf", "-inf", "1e400"] {
-                let e = parse(path, flag, bad).err().unwrap_or_else(|| panic!("critlab {} --{flag} {bad} was accepted", path.join(" ")));
-                assert!(matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue), "critlab {} --{flag} {bad}: {e}", path.join(" "));
+                let e = parse(path, flag, bad)
+                    .err()
+                    .unwrap_or_else(|| panic!("critlab {} --{flag} {bad} was accepted", path.join(" ")));
+                assert!(
+                    matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue),
+                    "critlab {} --{flag} {bad}: {e}",
+                    path.join(" ")
+                );
                 assert!(e.to_string().contains(&format!("--{flag}")), "critlab {} --{flag} {bad}: {e}", path.join(" "));
                 assert_eq!(e.exit_code(), 2);
             }

@@ -33,7 +33,14 @@ pub struct PageArgs {
 impl PageArgs {
     /// The report options.
     pub fn options(&self) -> ReportOptions {
-        ReportOptions { sweep: self.sweep.clone(), runs: self.runs.clone(), x: self.x.clone(), y: self.y.clone(), max_points: self.max_points as usize, title: self.title.clone() }
+        ReportOptions {
+            sweep: self.sweep.clone(),
+            runs: self.runs.clone(),
+            x: self.x.clone(),
+            y: self.y.clone(),
+            max_points: self.max_points as usize,
+            title: self.title.clone(),
+        }
     }
 }
 
@@ -53,7 +60,13 @@ pub struct ReportCmd {
 pub fn run(cmd: ReportCmd) -> Result<ExitCode> {
     let data = write_report(&cmd.store.store, &cmd.page.options(), &cmd.output)?;
     let size = std::fs::metadata(&cmd.output).map(|m| m.len()).unwrap_or(0);
-    outln!("wrote {} ({} runs, {} metrics, {:.1} MB)", cmd.output.display(), data.runs.len(), data.metrics.len(), size as f64 / 1e6)?;
+    outln!(
+        "wrote {} ({} runs, {} metrics, {:.1} MB)",
+        cmd.output.display(),
+        data.runs.len(),
+        data.metrics.len(),
+        size as f64 / 1e6
+    )?;
     for note in &data.notes {
         outln!("note: {note}")?;
     }

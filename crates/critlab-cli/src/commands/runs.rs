@@ -88,7 +88,23 @@ fn list(cmd: ListCmd) -> Result<ExitCode> {
         outln!("no runs in {}", cmd.store.store.display())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let header = ["id", "status", "task", "model", "p", "width", "optimizer", "lr", "weight-decay", "train-frac", "seed", "steps", "last step", "wall s", "sweep"];
+    let header = [
+        "id",
+        "status",
+        "task",
+        "model",
+        "p",
+        "width",
+        "optimizer",
+        "lr",
+        "weight-decay",
+        "train-frac",
+        "seed",
+        "steps",
+        "last step",
+        "wall s",
+        "sweep",
+    ];
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -133,14 +149,25 @@ fn show(cmd: ShowCmd) -> Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&obj)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("run {}  status {}{}", run.id, run.shown_status(), run.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())?;
+    outln!(
+        "run {}  status {}{}",
+        run.id,
+        run.shown_status(),
+        run.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )?;
     if let Some(p) = &run.process {
         let job = p.slurm_job.as_ref().map(|j| format!("  slurm job {j}")).unwrap_or_default();
-        let gone = if run.stale { "  (gone: the run will never finish; `critlab runs reap` marks it failed)" } else { "" };
+        let gone =
+            if run.stale { "  (gone: the run will never finish; `critlab runs reap` marks it failed)" } else { "" };
         outln!("process {} on {}{job}{gone}", p.pid, p.host)?;
     }
     outln!("spec hash {}  seed {}  critlab {}  backend {}", run.spec_hash, run.seed, run.critlab_version, run.backend)?;
-    outln!("created {}  finished {}  wall {} s", run.created_at, run.finished_at.as_deref().unwrap_or("-"), table::num(run.wall_seconds))?;
+    outln!(
+        "created {}  finished {}  wall {} s",
+        run.created_at,
+        run.finished_at.as_deref().unwrap_or("-"),
+        table::num(run.wall_seconds)
+    )?;
     if let Some(s) = &run.sweep {
         outln!("sweep {s}")?;
     }
@@ -150,7 +177,19 @@ fn show(cmd: ShowCmd) -> Result<ExitCode> {
     let spec_rows: Vec<Vec<String>> = run
         .spec
         .as_object()
-        .map(|o| o.iter().map(|(k, v)| vec![k.clone(), match v { Value::String(s) => s.clone(), v => v.to_string() }]).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    vec![
+                        k.clone(),
+                        match v {
+                            Value::String(s) => s.clone(),
+                            v => v.to_string(),
+                        },
+                    ]
+                })
+                .collect()
+        })
         .unwrap_or_default();
     outln!()?;
     out!("{}", table::render(&["setting", "value"], &spec_rows))?;

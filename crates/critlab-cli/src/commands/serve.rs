@@ -27,7 +27,10 @@ pub struct ServeCmd {
 
 /// Runs `critlab serve`.
 pub fn run(cmd: ServeCmd) -> Result<ExitCode> {
-    let server = bind(&cmd.store.store, ServeOptions { bind: cmd.bind, port: cmd.port, poll_ms: cmd.poll_ms, report: cmd.page.options() })?;
+    let server = bind(
+        &cmd.store.store,
+        ServeOptions { bind: cmd.bind, port: cmd.port, poll_ms: cmd.poll_ms, report: cmd.page.options() },
+    )?;
     outln!("serving {} read-only at http://{}/ (Ctrl-C stops)", server.store_path().display(), server.addr())?;
     if !cmd.bind.is_loopback() {
         outln!("warning: bound to {}: other machines that can reach it can read the store's runs", cmd.bind)?;

@@ -7,8 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use critlab_core::RunStatus;
 use critlab_physics::predict::norm_delay::ClassCalibrations;
 use critlab_physics::predict::PredictorKind;
-use critlab_sweep::hopeless::StopRule;
 use critlab_store::Store;
+use critlab_sweep::hopeless::StopRule;
 use critlab_sweep::local::{default_jobs, DEFAULT_MAX_GROUP};
 use critlab_sweep::slurm::{self, Manifest, SlurmOptions};
 use critlab_sweep::{plan::describe_point, Event, Options, Plan, Report};
@@ -142,10 +142,16 @@ impl HopelessArgs {
     /// The same rule as arguments of `sweep worker`, calibrated from `store` (made absolute).
     fn worker_args(&self, store: &Path) -> Result<Vec<String>> {
         let Some(p) = self.stop_hopeless else { return Ok(Vec::new()) };
-        let mut args = vec!["--stop-hopeless".to_string(), p.to_string(), "--stop-predictor".into(), self.stop_predictor.clone()];
+        let mut args =
+            vec!["--stop-hopeless".to_string(), p.to_string(), "--stop-predictor".into(), self.stop_predictor.clone()];
         if let Some(sweep) = &self.calibrate_from {
             let from = std::path::absolute(self.calibration_store(store)).context("locating the calibration store")?;
-            args.extend(["--calibrate-from".into(), sweep.clone(), "--calibration-store".into(), from.to_string_lossy().into_owned()]);
+            args.extend([
+                "--calibrate-from".into(),
+                sweep.clone(),
+                "--calibration-store".into(),
+                from.to_string_lossy().into_owned(),
+            ]);
         }
         Ok(args)
     }
@@ -210,7 +216,10 @@ pub fn run(cmd: SweepCmd) -> Result<ExitCode> {
         SweepCmd::Run(c) => match c.backend {
             Backend::Local => run_local(c),
             Backend::Slurm if c.device.device != DeviceChoice::Cpu => {
-                bail!("--device {} works with --backend local only (the Slurm workers train on the CPU)", c.device.device)
+                bail!(
+                    "--device {} works with --backend local only (the Slurm workers train on the CPU)",
+                    c.device.device
+                )
             }
             Backend::Slurm => run_slurm(c),
         },
@@ -417,7 +426,8 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
         Some(sweep) => {
             // The store may be --calibration-store's, not --store's: say which flag it came from.
             let context = || format!("--calibrate-from {sweep} in {}", store.display());
-            super::analyze::predict::calibration_from_sweep(&Store::open_read_only(store).with_context(context)?, sweep).with_context(context)?
+            super::analyze::predict::calibration_from_sweep(&Store::open_read_only(store).with_context(context)?, sweep)
+                .with_context(context)?
         }
     };
     let c = calibrations.pooled;
@@ -438,7 +448,13 @@ fn run_local(cmd: RunCmd) -> Result<ExitCode> {
     let plan = Plan::load(&cmd.spec)?;
     let stop_hopeless = cmd.hopeless.rule(&cmd.store.store)?;
     cmd.device.open()?;
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless, device: cmd.device.device };
+    let options = Options {
+        jobs: cmd.jobs.unwrap_or_else(default_jobs),
+        max_group: cmd.max_group,
+        memory: cmd.memory.max_memory,
+        stop_hopeless,
+        device: cmd.device.device,
+    };
     let all: Vec<usize> = (0..plan.entries.len()).collect();
     let report = execute_with_bar(&plan, &all, &cmd.store.store, &options, cmd.json)?;
     if cmd.json {
@@ -455,7 +471,13 @@ fn worker(cmd: WorkerCmd) -> Result<ExitCode> {
     let entries = plan.shard(shard, n, cmd.max_group);
     let stop_hopeless = cmd.hopeless.rule(&cmd.store)?;
     cmd.device.open()?;
-    let options = Options { jobs: cmd.jobs.unwrap_or_else(default_jobs), max_group: cmd.max_group, memory: cmd.memory.max_memory, stop_hopeless, device: cmd.device.device };
+    let options = Options {
+        jobs: cmd.jobs.unwrap_or_else(default_jobs),
+        max_group: cmd.max_group,
+        memory: cmd.memory.max_memory,
+        stop_hopeless,
+        device: cmd.device.device,
+    };
     outln!("sweep {} shard {shard}/{n}: {} runs into {}", plan.name(), entries.len(), cmd.store.display())?;
     let report = execute_with_bar(&plan, &entries, &cmd.store, &options, true)?;
     print_report(&plan, &cmd.store, &report)?;
@@ -655,7 +677,16 @@ fn print_status(s: &Status, json: bool) -> Result<()> {
     }
     outln!(
         "sweep {} in {}: {} runs: {} done, {} diverged, {} stopped, {} failed, {} running, {} stale, {} pending",
-        s.name, s.store, s.runs, s.done, s.diverged, s.stopped, s.failed, s.running, s.stale, s.pending
+        s.name,
+        s.store,
+        s.runs,
+        s.done,
+        s.diverged,
+        s.stopped,
+        s.failed,
+        s.running,
+        s.stale,
+        s.pending
     )?;
     if s.stale > 0 {
         outln!("  stale runs were left `running` by a process that is gone; `critlab runs reap` marks them failed, `sweep run` retrains them")?;
@@ -676,7 +707,12 @@ fn print_status(s: &Status, json: bool) -> Result<()> {
                     None => counts.push((j.state.clone(), 1)),
                 }
             }
-            let merge_state = sh.jobs.iter().find(|j| j.id == *m).map(|j| j.state.as_str()).unwrap_or("unknown to Slurm (finished long ago?)");
+            let merge_state = sh
+                .jobs
+                .iter()
+                .find(|j| j.id == *m)
+                .map(|j| j.state.as_str())
+                .unwrap_or("unknown to Slurm (finished long ago?)");
             let tasks = if counts.is_empty() {
                 "unknown to Slurm (finished long ago?)".to_string()
             } else {

@@ -78,7 +78,16 @@ impl<'a> StoreObserver<'a> {
     /// An observer writing replica i to run `runs[i]`.
     pub fn new(writer: &'a mut Writer, runs: Vec<RunId>, bar: Option<&'a ProgressBar>, stop: Arc<AtomicBool>) -> Self {
         let n = runs.len();
-        Self { writer, runs, bar, error: None, stop, last: vec![BTreeMap::new(); n], crossings: vec![(None, None); n], history: None }
+        Self {
+            writer,
+            runs,
+            bar,
+            error: None,
+            stop,
+            last: vec![BTreeMap::new(); n],
+            crossings: vec![(None, None); n],
+            history: None,
+        }
     }
 
     /// Stops each replica once its transition is complete ([`transition_complete`]).
@@ -95,7 +104,8 @@ impl Observer for StoreObserver<'_> {
         let cross = &mut self.crossings[replica];
         if let Some(h) = self.history.as_mut() {
             let h = &mut h[replica];
-            let slots = [&mut h.train_acc, &mut h.test_acc, &mut h.train_loss, &mut h.test_loss, &mut h.explained_variance];
+            let slots =
+                [&mut h.train_acc, &mut h.test_acc, &mut h.train_loss, &mut h.test_loss, &mut h.explained_variance];
             for (slot, key) in slots.into_iter().zip(RunSeries::NAMES) {
                 if let Some((_, v)) = values.iter().find(|(n, _)| n == key) {
                     slot.push((step as i64, *v));
@@ -122,10 +132,7 @@ impl Observer for StoreObserver<'_> {
                 ));
             }
         }
-        let rows = values
-            .into_iter()
-            .map(|(name, value)| MetricRow { run, step: step as i64, name, value })
-            .collect();
+        let rows = values.into_iter().map(|(name, value)| MetricRow { run, step: step as i64, name, value }).collect();
         if let Err(e) = self.writer.metrics(rows) {
             self.error.get_or_insert(e);
             self.stop.store(true, Ordering::Relaxed);

@@ -11,12 +11,12 @@
 //! `chromium-browser` or `google-chrome` on the PATH (scripts/test.sh installs Debian's
 //! `chromium-headless-shell` when none is present).
 use serde_json::{json, Value};
+use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
 
 /// The Chromium binary, if one is installed.
 pub fn find() -> Option<PathBuf> {
@@ -37,7 +37,9 @@ pub fn find_or_skip(test: &str) -> Option<PathBuf> {
     if found.is_none() {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
         assert!(!ci, "{test}: no Chromium found (CRITLAB_CHROMIUM, chromium-headless-shell, chromium); scripts/test.sh installs Debian's chromium-headless-shell");
-        eprintln!("SKIPPED {test}: no Chromium installed (apt-get install chromium-headless-shell, or run scripts/test.sh)");
+        eprintln!(
+            "SKIPPED {test}: no Chromium installed (apt-get install chromium-headless-shell, or run scripts/test.sh)"
+        );
     }
     found
 }
@@ -145,7 +147,8 @@ impl WebSocket {
                             0x0 | 0x1 => {
                                 self.message.extend_from_slice(&payload);
                                 if b0 & 0x80 != 0 {
-                                    let text = String::from_utf8(std::mem::take(&mut self.message)).map_err(|e| format!("a message is not UTF-8: {e}"))?;
+                                    let text = String::from_utf8(std::mem::take(&mut self.message))
+                                        .map_err(|e| format!("a message is not UTF-8: {e}"))?;
                                     return Ok(Some(text));
                                 }
                             }
@@ -166,15 +169,25 @@ impl WebSocket {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err("the browser closed the DevTools connection".into()),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return Ok(None),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    return Ok(None)
+                }
                 Err(e) => return Err(format!("reading from DevTools: {e}")),
             }
         }
     }
 }
 
-fn call_on(ws: &mut WebSocket, id: u64, method: &str, params: Value, events: &mut Vec<(String, Value)>, timeout: Duration) -> Result<Value, String> {
-    ws.send(&json!({ "id": id, "method": method, "params": params }).to_string()).map_err(|e| format!("{method}: {e}"))?;
+fn call_on(
+    ws: &mut WebSocket,
+    id: u64,
+    method: &str,
+    params: Value,
+    events: &mut Vec<(String, Value)>,
+    timeout: Duration,
+) -> Result<Value, String> {
+    ws.send(&json!({ "id": id, "method": method, "params": params }).to_string())
+        .map_err(|e| format!("{method}: {e}"))?;
     let end = Instant::now() + timeout;
     while Instant::now() < end {
         let Some(text) = ws.read(Duration::from_millis(200)).map_err(|e| format!("{method}: {e}"))? else { continue };
@@ -196,7 +209,10 @@ impl Browser {
     /// Starts headless Chromium with a fresh profile and opens a blank page with the runtime,
     /// log and network domains enabled.
     pub fn launch(bin: &Path) -> Result<Self, String> {
-        let profile = tempfile::Builder::new().prefix("critlab-chromium").tempdir().map_err(|e| format!("profile folder: {e}"))?;
+        let profile = tempfile::Builder::new()
+            .prefix("critlab-chromium")
+            .tempdir()
+            .map_err(|e| format!("profile folder: {e}"))?;
         let child = Command::new(bin)
             .args([
                 "--headless",
@@ -237,7 +253,14 @@ impl Browser {
         };
         let mut browser = WebSocket::connect(&url)?;
         let mut events = Vec::new();
-        let target = call_on(&mut browser, 1, "Target.createTarget", json!({ "url": "about:blank" }), &mut events, Duration::from_secs(20))?;
+        let target = call_on(
+            &mut browser,
+            1,
+            "Target.createTarget",
+            json!({ "url": "about:blank" }),
+            &mut events,
+            Duration::from_secs(20),
+        )?;
         let id = target["targetId"].as_str().ok_or("Target.createTarget gave no targetId")?.to_string();
         let port_part = url.trim_start_matches("ws://").split('/').next().unwrap_or_default().to_string();
         let page = WebSocket::connect(&format!("ws://{port_part}/devtools/page/{id}"))?;
@@ -256,7 +279,8 @@ impl Browser {
 
     /// Evaluates a JavaScript expression in the page (promises awaited) and returns its value.
     pub fn eval(&mut self, expr: &str) -> Result<Value, String> {
-        let r = self.call("Runtime.evaluate", json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }))?;
+        let r =
+            self.call("Runtime.evaluate", json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }))?;
         if let Some(ex) = r.get("exceptionDetails") {
             return Err(format!("{expr}: {ex}"));
         }
@@ -291,7 +315,9 @@ impl Browser {
         self.events
             .iter()
             .filter_map(|(m, p)| match m.as_str() {
-                "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "assert" => Some(format!("console.{}: {}", p["type"], p["args"])),
+                "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "assert" => {
+                    Some(format!("console.{}: {}", p["type"], p["args"]))
+                }
                 "Runtime.exceptionThrown" => Some(format!("exception: {}", p["exceptionDetails"])),
                 "Log.entryAdded" if p["entry"]["level"] == "error" => Some(format!("log: {}", p["entry"])),
                 _ => None,
@@ -301,13 +327,21 @@ impl Browser {
 
     /// Every URL the page requested.
     pub fn requests(&self) -> Vec<String> {
-        self.events.iter().filter(|(m, _)| m == "Network.requestWillBeSent").filter_map(|(_, p)| p["request"]["url"].as_str().map(String::from)).collect()
+        self.events
+            .iter()
+            .filter(|(m, _)| m == "Network.requestWillBeSent")
+            .filter_map(|(_, p)| p["request"]["url"].as_str().map(String::from))
+            .collect()
     }
 
     /// Sends a real mouse-wheel event at (x, y) in the viewport.
     pub fn wheel(&mut self, x: f64, y: f64, delta_y: f64) -> Result<(), String> {
         self.call("Input.dispatchMouseEvent", json!({ "type": "mouseMoved", "x": x, "y": y }))?;
-        self.call("Input.dispatchMouseEvent", json!({ "type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": delta_y })).map(|_| ())
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({ "type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": delta_y }),
+        )
+        .map(|_| ())
     }
 }
 
@@ -315,13 +349,15 @@ impl Drop for Browser {
     fn drop(&mut self) {
         // Browser.close ends Chromium with all its processes. Killing the child alone is not
         // enough: Debian's launcher is a shell script that does not exec the browser.
-        let _ = call_on(&mut self.browser, 999_999, "Browser.close", json!({}), &mut Vec::new(), Duration::from_secs(5));
+        let _ =
+            call_on(&mut self.browser, 999_999, "Browser.close", json!({}), &mut Vec::new(), Duration::from_secs(5));
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end && !matches!(self.child.try_wait(), Ok(Some(_))) {
             std::thread::sleep(Duration::from_millis(50));
         }
         // Whatever is left of the group (the launcher, the browser, its helpers) is killed.
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
+        let _ =
+            Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
         let _ = self.child.wait();
     }
 }

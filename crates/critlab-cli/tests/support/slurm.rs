@@ -4,7 +4,9 @@
 /// is skipped and returns false. When `CRITLAB_REQUIRE_SLURM` is set (scripts/test.sh sets it
 /// after starting the cluster) a missing cluster fails the test instead: no silent skip there.
 pub fn running_or_skip(test: &str) -> bool {
-    let works = |cmd: &str, arg: &str| std::process::Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false);
+    let works = |cmd: &str, arg: &str| {
+        std::process::Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false)
+    };
     if works("sbatch", "--version") && works("scontrol", "ping") {
         return true;
     }

@@ -144,7 +144,11 @@ fn extrapolate(cross: &[(f64, f64, f64, f64)], reps: &[Vec<Option<f64>>]) -> Opt
     }
     let l: Vec<f64> = cross.iter().map(|c| (c.0 * c.1).sqrt()).collect();
     let x: Vec<f64> = cross.iter().map(|c| c.2).collect();
-    let w: Vec<f64> = if cross.iter().all(|c| c.3 > 0.0) { cross.iter().map(|c| 1.0 / (c.3 * c.3)).collect() } else { vec![1.0; cross.len()] };
+    let w: Vec<f64> = if cross.iter().all(|c| c.3 > 0.0) {
+        cross.iter().map(|c| 1.0 / (c.3 * c.3)).collect()
+    } else {
+        vec![1.0; cross.len()]
+    };
     let profile: Vec<(f64, f64, f64)> = (0..15)
         .filter_map(|i| {
             let kappa = 0.5 + 0.25 * i as f64;
@@ -165,8 +169,19 @@ fn extrapolate(cross: &[(f64, f64, f64, f64)], reps: &[Vec<Option<f64>>]) -> Opt
         .collect();
     let stat = stats::bootstrap_spread(&boot).unwrap_or(0.0);
     let near: Vec<f64> = profile.iter().filter(|p| p.1 <= best.1 + 1.0).map(|p| p.2).collect();
-    let sys = 0.5 * (near.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - near.iter().cloned().fold(f64::INFINITY, f64::min));
-    Some(CrossingExtrapolation { x_c, x_c_err: stat.hypot(sys), x_c_err_stat: stat, x_c_err_sys: sys, kappa, c, chi2, dof: cross.len() - 2, profile })
+    let sys = 0.5
+        * (near.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - near.iter().cloned().fold(f64::INFINITY, f64::min));
+    Some(CrossingExtrapolation {
+        x_c,
+        x_c_err: stat.hypot(sys),
+        x_c_err_stat: stat,
+        x_c_err_sys: sys,
+        kappa,
+        c,
+        chi2,
+        dof: cross.len() - 2,
+        profile,
+    })
 }
 
 /// All sign changes of y_a − y_b on the common range: (x, y, |slope|).
@@ -182,7 +197,11 @@ fn pair_crossings(xa: &[f64], ya: &[f64], xb: &[f64], yb: &[f64]) -> Vec<(f64, f
     let interp = |xs: &[f64], ys: &[f64], x: f64| {
         let k = xs.partition_point(|&v| v <= x).clamp(1, xs.len() - 1);
         let (x0, x1) = (xs[k - 1], xs[k]);
-        if x1 == x0 { ys[k] } else { ys[k - 1] + (ys[k] - ys[k - 1]) * (x - x0) / (x1 - x0) }
+        if x1 == x0 {
+            ys[k]
+        } else {
+            ys[k - 1] + (ys[k] - ys[k - 1]) * (x - x0) / (x1 - x0)
+        }
     };
     let d: Vec<(f64, f64)> = grid.iter().map(|&x| (interp(xa, ya, x) - interp(xb, yb, x), interp(xa, ya, x))).collect();
     let mut out = Vec::new();
@@ -242,10 +261,14 @@ pub fn fit(data: &CollapseData, opts: &BinderOptions) -> Result<BinderResult> {
     let pairs: Vec<(usize, usize)> = (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j))).collect();
     let ys: Vec<Vec<f64>> = data.curves.iter().map(|c| c.y.clone()).collect();
     let base = all_pairs(&data, &ys, None);
-    let consecutive: Vec<usize> = (0..pairs.len()).filter(|&p| pairs[p].1 == pairs[p].0 + 1 && base[p].is_some()).collect();
-    let chosen: Vec<usize> = if consecutive.is_empty() { (0..pairs.len()).filter(|&p| base[p].is_some()).collect() } else { consecutive };
-    let without: Vec<(f64, f64)> =
-        (0..pairs.len()).filter(|&p| base[p].is_none()).map(|p| (data.curves[pairs[p].0].size, data.curves[pairs[p].1].size)).collect();
+    let consecutive: Vec<usize> =
+        (0..pairs.len()).filter(|&p| pairs[p].1 == pairs[p].0 + 1 && base[p].is_some()).collect();
+    let chosen: Vec<usize> =
+        if consecutive.is_empty() { (0..pairs.len()).filter(|&p| base[p].is_some()).collect() } else { consecutive };
+    let without: Vec<(f64, f64)> = (0..pairs.len())
+        .filter(|&p| base[p].is_none())
+        .map(|p| (data.curves[pairs[p].0].size, data.curves[pairs[p].1].size))
+        .collect();
     if chosen.is_empty() {
         return Ok(BinderResult {
             found: false,
@@ -268,15 +291,20 @@ pub fn fit(data: &CollapseData, opts: &BinderOptions) -> Result<BinderResult> {
             .into_par_iter()
             .map(|b| {
                 let mut r = stats::rng(opts.seed, b as u64);
-                let ys: Vec<Vec<f64>> =
-                    data.curves.iter().map(|c| c.y.iter().zip(&c.dy).map(|(y, e)| y + e * stats::standard_normal(&mut r)).collect()).collect();
+                let ys: Vec<Vec<f64>> = data
+                    .curves
+                    .iter()
+                    .map(|c| c.y.iter().zip(&c.dy).map(|(y, e)| y + e * stats::standard_normal(&mut r)).collect())
+                    .collect();
                 all_pairs(&data, &ys, Some(&near))
             })
             .collect()
     } else {
         Vec::new()
     };
-    let pair_err = |p: usize| stats::bootstrap_spread(&reps.iter().filter_map(|r| r[p].map(|c| c.0)).collect::<Vec<_>>()).unwrap_or(0.0);
+    let pair_err = |p: usize| {
+        stats::bootstrap_spread(&reps.iter().filter_map(|r| r[p].map(|c| c.0)).collect::<Vec<_>>()).unwrap_or(0.0)
+    };
     let crossings: Vec<Crossing> = (0..pairs.len())
         .filter_map(|p| {
             base[p].map(|c| Crossing {
@@ -289,7 +317,12 @@ pub fn fit(data: &CollapseData, opts: &BinderOptions) -> Result<BinderResult> {
             })
         })
         .collect();
-    let err_of = |p: usize| crossings.iter().find(|c| c.size_a == data.curves[pairs[p].0].size && c.size_b == data.curves[pairs[p].1].size).map_or(0.0, |c| c.x_err);
+    let err_of = |p: usize| {
+        crossings
+            .iter()
+            .find(|c| c.size_a == data.curves[pairs[p].0].size && c.size_b == data.curves[pairs[p].1].size)
+            .map_or(0.0, |c| c.x_err)
+    };
     let values: Vec<(f64, f64)> = chosen.iter().map(|&p| base[p].map(|c| (c.0, c.1)).unwrap()).collect();
     let errs: Vec<f64> = chosen.iter().map(|&p| err_of(p)).collect();
     let (x_c, y_c, chi) = combine(&values, &errs);
@@ -303,7 +336,9 @@ pub fn fit(data: &CollapseData, opts: &BinderOptions) -> Result<BinderResult> {
         .collect();
     let mut x_c_err = match stats::bootstrap_spread(&combined_reps) {
         Some(e) => e,
-        None if values.len() > 1 => stats::std_dev(&values.iter().map(|v| v.0).collect::<Vec<_>>()) / (values.len() as f64).sqrt(),
+        None if values.len() > 1 => {
+            stats::std_dev(&values.iter().map(|v| v.0).collect::<Vec<_>>()) / (values.len() as f64).sqrt()
+        }
         None => 0.0,
     };
     if let Some(c) = chi {
@@ -313,9 +348,14 @@ pub fn fit(data: &CollapseData, opts: &BinderOptions) -> Result<BinderResult> {
     }
     // consecutive-pair crossings extrapolated in L
     let consec: Vec<usize> = (0..pairs.len()).filter(|&p| pairs[p].1 == pairs[p].0 + 1 && base[p].is_some()).collect();
-    let cross: Vec<(f64, f64, f64, f64)> =
-        consec.iter().map(|&p| (data.curves[pairs[p].0].size, data.curves[pairs[p].1].size, base[p].map_or(f64::NAN, |c| c.0), err_of(p))).collect();
-    let rep_cross: Vec<Vec<Option<f64>>> = reps.iter().map(|r| consec.iter().map(|&p| r[p].map(|c| c.0)).collect()).collect();
+    let cross: Vec<(f64, f64, f64, f64)> = consec
+        .iter()
+        .map(|&p| {
+            (data.curves[pairs[p].0].size, data.curves[pairs[p].1].size, base[p].map_or(f64::NAN, |c| c.0), err_of(p))
+        })
+        .collect();
+    let rep_cross: Vec<Vec<Option<f64>>> =
+        reps.iter().map(|r| consec.iter().map(|&p| r[p].map(|c| c.0)).collect()).collect();
     let extrapolated = extrapolate(&cross, &rep_cross);
     let message = format!(
         "x_c from {} crossing(s) of {} size pair(s){}",

@@ -166,7 +166,11 @@ impl Model {
         2 + usize::from(self.fixed_zeta.is_none()) + self.corrections.n_amplitudes()
     }
     fn n_hyper(&self) -> usize {
-        if self.pts.has_dy { 2 } else { 3 }
+        if self.pts.has_dy {
+            2
+        } else {
+            3
+        }
     }
 
     /// ln p(θ); −∞ outside the prior's support or when Σ is not positive definite.
@@ -191,7 +195,13 @@ impl Model {
             }
         }
         let h = &p[self.n_phys()..];
-        if !(nu > 0.05 && nu < 50.0) || a.abs() > 50.0 || b.abs() > 50.0 || h.iter().any(|v| !(v.abs() < 15.0)) || !x_c.is_finite() || !zeta.is_finite() {
+        if !(nu > 0.05 && nu < 50.0)
+            || a.abs() > 50.0
+            || b.abs() > 50.0
+            || h.iter().any(|v| !(v.abs() < 15.0))
+            || !x_c.is_finite()
+            || !zeta.is_finite()
+        {
             return f64::NEG_INFINITY;
         }
         let omega = self.corrections.omega().unwrap_or(1.0);
@@ -219,14 +229,22 @@ impl Model {
         let sigma = DMatrix::from_fn(n, n, |r, c| {
             let d = xs[r] - xs[c];
             let k = amp * ((-d * d * inv2l2).exp() + 1.0);
-            if r == c { k + var[r] + noise + 1e-10 * amp } else { k }
+            if r == c {
+                k + var[r] + noise + 1e-10 * amp
+            } else {
+                k
+            }
         });
         let Some(chol) = sigma.cholesky() else { return f64::NEG_INFINITY };
         let alpha = chol.solve(&ys);
         let quad = ys.dot(&alpha);
         let logdet: f64 = 2.0 * chol.l_dirty().diagonal().iter().map(|d| d.ln()).sum::<f64>();
         let lp = -0.5 * quad - 0.5 * logdet - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln() + jac;
-        if lp.is_finite() { lp } else { f64::NEG_INFINITY }
+        if lp.is_finite() {
+            lp
+        } else {
+            f64::NEG_INFINITY
+        }
     }
 }
 
@@ -247,10 +265,13 @@ fn thin(data: &CollapseData, max_points: usize) -> Points {
 
 /// Split-R̂ (Gelman et al. 2013, BDA3 §11.4) of one parameter over chains of equal length.
 fn split_r_hat(chains: &[Vec<f64>]) -> f64 {
-    let halves: Vec<&[f64]> = chains.iter().flat_map(|c| {
-        let h = c.len() / 2;
-        [&c[..h], &c[h..2 * h]]
-    }).collect();
+    let halves: Vec<&[f64]> = chains
+        .iter()
+        .flat_map(|c| {
+            let h = c.len() / 2;
+            [&c[..h], &c[h..2 * h]]
+        })
+        .collect();
     let m = halves.len() as f64;
     let n = halves[0].len() as f64;
     if n < 2.0 {
@@ -259,7 +280,12 @@ fn split_r_hat(chains: &[Vec<f64>]) -> f64 {
     let means: Vec<f64> = halves.iter().map(|h| stats::mean(h)).collect();
     let grand = stats::mean(&means);
     let b = n / (m - 1.0) * means.iter().map(|x| (x - grand).powi(2)).sum::<f64>();
-    let w = halves.iter().zip(&means).map(|(h, mu)| h.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0)).sum::<f64>() / m;
+    let w = halves
+        .iter()
+        .zip(&means)
+        .map(|(h, mu)| h.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0))
+        .sum::<f64>()
+        / m;
     if w <= 0.0 {
         return 1.0;
     }
@@ -272,7 +298,10 @@ fn split_r_hat(chains: &[Vec<f64>]) -> f64 {
 pub fn fit(data: &CollapseData, opts: &BsaOptions, scales: &[Option<f64>]) -> Result<BsaResult> {
     data.require("Bayesian scaling analysis", 2, 3)?;
     if !(opts.nu_guess > 0.0) || opts.chains < 2 || opts.samples < 20 || opts.max_points < 8 {
-        return Err(PhysicsError::InvalidOption { option: "bsa", reason: "needs nu_guess > 0, chains ≥ 2, samples ≥ 20, max_points ≥ 8".into() });
+        return Err(PhysicsError::InvalidOption {
+            option: "bsa",
+            reason: "needs nu_guess > 0, chains ≥ 2, samples ≥ 20, max_points ≥ 8".into(),
+        });
     }
     let pts = thin(data, opts.max_points);
     let model = Model { pts, fixed_zeta: opts.fix_zeta, corrections: opts.corrections };
@@ -282,7 +311,10 @@ pub fn fit(data: &CollapseData, opts: &BsaOptions, scales: &[Option<f64>]) -> Re
     let (x_min, x_max) = model.pts.x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
     let range = (x_max - x_min).max(1e-12);
     let mut p0 = vec![opts.x_c_guess.unwrap_or(0.5 * (x_min + x_max)), opts.nu_guess];
-    let mut step = vec![scales.first().copied().flatten().unwrap_or(0.02 * range), scales.get(1).copied().flatten().unwrap_or(0.1 * opts.nu_guess)];
+    let mut step = vec![
+        scales.first().copied().flatten().unwrap_or(0.02 * range),
+        scales.get(1).copied().flatten().unwrap_or(0.1 * opts.nu_guess),
+    ];
     if opts.fix_zeta.is_none() {
         p0.push(opts.zeta_guess);
         step.push(scales.get(2).copied().flatten().unwrap_or(0.05));
@@ -317,9 +349,16 @@ pub fn fit(data: &CollapseData, opts: &BsaOptions, scales: &[Option<f64>]) -> Re
         })
         .collect();
     let nm = NelderMeadOptions { max_evals: 300 * d, f_tol: 1e-10, x_tol: 1e-6, restarts: 2 };
-    let best = starts.par_iter().map(|s| minimize(neg, s, &step, nm)).min_by(|a, b| a.f.total_cmp(&b.f)).expect("at least one start");
+    let best = starts
+        .par_iter()
+        .map(|s| minimize(neg, s, &step, nm))
+        .min_by(|a, b| a.f.total_cmp(&b.f))
+        .expect("at least one start");
     if !best.f.is_finite() {
-        return Err(PhysicsError::Unsuitable { analysis: "Bayesian scaling analysis", reason: "the Gaussian-process likelihood is not finite anywhere near the starting point".into() });
+        return Err(PhysicsError::Unsuitable {
+            analysis: "Bayesian scaling analysis",
+            reason: "the Gaussian-process likelihood is not finite anywhere near the starting point".into(),
+        });
     }
     let map = best.x.clone();
 
@@ -414,7 +453,11 @@ pub fn fit(data: &CollapseData, opts: &BsaOptions, scales: &[Option<f64>]) -> Re
         notes.push(format!("MCMC not converged: split R-hat up to {worst:.2} (> 1.1); run longer chains"));
     }
     if model.pts.x.len() < data.n_points() {
-        notes.push(format!("the Gaussian process uses {} of {} points (every k-th point of each curve)", model.pts.x.len(), data.n_points()));
+        notes.push(format!(
+            "the Gaussian process uses {} of {} points (every k-th point of each curve)",
+            model.pts.x.len(),
+            data.n_points()
+        ));
     }
     let x_c = get("x_c").expect("x_c posterior");
     let nu = get("nu").expect("nu posterior");
@@ -465,7 +508,11 @@ pub struct BsaAnalysis {
 
 /// Run the default analysis ([`super::corrections::analyze`]), then the BSA with its chosen
 /// correction (ω fixed at the chosen value), started from its estimates.
-pub fn analyze(data: &CollapseData, opts: &super::corrections::AnalysisOptions, bsa: &BsaOptions) -> Result<BsaAnalysis> {
+pub fn analyze(
+    data: &CollapseData,
+    opts: &super::corrections::AnalysisOptions,
+    bsa: &BsaOptions,
+) -> Result<BsaAnalysis> {
     let default = super::corrections::analyze(data, opts)?;
     let data = data.drop_smallest(opts.collapse.drop_smallest);
     let f = &default.fit;
@@ -480,11 +527,17 @@ pub fn analyze(data: &CollapseData, opts: &super::corrections::AnalysisOptions, 
         seed: opts.collapse.seed,
         ..bsa.clone()
     };
-    let scales = [Some(p.x_c.err_stat), Some(p.nu.err_stat), opts.collapse.fix_zeta.is_none().then_some(p.zeta.err_stat)];
+    let scales =
+        [Some(p.x_c.err_stat), Some(p.nu.err_stat), opts.collapse.fix_zeta.is_none().then_some(p.zeta.err_stat)];
     let b = fit(&data, &o, &scales)?;
     // the posterior is conditional on the default's correction and ω: its systematic error
     // (drift, ω, model selection) applies to the BSA as it stands
-    let est = |v: f64, e: f64, sys: f64| super::corrections::ParamEstimate { value: v, err: e.hypot(sys), err_stat: e, err_sys: sys };
+    let est = |v: f64, e: f64, sys: f64| super::corrections::ParamEstimate {
+        value: v,
+        err: e.hypot(sys),
+        err_stat: e,
+        err_sys: sys,
+    };
     let parameters = super::corrections::Parameters {
         x_c: est(b.x_c, b.x_c_err, p.x_c.err_sys),
         nu: est(b.nu, b.nu_err, p.nu.err_sys),
@@ -492,8 +545,16 @@ pub fn analyze(data: &CollapseData, opts: &super::corrections::AnalysisOptions, 
     };
     let z = |a: f64, ea: f64, d: f64, ed: f64| {
         let s = ea.hypot(ed);
-        if s > 0.0 { (a - d).abs() / s } else { 0.0 }
+        if s > 0.0 {
+            (a - d).abs() / s
+        } else {
+            0.0
+        }
     };
-    let agreement_sigmas = [z(b.x_c, b.x_c_err, p.x_c.value, p.x_c.err), z(b.nu, b.nu_err, p.nu.value, p.nu.err), z(b.zeta, b.zeta_err, p.zeta.value, p.zeta.err)];
+    let agreement_sigmas = [
+        z(b.x_c, b.x_c_err, p.x_c.value, p.x_c.err),
+        z(b.nu, b.nu_err, p.nu.value, p.nu.err),
+        z(b.zeta, b.zeta_err, p.zeta.value, p.zeta.err),
+    ];
     Ok(BsaAnalysis { bsa: b, parameters, default, agreement_sigmas })
 }

@@ -92,7 +92,9 @@ impl Corrections {
     pub fn omega(self) -> Option<f64> {
         match self {
             Corrections::None => None,
-            Corrections::Amplitude { omega } | Corrections::Shift { omega } | Corrections::Both { omega } => Some(omega),
+            Corrections::Amplitude { omega } | Corrections::Shift { omega } | Corrections::Both { omega } => {
+                Some(omega)
+            }
         }
     }
     /// Short name: `none`, `amplitude`, `shift`, `both`.
@@ -307,7 +309,14 @@ impl Layout {
 /// The scaling of each curve for parameters `(x_c, ν, ζ)` and an optional correction, as
 /// (s_x, x₀, s_y) with X = s_x (x − x₀), Y = s_y y; `None` if the parameters are outside their
 /// domain (ν ≤ 0, non-positive amplitude factor).
-fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amps: (f64, f64)) -> Option<Vec<(f64, f64, f64)>> {
+fn scalings(
+    data: &CollapseData,
+    x_c: f64,
+    nu: f64,
+    zeta: f64,
+    corr: Corrections,
+    amps: (f64, f64),
+) -> Option<Vec<(f64, f64, f64)>> {
     if !(nu > 1e-3) || !x_c.is_finite() || !zeta.is_finite() {
         return None;
     }
@@ -333,7 +342,14 @@ fn scalings(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections
 }
 
 /// Scaled copies of the curves (for plots and scaling-function fits).
-fn scale(data: &CollapseData, x_c: f64, nu: f64, zeta: f64, corr: Corrections, amps: (f64, f64)) -> Option<Vec<ScaledCurve>> {
+fn scale(
+    data: &CollapseData,
+    x_c: f64,
+    nu: f64,
+    zeta: f64,
+    corr: Corrections,
+    amps: (f64, f64),
+) -> Option<Vec<ScaledCurve>> {
     let sc = scalings(data, x_c, nu, zeta, corr, amps)?;
     Some(
         data.curves
@@ -381,7 +397,11 @@ pub(crate) fn thinned(data: &CollapseData, target: usize) -> Option<CollapseData
     let k = n.div_ceil(target);
     let pick = |v: &Vec<f64>| v.iter().step_by(k).copied().collect::<Vec<f64>>();
     Some(CollapseData {
-        curves: data.curves.iter().map(|c| crate::data::SizeCurve { size: c.size, x: pick(&c.x), y: pick(&c.y), dy: pick(&c.dy) }).collect(),
+        curves: data
+            .curves
+            .iter()
+            .map(|c| crate::data::SizeCurve { size: c.size, x: pick(&c.x), y: pick(&c.y), dy: pick(&c.dy) })
+            .collect(),
         has_dy: data.has_dy,
         labels: data.labels.clone(),
     })
@@ -396,7 +416,10 @@ struct Prepared {
 
 impl Prepared {
     fn new(data: &CollapseData) -> Self {
-        Self { weights: data.curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect(), curves: data.clone() }
+        Self {
+            weights: data.curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect(),
+            curves: data.clone(),
+        }
     }
 
     /// The curves under the per-size scalings `(sx, x0, sy)` of [`scalings`].
@@ -430,12 +453,23 @@ fn objective(prep: &Prepared, layout: Layout, window: Option<(f64, f64)>, p: &[f
 /// Refine a minimum on successively finer `levels` (the last holds all points), starting with
 /// simplex `steps` and shrinking them by [`REFINE_STEP`] per level, with the bounded budgets
 /// [`REFINE_EVALS`] and [`REFINE_EVALS_ALL`].
-fn refine(levels: &[&Prepared], layout: Layout, window: Option<(f64, f64)>, mut best: Minimum, mut steps: Vec<f64>) -> Minimum {
+fn refine(
+    levels: &[&Prepared],
+    layout: Layout,
+    window: Option<(f64, f64)>,
+    mut best: Minimum,
+    mut steps: Vec<f64>,
+) -> Minimum {
     let n = steps.len();
     for (i, level) in levels.iter().enumerate() {
         let g = |p: &[f64]| objective(level, layout, window, p).s;
         let budget = if i + 1 == levels.len() { REFINE_EVALS_ALL } else { REFINE_EVALS };
-        best = minimize(g, &best.x, &steps, NelderMeadOptions { max_evals: budget * n, f_tol: 1e-8, x_tol: 1e-3, restarts: 1 });
+        best = minimize(
+            g,
+            &best.x,
+            &steps,
+            NelderMeadOptions { max_evals: budget * n, f_tol: 1e-8, x_tol: 1e-3, restarts: 1 },
+        );
         steps.iter_mut().for_each(|s| *s *= REFINE_STEP);
     }
     best
@@ -466,7 +500,12 @@ pub fn scaled_curves(data: &CollapseData, result: &CollapseResult) -> Vec<crate:
 /// included): the held-out part of S, i.e. the mean normalised squared residual of its points
 /// against the master curve built from the other sizes ([`super::quality::curve_quality`]).
 /// `None` when the size is absent or no point of it overlaps the others.
-pub fn held_out_quality(data: &CollapseData, result: &CollapseResult, held: f64, x_window: Option<(f64, f64)>) -> Option<Quality> {
+pub fn held_out_quality(
+    data: &CollapseData,
+    result: &CollapseResult,
+    held: f64,
+    x_window: Option<(f64, f64)>,
+) -> Option<Quality> {
     let i = data.curves.iter().position(|c| c.size == held)?;
     let (corr, amps) = result.correction.as_ref().map_or((Corrections::None, (0.0, 0.0)), CorrectionFit::amps);
     let sc = scalings(data, result.x_c, result.nu, result.zeta, corr, amps)?;
@@ -489,14 +528,19 @@ fn validate(opts: &CollapseOptions) -> Result<()> {
     if !(opts.nu_guess > 0.0 && opts.nu_guess.is_finite()) {
         return bad("nu_guess", "must be a positive number");
     }
-    if !opts.zeta_guess.is_finite() || opts.x_c_guess.is_some_and(|v| !v.is_finite()) || opts.fix_zeta.is_some_and(|v| !v.is_finite()) {
+    if !opts.zeta_guess.is_finite()
+        || opts.x_c_guess.is_some_and(|v| !v.is_finite())
+        || opts.fix_zeta.is_some_and(|v| !v.is_finite())
+    {
         return bad("guesses", "must be finite numbers");
     }
     if opts.starts == 0 {
         return bad("starts", "must be at least 1");
     }
     match opts.corrections {
-        Corrections::Amplitude { omega } | Corrections::Shift { omega } | Corrections::Both { omega } if !(omega > 0.0 && omega.is_finite()) => {
+        Corrections::Amplitude { omega } | Corrections::Shift { omega } | Corrections::Both { omega }
+            if !(omega > 0.0 && omega.is_finite()) =>
+        {
             return bad("corrections.omega", "must be a positive number");
         }
         _ => {}
@@ -535,13 +579,26 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
     let layout = Layout { fixed_zeta: opts.fix_zeta, corrections: opts.corrections };
     let n = layout.n();
     if data.n_points() <= n + 1 {
-        return Err(PhysicsError::TooFewPoints { analysis: "data collapse", needed: n + 2, found: data.n_points(), context: String::new() });
+        return Err(PhysicsError::TooFewPoints {
+            analysis: "data collapse",
+            needed: n + 2,
+            found: data.n_points(),
+            context: String::new(),
+        });
     }
-    let (x_min, x_max) = data.curves.iter().flat_map(|c| c.x.iter()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    let (x_min, x_max) = data
+        .curves
+        .iter()
+        .flat_map(|c| c.x.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
     let range = if x_max > x_min { x_max - x_min } else { 1.0 };
     let common_lo = data.curves.iter().map(|c| c.x[0]).fold(f64::NEG_INFINITY, f64::max);
     let common_hi = data.curves.iter().map(|c| *c.x.last().unwrap()).fold(f64::INFINITY, f64::min);
-    let x_c0 = opts.x_c_guess.unwrap_or(if common_lo < common_hi { 0.5 * (common_lo + common_hi) } else { 0.5 * (x_min + x_max) });
+    let x_c0 = opts.x_c_guess.unwrap_or(if common_lo < common_hi {
+        0.5 * (common_lo + common_hi)
+    } else {
+        0.5 * (x_min + x_max)
+    });
 
     let mut p0 = vec![x_c0, opts.nu_guess];
     let mut steps = vec![0.05 * range, 0.2 * opts.nu_guess];
@@ -579,14 +636,16 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
     // data this runs on the coarsest level of a thinning ladder (every k-th point of each
     // curve, ≤ THIN_LADDER[0] points), and the best point is refined on each finer level down
     // to all points with shrinking simplex steps (coarse to fine).
-    let ladder: Vec<Prepared> = THIN_LADDER.iter().filter_map(|&t| thinned(&data, t)).map(|d| Prepared::new(&d)).collect();
+    let ladder: Vec<Prepared> =
+        THIN_LADDER.iter().filter_map(|&t| thinned(&data, t)).map(|d| Prepared::new(&d)).collect();
     let search = ladder.first().unwrap_or(&prep);
     let fs = |p: &[f64]| objective(search, layout, opts.x_window, p).s;
     let coarse_opts = NelderMeadOptions { max_evals: 60 * n, f_tol: 1e-4, x_tol: 1e-2, restarts: 0 };
     let mut minima: Vec<_> = starts.par_iter().map(|s| minimize(fs, s, &steps, coarse_opts)).collect();
     minima.sort_by(|a, b| a.f.total_cmp(&b.f));
     let polish = NelderMeadOptions { max_evals: 400 * n, ..Default::default() };
-    let polished: Vec<_> = minima.iter().take(2).collect::<Vec<_>>().par_iter().map(|m| minimize(fs, &m.x, &steps, polish)).collect();
+    let polished: Vec<_> =
+        minima.iter().take(2).collect::<Vec<_>>().par_iter().map(|m| minimize(fs, &m.x, &steps, polish)).collect();
     let mut best = polished.into_iter().min_by(|a, b| a.f.total_cmp(&b.f)).expect("at least one start");
     if !ladder.is_empty() {
         let levels: Vec<&Prepared> = ladder.iter().skip(1).chain([&prep]).collect();
@@ -602,7 +661,9 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
     if !s_min.is_finite() {
         return Err(PhysicsError::Unsuitable {
             analysis: "data collapse",
-            reason: "no parameters put curves of different sizes over a common scaled range (S infinite from every start)".into(),
+            reason:
+                "no parameters put curves of different sizes over a common scaled range (S infinite from every start)"
+                    .into(),
         });
     }
     let starts_converged = minima.iter().filter(|m| m.f <= s_min + 0.05 * s_min.abs() + 1e-12).count();
@@ -617,7 +678,9 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
 
     // 3. parametric bootstrap
     let noise_scale = if data.has_dy { 1.0 } else { s_min.sqrt() };
-    let boot_steps: Vec<f64> = (0..n).map(|i| curv.errors[i].unwrap_or(steps[i]).max(1e-9 * steps[i].abs()).min(steps[i].abs() * 2.0)).collect();
+    let boot_steps: Vec<f64> = (0..n)
+        .map(|i| curv.errors[i].unwrap_or(steps[i]).max(1e-9 * steps[i].abs()).min(steps[i].abs() * 2.0))
+        .collect();
     let replicates: Vec<(usize, Vec<f64>, f64, usize)> = (0..opts.bootstrap)
         .into_par_iter()
         .filter_map(|b| {
@@ -628,15 +691,27 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
                     *y += noise_scale * dy * stats::standard_normal(&mut r);
                 }
             }
-            let start: Vec<f64> = (0..n).map(|i| best.x[i] + 0.5 * boot_steps[i] * stats::standard_normal(&mut r)).collect();
+            let start: Vec<f64> =
+                (0..n).map(|i| best.x[i] + 0.5 * boot_steps[i] * stats::standard_normal(&mut r)).collect();
             let m = if ladder.is_empty() {
                 let g = |p: &[f64]| objective(&d, layout, opts.x_window, p).s;
-                minimize(g, &start, &boot_steps, NelderMeadOptions { max_evals: 600 * n, restarts: 2, ..Default::default() })
+                minimize(
+                    g,
+                    &start,
+                    &boot_steps,
+                    NelderMeadOptions { max_evals: 600 * n, restarts: 2, ..Default::default() },
+                )
             } else {
                 // large data: the same coarse-to-fine refinement as the fit, on the replicate
                 let mid = thinned(&d.curves, THIN_LADDER[1]).map(|t| Prepared::new(&t));
                 let levels: Vec<&Prepared> = mid.iter().chain([&d]).collect();
-                refine(&levels, layout, opts.x_window, Minimum { x: start, f: f64::INFINITY, evals: 0, converged: false }, boot_steps.clone())
+                refine(
+                    &levels,
+                    layout,
+                    opts.x_window,
+                    Minimum { x: start, f: f64::INFINITY, evals: 0, converged: false },
+                    boot_steps.clone(),
+                )
             };
             if !(m.f.is_finite() && m.x.iter().all(|v| v.is_finite())) {
                 return None;
@@ -656,18 +731,27 @@ pub(crate) fn fit_with(data: &CollapseData, opts: &CollapseOptions, ctl: &Contro
     let shift_parts = matches!(opts.corrections, Corrections::Both { .. }).then(|| parts(layout.first_amp() + 1));
     let comb = |e: &ErrorParts| stats::combine_errors(e.bootstrap, e.curvature);
     if x_c_parts.bootstrap.is_none() && x_c_parts.curvature.is_none() {
-        let why = if opts.bootstrap == 0 { "bootstrap off".to_string() } else { format!("fewer than two of the {} bootstrap replicates converged", opts.bootstrap) };
+        let why = if opts.bootstrap == 0 {
+            "bootstrap off".to_string()
+        } else {
+            format!("fewer than two of the {} bootstrap replicates converged", opts.bootstrap)
+        };
         notes.push(format!("no error estimate available ({why}, and S flat at the minimum): errors reported as 0"));
     }
     let zeta = layout.zeta(&best.x);
     if data.has_dy && s_min > 3.0 {
-        notes.push(format!("poor collapse: S = {s_min:.3} ≫ 1; the scaling form or the sizes may not be in the scaling regime"));
+        notes.push(format!(
+            "poor collapse: S = {s_min:.3} ≫ 1; the scaling form or the sizes may not be in the scaling regime"
+        ));
     }
     if best.x[0] <= x_min || best.x[0] >= x_max {
         notes.push("x_c lies at or beyond the edge of the data range: no transition located inside the data".into());
     }
     if starts_converged * 2 < opts.starts {
-        notes.push(format!("only {starts_converged} of {} starts reached the best minimum: S may have several minima", opts.starts));
+        notes.push(format!(
+            "only {starts_converged} of {} starts reached the best minimum: S may have several minima",
+            opts.starts
+        ));
     }
     if !data.has_dy {
         notes.push("no dy given: unit weights, S in units of y², errors scaled by √S_min".into());

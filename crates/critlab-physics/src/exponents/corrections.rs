@@ -108,7 +108,13 @@ pub struct AnalysisOptions {
 
 impl Default for AnalysisOptions {
     fn default() -> Self {
-        Self { collapse: CollapseOptions::default(), correction: CorrectionChoice::Auto, omega: None, omega_grid: vec![0.5, 1.0, 1.5, 2.0], drift: true }
+        Self {
+            collapse: CollapseOptions::default(),
+            correction: CorrectionChoice::Auto,
+            omega: None,
+            omega_grid: vec![0.5, 1.0, 1.5, 2.0],
+            drift: true,
+        }
     }
 }
 
@@ -284,7 +290,13 @@ fn amps_of(r: &CollapseResult) -> [f64; 2] {
 }
 
 /// Options for a fit warm-started at `from` with `corrections`.
-fn warm(base: &CollapseOptions, from: &CollapseResult, corrections: Corrections, starts: usize, bootstrap: usize) -> CollapseOptions {
+fn warm(
+    base: &CollapseOptions,
+    from: &CollapseResult,
+    corrections: Corrections,
+    starts: usize,
+    bootstrap: usize,
+) -> CollapseOptions {
     CollapseOptions {
         x_c_guess: Some(from.x_c),
         nu_guess: from.nu,
@@ -302,7 +314,9 @@ fn validate(opts: &AnalysisOptions) -> Result<()> {
     if opts.omega.is_some_and(|w| !(w > 0.0 && w.is_finite())) {
         return bad("omega", "must be a positive number");
     }
-    if opts.omega.is_none() && (opts.omega_grid.is_empty() || opts.omega_grid.iter().any(|w| !(*w > 0.0 && w.is_finite()))) {
+    if opts.omega.is_none()
+        && (opts.omega_grid.is_empty() || opts.omega_grid.iter().any(|w| !(*w > 0.0 && w.is_finite())))
+    {
         return bad("omega_grid", "needs at least one positive ω");
     }
     Ok(())
@@ -310,7 +324,12 @@ fn validate(opts: &AnalysisOptions) -> Result<()> {
 
 /// Leave-one-size-out prediction error of a candidate on `data` (≥ 3 sizes): mean held-out
 /// S and the per-size values.
-fn held_out(data: &CollapseData, base: &CollapseOptions, cand: &CollapseResult, corrections: Corrections) -> (Option<f64>, Vec<(f64, f64)>) {
+fn held_out(
+    data: &CollapseData,
+    base: &CollapseOptions,
+    cand: &CollapseResult,
+    corrections: Corrections,
+) -> (Option<f64>, Vec<(f64, f64)>) {
     if data.curves.len() < 3 {
         return (None, Vec::new());
     }
@@ -318,7 +337,11 @@ fn held_out(data: &CollapseData, base: &CollapseOptions, cand: &CollapseResult, 
         .curves
         .par_iter()
         .filter_map(|held| {
-            let rest = CollapseData { curves: data.curves.iter().filter(|c| c.size != held.size).cloned().collect(), has_dy: data.has_dy, labels: data.labels.clone() };
+            let rest = CollapseData {
+                curves: data.curves.iter().filter(|c| c.size != held.size).cloned().collect(),
+                has_dy: data.has_dy,
+                labels: data.labels.clone(),
+            };
             let ctl = Control { amp_guess: amps_of(cand), skip_curvature: true };
             let r = collapse::fit_with(&rest, &warm(base, cand, corrections, 2, 0), &ctl).ok()?;
             let q = collapse::held_out_quality(data, &r, held.size, base.x_window)?;
@@ -343,7 +366,9 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
     // the plain fit: a candidate and the warm start of all others
     let plain = collapse::fit_with(screen, &CollapseOptions { bootstrap: 0, ..base.clone() }, &quiet)?;
     let kinds: Vec<CorrectionChoice> = match opts.correction {
-        CorrectionChoice::Auto => vec![CorrectionChoice::None, CorrectionChoice::Amplitude, CorrectionChoice::Shift, CorrectionChoice::Both],
+        CorrectionChoice::Auto => {
+            vec![CorrectionChoice::None, CorrectionChoice::Amplitude, CorrectionChoice::Shift, CorrectionChoice::Both]
+        }
         c => vec![c],
     };
     let grid: Vec<f64> = opts.omega.map_or_else(|| opts.omega_grid.clone(), |w| vec![w]);
@@ -362,13 +387,22 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
             fitted.push(Fitted { corrections: Corrections::None, profile: Vec::new(), fit: plain.clone() });
             continue;
         }
-        let fits: Vec<(f64, Result<CollapseResult>)> =
-            grid.par_iter().map(|&w| (w, collapse::fit_with(screen, &warm(&base, &plain, kind(k, w), screen_starts, 0), &quiet))).collect();
+        let fits: Vec<(f64, Result<CollapseResult>)> = grid
+            .par_iter()
+            .map(|&w| (w, collapse::fit_with(screen, &warm(&base, &plain, kind(k, w), screen_starts, 0), &quiet)))
+            .collect();
         let mut profile = Vec::new();
         let mut best: Option<(f64, CollapseResult)> = None;
         for (w, r) in fits {
             let r = r?;
-            profile.push(OmegaPoint { omega: w, quality: r.quality, delta_chi2: r.n_points_used as f64 * r.quality, x_c: r.x_c, nu: r.nu, zeta: r.zeta });
+            profile.push(OmegaPoint {
+                omega: w,
+                quality: r.quality,
+                delta_chi2: r.n_points_used as f64 * r.quality,
+                x_c: r.x_c,
+                nu: r.nu,
+                zeta: r.zeta,
+            });
             if best.as_ref().is_none_or(|b| r.quality < b.1.quality) {
                 best = Some((w, r));
             }
@@ -390,10 +424,14 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
     let mut candidates: Vec<Candidate> = fitted
         .iter()
         .map(|f| {
-            let k = 2 + usize::from(base.fix_zeta.is_none()) + f.corrections.n_amplitudes() + usize::from(profiled && f.corrections != Corrections::None);
+            let k = 2
+                + usize::from(base.fix_zeta.is_none())
+                + f.corrections.n_amplitudes()
+                + usize::from(profiled && f.corrections != Corrections::None);
             let n = f.fit.n_points_used.max(1);
             let chi2 = n as f64 * f.fit.quality;
-            let (held, per) = if kinds.len() > 1 { held_out(screen, &base, &f.fit, f.corrections) } else { (None, Vec::new()) };
+            let (held, per) =
+                if kinds.len() > 1 { held_out(screen, &base, &f.fit, f.corrections) } else { (None, Vec::new()) };
             Candidate {
                 correction: f.corrections.name().to_string(),
                 omega: f.corrections.omega(),
@@ -409,7 +447,11 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
                 x_c: f.fit.x_c,
                 nu: f.fit.nu,
                 zeta: f.fit.zeta,
-                amplitudes: f.fit.correction.as_ref().map_or_else(Vec::new, |c| std::iter::once(c.amplitude).chain(c.shift).collect()),
+                amplitudes: f
+                    .fit
+                    .correction
+                    .as_ref()
+                    .map_or_else(Vec::new, |c| std::iter::once(c.amplitude).chain(c.shift).collect()),
                 stat_err: None,
                 akaike_weight: 0.0,
                 chosen: false,
@@ -429,7 +471,8 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
 
     // 4. final fit with bootstrap errors, then the L_min drift
     let ctl = Control { amp_guess: amps_of(&chosen.fit), skip_curvature: false };
-    let mut fit = collapse::fit_with(&data, &warm(&base, &chosen.fit, chosen.corrections, base.starts, base.bootstrap), &ctl)?;
+    let mut fit =
+        collapse::fit_with(&data, &warm(&base, &chosen.fit, chosen.corrections, base.starts, base.bootstrap), &ctl)?;
     // every other candidate's statistical errors on all points (a shorter bootstrap), for the
     // model-averaged error
     let cand_boot = if base.bootstrap == 0 { 0 } else { (base.bootstrap / 2).max(20) };
@@ -466,7 +509,9 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
     let selection_err: Option<[f64; 3]> = (cand_boot > 0 && candidates.len() > 1).then(|| {
         let fixed = base.fix_zeta;
         let theta = |x: &[f64]| [x[0], x[1], fixed.unwrap_or_else(|| x[2])];
-        let lists: Vec<&ReplicateList> = (0..candidates.len()).map(|i| if i == pick { &fit.replicates } else { others[i].as_ref().map_or(&EMPTY, |o| &o.4) }).collect();
+        let lists: Vec<&ReplicateList> = (0..candidates.len())
+            .map(|i| if i == pick { &fit.replicates } else { others[i].as_ref().map_or(&EMPTY, |o| &o.4) })
+            .collect();
         let mut kept: Vec<[f64; 3]> = Vec::new();
         for b in 0..cand_boot {
             let mut best: Option<(f64, [f64; 3])> = None;
@@ -496,8 +541,22 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
             .filter_map(|k| {
                 let d = data.drop_smallest(k);
                 let ctl = Control { amp_guess: amps_of(&fit), skip_curvature: drift_boot > 0 };
-                let r = collapse::fit_with(&d, &warm(&base, &fit, chosen.corrections, base.starts.min(4), drift_boot), &ctl).ok()?;
-                Some(DriftPoint { l_min: d.curves[0].size, x_c: r.x_c, x_c_err: r.x_c_err, nu: r.nu, nu_err: r.nu_err, zeta: r.zeta, zeta_err: r.zeta_err, quality: r.quality })
+                let r = collapse::fit_with(
+                    &d,
+                    &warm(&base, &fit, chosen.corrections, base.starts.min(4), drift_boot),
+                    &ctl,
+                )
+                .ok()?;
+                Some(DriftPoint {
+                    l_min: d.curves[0].size,
+                    x_c: r.x_c,
+                    x_c_err: r.x_c_err,
+                    nu: r.nu,
+                    nu_err: r.nu_err,
+                    zeta: r.zeta,
+                    zeta_err: r.zeta_err,
+                    quality: r.quality,
+                })
             })
             .collect()
     } else {
@@ -510,7 +569,11 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
                 let (v, e) = pick(p);
                 let var_d = (e * e - e0 * e0).max(0.25 * e * e);
                 let d2 = (v - v0).powi(2);
-                if d2 > 4.0 * var_d { (d2 - var_d).sqrt() } else { 0.0 }
+                if d2 > 4.0 * var_d {
+                    (d2 - var_d).sqrt()
+                } else {
+                    0.0
+                }
             })
             .fold(0.0, f64::max)
     };
@@ -518,7 +581,12 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
     let near: Vec<&OmegaPoint> = chosen.profile.iter().filter(|p| p.delta_chi2 <= 1.0).collect();
     let omega_sys = |pick: fn(&OmegaPoint) -> f64| {
         let v: Vec<f64> = near.iter().map(|p| pick(p)).collect();
-        if v.len() < 2 { 0.0 } else { 0.5 * (v.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - v.iter().cloned().fold(f64::INFINITY, f64::min)) }
+        if v.len() < 2 {
+            0.0
+        } else {
+            0.5 * (v.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                - v.iter().cloned().fold(f64::INFINITY, f64::min))
+        }
     };
     // model uncertainty: Burnham & Anderson's unconditional variance with Akaike weights
     let model_sys = |k: usize| model_spread(&candidates, pick, k);
@@ -563,7 +631,11 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
         ));
     }
     if opts.drift && drift.is_empty() {
-        fit.notes.push(format!("no L_min drift check: the {} model needs at least {} sizes after dropping the smallest", chosen.corrections.name(), min_sizes));
+        fit.notes.push(format!(
+            "no L_min drift check: the {} model needs at least {} sizes after dropping the smallest",
+            chosen.corrections.name(),
+            min_sizes
+        ));
     }
     fit.x_c_err = x_c.err;
     fit.nu_err = nu.err;
@@ -573,7 +645,12 @@ pub fn analyze(data: &CollapseData, opts: &AnalysisOptions) -> Result<CollapseAn
         selection_err,
         fit,
         parameters: Parameters { x_c, nu, zeta },
-        model: ChosenModel { correction: candidates[pick].correction.clone(), omega: candidates[pick].omega, omega_profiled: candidates[pick].omega_profiled, reason },
+        model: ChosenModel {
+            correction: candidates[pick].correction.clone(),
+            omega: candidates[pick].omega,
+            omega_profiled: candidates[pick].omega_profiled,
+            reason,
+        },
         candidates,
         drift,
     })
@@ -612,7 +689,8 @@ pub fn model_spread(candidates: &[Candidate], pick: usize, k: usize) -> f64 {
         .iter()
         .map(|c| {
             let sig = c.stat_err.map_or(sig_pick, |e| e[k]);
-            c.akaike_weight * ((sig * sig - sig_pick * sig_pick).max(0.0) + (theta(c) - theta(&candidates[pick])).powi(2))
+            c.akaike_weight
+                * ((sig * sig - sig_pick * sig_pick).max(0.0) + (theta(c) - theta(&candidates[pick])).powi(2))
         })
         .sum();
     var.sqrt()
@@ -624,10 +702,18 @@ fn selection_reason(c: &[Candidate], order: &[usize], pick: usize, best_held: f6
     }
     let p = &c[pick];
     let next = order.iter().copied().find(|&i| i != pick).map(|i| &c[i]);
-    let held = p.held_out.map_or("no held-out error (fewer than 3 sizes)".to_string(), |h| format!("held-out S {h:.2} (best {best_held:.2})"));
+    let held = p.held_out.map_or("no held-out error (fewer than 3 sizes)".to_string(), |h| {
+        format!("held-out S {h:.2} (best {best_held:.2})")
+    });
     if order[0] == pick {
         match next {
-            Some(n) => format!("{}: least BIC ({:.1}; next {} at ΔBIC {:.1}), {held}", p.correction, p.bic, n.correction, n.bic - p.bic),
+            Some(n) => format!(
+                "{}: least BIC ({:.1}; next {} at ΔBIC {:.1}), {held}",
+                p.correction,
+                p.bic,
+                n.correction,
+                n.bic - p.bic
+            ),
             None => format!("{}: least BIC, {held}", p.correction),
         }
     } else {

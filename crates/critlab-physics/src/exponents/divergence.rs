@@ -165,7 +165,8 @@ fn fit_power(x: &[f64], y: &[f64], s: &[f64], g: &Geometry) -> Option<PowerFit> 
             w.push((y[i] / s[i]).powi(2));
         }
         let (b, _) = linalg::weighted_least_squares(&design, &ly, &w, 2)?;
-        let chi2: f64 = (0..n).map(|i| ((y[i] - g.sign * (b[0] - b[1] * g.dist(x[i], t).ln()).exp()) / s[i]).powi(2)).sum();
+        let chi2: f64 =
+            (0..n).map(|i| ((y[i] - g.sign * (b[0] - b[1] * g.dist(x[i], t).ln()).exp()) / s[i]).powi(2)).sum();
         chi2.is_finite().then_some((chi2, b[0], b[1]))
     };
     let (mut best_t, mut best) = (t_lo, None::<(f64, f64, f64)>);
@@ -231,7 +232,8 @@ fn exponential_chi2(x: &[f64], y: &[f64], s: &[f64], span: f64) -> Option<f64> {
         }
     }
     let (chi2, a, b, c) = best?;
-    let f = lm::fit(|p: &[f64], i: usize| p[0] + p[1] * (p[2] * (x[i] - x0)).exp(), y, s, &[a, b, c], LmOptions::default());
+    let f =
+        lm::fit(|p: &[f64], i: usize| p[0] + p[1] * (p[2] * (x[i] - x0)).exp(), y, s, &[a, b, c], LmOptions::default());
     Some(f.chi2.min(chi2))
 }
 
@@ -240,14 +242,22 @@ fn exponential_chi2(x: &[f64], y: &[f64], s: &[f64], span: f64) -> Option<f64> {
 pub fn fit(data: &XyData, opts: &DivergenceOptions) -> Result<DivergenceResult> {
     let n = data.x.len();
     if n < 5 {
-        return Err(PhysicsError::TooFewPoints { analysis: "power-law divergence", needed: 5, found: n, context: String::new() });
+        return Err(PhysicsError::TooFewPoints {
+            analysis: "power-law divergence",
+            needed: 5,
+            found: n,
+            context: String::new(),
+        });
     }
     let sign = if data.y.iter().all(|&v| v > 0.0) {
         1.0
     } else if data.y.iter().all(|&v| v < 0.0) {
         -1.0
     } else {
-        return Err(PhysicsError::Unsuitable { analysis: "power-law divergence", reason: "y has zeros or both signs; |y| must diverge with one sign".into() });
+        return Err(PhysicsError::Unsuitable {
+            analysis: "power-law divergence",
+            reason: "y has zeros or both signs; |y| must diverge with one sign".into(),
+        });
     };
     let (x, y) = (&data.x, &data.y);
     let weighted = data.dy.is_some();
@@ -258,7 +268,11 @@ pub fn fit(data: &XyData, opts: &DivergenceOptions) -> Result<DivergenceResult> 
         Side::Auto => {
             let head: f64 = y[..k3].iter().map(|v| v.abs()).sum();
             let tail: f64 = y[n - k3..].iter().map(|v| v.abs()).sum();
-            if head > tail { Side::Above } else { Side::Below }
+            if head > tail {
+                Side::Above
+            } else {
+                Side::Below
+            }
         }
         other => other,
     };
@@ -266,8 +280,10 @@ pub fn fit(data: &XyData, opts: &DivergenceOptions) -> Result<DivergenceResult> 
         Side::Above => Geometry { edge: x[0], dir: 1.0, span, sign },
         _ => Geometry { edge: x[n - 1], dir: -1.0, span, sign },
     };
-    let pf = fit_power(x, y, &s, &geom)
-        .ok_or_else(|| PhysicsError::Unsuitable { analysis: "power-law divergence", reason: "the power-law fit failed for every x_c tried".into() })?;
+    let pf = fit_power(x, y, &s, &geom).ok_or_else(|| PhysicsError::Unsuitable {
+        analysis: "power-law divergence",
+        reason: "the power-law fit failed for every x_c tried".into(),
+    })?;
     let dof = n - 3;
     let scale = if weighted { 1.0 } else { (pf.chi2 / dof.max(1) as f64).sqrt() };
     let curv: Vec<Option<f64>> = pf.curv.iter().map(|e| e.map(|v| v * scale)).collect();

@@ -154,8 +154,11 @@ pub fn curve_quality(curves: &[CurveView], i: usize, window: Option<(f64, f64)>)
 /// The quality S of already scaled curves (see [`quality_views`]).
 pub fn quality(curves: &[ScaledCurve], window: Option<(f64, f64)>) -> Quality {
     let w: Vec<Vec<f64>> = curves.iter().map(|c| c.dy.iter().map(|d| 1.0 / (d * d)).collect()).collect();
-    let views: Vec<CurveView> =
-        curves.iter().zip(&w).map(|(c, w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx: 1.0, x0: 0.0, sy: 1.0 }).collect();
+    let views: Vec<CurveView> = curves
+        .iter()
+        .zip(&w)
+        .map(|(c, w)| CurveView { x: &c.x, y: &c.y, dy: &c.dy, w, sx: 1.0, x0: 0.0, sy: 1.0 })
+        .collect();
     quality_views(&views, window)
 }
 

@@ -75,7 +75,8 @@ pub fn statistics(samples: &[(f64, f64, f64)], centering: Centering, bootstrap: 
     keys.iter()
         .enumerate()
         .map(|(k, &(size, x))| {
-            let m: Vec<f64> = samples.iter().filter(|s| s.0 == size && s.1 == x && s.2.is_finite()).map(|s| s.2).collect();
+            let m: Vec<f64> =
+                samples.iter().filter(|s| s.0 == size && s.1 == x && s.2.is_finite()).map(|s| s.2).collect();
             let mut rng = stats::rng(seed, k as u64);
             let (mut chis, mut u4s) = (Vec::new(), Vec::new());
             for _ in 0..bootstrap {

@@ -129,7 +129,13 @@ pub enum Outcome {
 impl Outcome {
     fn fitted(value: f64, err: f64, n_points: usize, method: impl Into<String>) -> Self {
         let err = if err.is_finite() { err.abs() } else { f64::MAX };
-        Outcome::Estimated(Fitted { value, err, interval_95: (value - 1.96 * err, value + 1.96 * err), n_points, method: method.into() })
+        Outcome::Estimated(Fitted {
+            value,
+            err,
+            interval_95: (value - 1.96 * err, value + 1.96 * err),
+            n_points,
+            method: method.into(),
+        })
     }
     fn not(reason: impl Into<String>) -> Self {
         Outcome::NotDeterminable { reason: reason.into() }
@@ -213,7 +219,15 @@ impl SweepExponents {
     /// d is not known here; add it before testing hyperscaling).
     pub fn exponent_set(&self) -> crate::ExponentSet {
         let v = |o: &Outcome| o.parts().map(|(value, err)| crate::ExponentValue::Measured { value, err });
-        crate::ExponentSet { alpha: v(&self.alpha), beta: v(&self.beta), gamma: v(&self.gamma), delta: v(&self.delta), nu: v(&self.nu), eta: None, d: None }
+        crate::ExponentSet {
+            alpha: v(&self.alpha),
+            beta: v(&self.beta),
+            gamma: v(&self.gamma),
+            delta: v(&self.delta),
+            nu: v(&self.nu),
+            eta: None,
+            d: None,
+        }
     }
 }
 
@@ -227,7 +241,10 @@ struct Point {
     weight: Vec<f64>,
 }
 
-fn group_by<'a>(runs: impl Iterator<Item = &'a RunSummary>, key: impl Fn(&RunSummary) -> f64) -> Vec<(f64, Vec<&'a RunSummary>)> {
+fn group_by<'a>(
+    runs: impl Iterator<Item = &'a RunSummary>,
+    key: impl Fn(&RunSummary) -> f64,
+) -> Vec<(f64, Vec<&'a RunSummary>)> {
     let mut out: Vec<(f64, Vec<&RunSummary>)> = Vec::new();
     for r in runs {
         let k = key(r);
@@ -244,8 +261,17 @@ fn points(runs: &[&RunSummary]) -> Vec<Point> {
     group_by(runs.iter().copied(), |r| r.x)
         .into_iter()
         .map(|(x, rs)| {
-            let col = |f: fn(&RunSummary) -> Option<f64>| rs.iter().filter_map(|r| f(r)).filter(|v| v.is_finite()).collect::<Vec<f64>>();
-            Point { x, v: col(|r| r.order_parameter), t_grok: col(|r| r.t_grok), c: col(|r| r.loss_improvement_var), repr: col(|r| r.repr_rank), weight: col(|r| r.weight_rank) }
+            let col = |f: fn(&RunSummary) -> Option<f64>| {
+                rs.iter().filter_map(|r| f(r)).filter(|v| v.is_finite()).collect::<Vec<f64>>()
+            };
+            Point {
+                x,
+                v: col(|r| r.order_parameter),
+                t_grok: col(|r| r.t_grok),
+                c: col(|r| r.loss_improvement_var),
+                repr: col(|r| r.repr_rank),
+                weight: col(|r| r.weight_rank),
+            }
         })
         .collect()
 }
@@ -282,7 +308,14 @@ fn log_slope(pts: &[(f64, f64, Option<f64>)]) -> Option<(f64, f64, usize)> {
 
 /// A power law y ~ |δx|^{sign·p} on the ordered side: `p` with its error including the x_c
 /// uncertainty. `select` gives (y, σ_y) of a point, or `None` to skip it.
-fn power_law(pts: &[Point], x_c: (f64, f64), side: OrderedSide, sign: f64, select: &dyn Fn(&Point) -> Option<(f64, Option<f64>)>, what: &str) -> Outcome {
+fn power_law(
+    pts: &[Point],
+    x_c: (f64, f64),
+    side: OrderedSide,
+    sign: f64,
+    select: &dyn Fn(&Point) -> Option<(f64, Option<f64>)>,
+    what: &str,
+) -> Outcome {
     let at = |xc: f64| {
         let data: Vec<(f64, f64, Option<f64>)> = pts
             .iter()
@@ -298,7 +331,9 @@ fn power_law(pts: &[Point], x_c: (f64, f64), side: OrderedSide, sign: f64, selec
     };
     let (fit, found) = at(x_c.0);
     let Some((slope, err, n)) = fit else {
-        return Outcome::not(format!("fewer than {MIN_POINTS} control values with positive {what} on the ordered side of x_c (found {found})"));
+        return Outcome::not(format!(
+            "fewer than {MIN_POINTS} control values with positive {what} on the ordered side of x_c (found {found})"
+        ));
     };
     let shift = if x_c.1 > 0.0 {
         let s: Vec<f64> = [x_c.0 - x_c.1, x_c.0 + x_c.1].iter().filter_map(|&xc| at(xc).0.map(|f| f.0)).collect();
@@ -306,11 +341,18 @@ fn power_law(pts: &[Point], x_c: (f64, f64), side: OrderedSide, sign: f64, selec
     } else {
         0.0
     };
-    Outcome::fitted(sign * slope, err.hypot(shift), n, format!("log-log slope of {what} vs |x - x_c| on the ordered side (error includes x_c ± sigma)"))
+    Outcome::fitted(
+        sign * slope,
+        err.hypot(shift),
+        n,
+        format!("log-log slope of {what} vs |x - x_c| on the ordered side (error includes x_c ± sigma)"),
+    )
 }
 
 fn mean_err(v: &[f64]) -> Option<(f64, Option<f64>)> {
-    (!v.is_empty()).then(|| (stats::mean(v), (v.len() > 1).then(|| stats::std_dev(v) / (v.len() as f64).sqrt()).filter(|s| *s > 0.0)))
+    (!v.is_empty()).then(|| {
+        (stats::mean(v), (v.len() > 1).then(|| stats::std_dev(v) / (v.len() as f64).sqrt()).filter(|s| *s > 0.0))
+    })
 }
 
 /// The x where the seed-mean order parameter first crosses half of its range (linear
@@ -322,7 +364,9 @@ fn half_height(pts: &[Point]) -> Option<f64> {
         return None;
     }
     let level = 0.5 * (lo + hi);
-    m.windows(2).find(|w| (w[0].1 - level) * (w[1].1 - level) <= 0.0 && w[0].1 != w[1].1).map(|w| w[0].0 + (level - w[0].1) * (w[1].0 - w[0].0) / (w[1].1 - w[0].1))
+    m.windows(2)
+        .find(|w| (w[0].1 - level) * (w[1].1 - level) <= 0.0 && w[0].1 != w[1].1)
+        .map(|w| w[0].0 + (level - w[0].1) * (w[1].0 - w[0].0) / (w[1].1 - w[0].1))
 }
 
 /// Estimate every exponent of THEORY.md §5 from the run summaries of one sweep. Errors only
@@ -330,17 +374,27 @@ fn half_height(pts: &[Point]) -> Option<f64> {
 /// exponent the data cannot give is an [`Outcome::NotDeterminable`] with the reason.
 pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {
     if let Some(r) = runs.iter().find(|r| !r.x.is_finite() || r.size.is_some_and(|s| !(s > 0.0 && s.is_finite()))) {
-        return Err(PhysicsError::InvalidOption { option: "runs", reason: format!("run with seed {} has a non-finite control value or a non-positive size", r.seed) });
+        return Err(PhysicsError::InvalidOption {
+            option: "runs",
+            reason: format!("run with seed {} has a non-finite control value or a non-positive size", r.seed),
+        });
     }
-    let runs: Vec<RunSummary> = runs.iter().filter(|r| r.order_parameter.is_some_and(f64::is_finite)).cloned().collect();
+    let runs: Vec<RunSummary> =
+        runs.iter().filter(|r| r.order_parameter.is_some_and(f64::is_finite)).cloned().collect();
     if runs.is_empty() {
-        return Err(PhysicsError::TooFewPoints { analysis: "exponents from a sweep", needed: 1, found: 0, context: " with a finite order parameter".into() });
+        return Err(PhysicsError::TooFewPoints {
+            analysis: "exponents from a sweep",
+            needed: 1,
+            found: 0,
+            context: " with a finite order parameter".into(),
+        });
     }
     let mut sizes: Vec<f64> = runs.iter().filter_map(|r| r.size).collect();
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
     let (field0, cross0, size0) = (mode(&runs, |r| r.field), mode(&runs, |r| r.crossover), sizes.last().copied());
-    let main: Vec<&RunSummary> = runs.iter().filter(|r| r.size == size0 && r.field == field0 && r.crossover == cross0).collect();
+    let main: Vec<&RunSummary> =
+        runs.iter().filter(|r| r.size == size0 && r.field == field0 && r.crossover == cross0).collect();
     let pts = points(&main);
     let family = Family {
         size: size0,
@@ -376,12 +430,16 @@ pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {
     } else if let Some(o) = x_c_from_chi_peak(&pts) {
         o
     } else {
-        Outcome::not(format!("one size only, and neither t_grok nor seed fluctuations locate a critical point ({} control values)", pts.len()))
+        Outcome::not(format!(
+            "one size only, and neither t_grok nor seed fluctuations locate a critical point ({} control values)",
+            pts.len()
+        ))
     };
     let no_xc = |what: &str| Outcome::not(format!("x_c not determinable, so no power law in {what}"));
     let side = x_c.parts().and_then(|(xc, _)| {
         let mean_of = |above: bool| {
-            let v: Vec<f64> = pts.iter().filter(|p| if above { p.x > xc } else { p.x < xc }).flat_map(|p| p.v.clone()).collect();
+            let v: Vec<f64> =
+                pts.iter().filter(|p| if above { p.x > xc } else { p.x < xc }).flat_map(|p| p.v.clone()).collect();
             (!v.is_empty()).then(|| stats::mean(&v))
         };
         match (mean_of(true), mean_of(false)) {
@@ -403,13 +461,33 @@ pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {
     let nu_m = law(-1.0, &|p| mean_err(&p.repr), "Dim(M)");
     let mu = law(-1.0, &|p| mean_err(&p.weight), "Complexity(M)");
     let z = match (z_nu.parts(), nu.parts()) {
-        (Some((a, ea)), Some((b, eb))) if b > 0.0 => Outcome::fitted(a / b, (a / b) * ((ea / a).powi(2) + (eb / b).powi(2)).sqrt(), 0, "z = (z nu) / nu"),
+        (Some((a, ea)), Some((b, eb))) if b > 0.0 => {
+            Outcome::fitted(a / b, (a / b) * ((ea / a).powi(2) + (eb / b).powi(2)).sqrt(), 0, "z = (z nu) / nu")
+        }
         (None, _) => Outcome::not("z nu not determinable"),
         _ => Outcome::not("nu not determinable (needs several sizes)"),
     };
     let delta = delta_over_field(&runs, &x_c, size0, cross0, field0.is_some());
     let phi = phi_over_crossover(&runs, &x_c, size0, field0, cross0);
-    Ok(SweepExponents { x_c, ordered_side: side, beta, gamma, alpha, delta, nu, zeta, z_nu, z, nu_m, mu, phi, n_runs: runs.len(), sizes, n_main: main.len(), family })
+    Ok(SweepExponents {
+        x_c,
+        ordered_side: side,
+        beta,
+        gamma,
+        alpha,
+        delta,
+        nu,
+        zeta,
+        z_nu,
+        z,
+        nu_m,
+        mu,
+        phi,
+        n_runs: runs.len(),
+        sizes,
+        n_main: main.len(),
+        family,
+    })
 }
 
 /// χ = N_seeds · Var_seeds(V), with the error of a sample variance, σ²·√(2/(n−1)).
@@ -422,14 +500,21 @@ fn chi(v: &[f64]) -> Option<(f64, Option<f64>)> {
     Some((n * var, Some(n * var * (2.0 / (n - 1.0)).sqrt()).filter(|s| *s > 0.0)))
 }
 
-fn collapse_over_sizes(runs: &[RunSummary], sizes: &[f64], field0: Option<f64>, cross0: Option<f64>, opts: &SweepOptions) -> (Outcome, Outcome, Option<Outcome>) {
+fn collapse_over_sizes(
+    runs: &[RunSummary],
+    sizes: &[f64],
+    field0: Option<f64>,
+    cross0: Option<f64>,
+    opts: &SweepOptions,
+) -> (Outcome, Outcome, Option<Outcome>) {
     if sizes.len() < 2 {
         let why = if sizes.is_empty() { "no size given (one size only)" } else { "only one size" };
         return (Outcome::not(why), Outcome::not(why), None);
     }
     let (mut l, mut x, mut y, mut dy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for &s in sizes {
-        let fam: Vec<&RunSummary> = runs.iter().filter(|r| r.size == Some(s) && r.field == field0 && r.crossover == cross0).collect();
+        let fam: Vec<&RunSummary> =
+            runs.iter().filter(|r| r.size == Some(s) && r.field == field0 && r.crossover == cross0).collect();
         for p in points(&fam) {
             if let Some((m, e)) = mean_err(&p.v) {
                 l.push(s);
@@ -442,17 +527,31 @@ fn collapse_over_sizes(runs: &[RunSummary], sizes: &[f64], field0: Option<f64>, 
     // seed standard errors, floored at a tenth of the median so a single-seed point does not
     // carry infinite weight
     let known: Vec<f64> = dy.iter().flatten().copied().collect();
-    let floor = if known.is_empty() { None } else { let mut k = known.clone(); k.sort_by(f64::total_cmp); Some(0.1 * k[k.len() / 2]) };
+    let floor = if known.is_empty() {
+        None
+    } else {
+        let mut k = known.clone();
+        k.sort_by(f64::total_cmp);
+        Some(0.1 * k[k.len() / 2])
+    };
     let dys: Option<Vec<f64>> = floor.map(|f| dy.iter().map(|d| d.unwrap_or(f).max(f)).collect());
     let data = match CollapseData::from_points(&l, &x, &y, dys.as_deref()) {
         Ok(d) => d,
         Err(e) => return (Outcome::not(e.to_string()), Outcome::not(e.to_string()), None),
     };
-    let copts = CollapseOptions { x_c_guess: opts.x_c, bootstrap: if opts.bootstrap == 0 { 100 } else { opts.bootstrap }, seed: opts.seed, ..Default::default() };
+    let copts = CollapseOptions {
+        x_c_guess: opts.x_c,
+        bootstrap: if opts.bootstrap == 0 { 100 } else { opts.bootstrap },
+        seed: opts.seed,
+        ..Default::default()
+    };
     // The collapse's own default start: the middle of the x range common to all sizes.
     let guess = opts.x_c.unwrap_or_else(|| {
         let (lo, hi) = data.curves.iter().fold((f64::NEG_INFINITY, f64::INFINITY), |(lo, hi), c| {
-            (lo.max(c.x.iter().copied().fold(f64::INFINITY, f64::min)), hi.min(c.x.iter().copied().fold(f64::NEG_INFINITY, f64::max)))
+            (
+                lo.max(c.x.iter().copied().fold(f64::INFINITY, f64::min)),
+                hi.min(c.x.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+            )
         });
         0.5 * (lo + hi)
     });
@@ -481,7 +580,9 @@ fn collapse_over_sizes(runs: &[RunSummary], sizes: &[f64], field0: Option<f64>, 
             (Outcome::not(why.clone()), Outcome::not(why), None)
         }
         Ok(r) => {
-            let m = |what: &str| format!("data collapse of the seed-mean V over {} sizes ({what}), S = {:.2}", r.sizes.len(), r.quality);
+            let m = |what: &str| {
+                format!("data collapse of the seed-mean V over {} sizes ({what}), S = {:.2}", r.sizes.len(), r.quality)
+            };
             (
                 Outcome::fitted(r.nu, r.nu_err, r.sizes.len(), m("nu")),
                 Outcome::fitted(r.zeta, r.zeta_err, r.sizes.len(), m("zeta = -beta")),
@@ -493,12 +594,15 @@ fn collapse_over_sizes(runs: &[RunSummary], sizes: &[f64], field0: Option<f64>, 
 }
 
 fn x_c_from_t_grok(pts: &[Point]) -> Option<Outcome> {
-    let (x, y): (Vec<f64>, Vec<f64>) = pts.iter().filter(|p| p.t_grok.len() * 2 > p.v.len()).map(|p| (p.x, stats::mean(&p.t_grok))).unzip();
+    let (x, y): (Vec<f64>, Vec<f64>) =
+        pts.iter().filter(|p| p.t_grok.len() * 2 > p.v.len()).map(|p| (p.x, stats::mean(&p.t_grok))).unzip();
     if x.len() < MIN_POINTS + 1 {
         return None;
     }
     let data = crate::XyData::from_points(&x, &y, None).ok()?;
-    let r = crate::divergence::fit(&data, &crate::divergence::DivergenceOptions { bootstrap: 100, ..Default::default() }).ok()?;
+    let r =
+        crate::divergence::fit(&data, &crate::divergence::DivergenceOptions { bootstrap: 100, ..Default::default() })
+            .ok()?;
     r.supported.then(|| Outcome::fitted(r.x_c, r.x_c_err, x.len(), "power-law divergence of the seed-mean t_grok"))
 }
 
@@ -511,31 +615,59 @@ fn x_c_from_chi_peak(pts: &[Point]) -> Option<Outcome> {
     if i == 0 || i == c.len() - 1 {
         return None;
     }
-    Some(Outcome::fitted(c[i].0, 0.25 * (c[i + 1].0 - c[i - 1].0), c.len(), "peak of the seed fluctuations chi (error: half the grid spacing)"))
+    Some(Outcome::fitted(
+        c[i].0,
+        0.25 * (c[i + 1].0 - c[i - 1].0),
+        c.len(),
+        "peak of the seed fluctuations chi (error: half the grid spacing)",
+    ))
 }
 
-fn delta_over_field(runs: &[RunSummary], x_c: &Outcome, size0: Option<f64>, cross0: Option<f64>, has_field: bool) -> Outcome {
+fn delta_over_field(
+    runs: &[RunSummary],
+    x_c: &Outcome,
+    size0: Option<f64>,
+    cross0: Option<f64>,
+    has_field: bool,
+) -> Outcome {
     let Some((xc, _)) = x_c.parts() else { return Outcome::not("x_c not determinable") };
     if !has_field {
         return Outcome::not("no field control given (the sweep must vary the field h at x_c)");
     }
-    let fam: Vec<&RunSummary> = runs.iter().filter(|r| r.size == size0 && r.crossover == cross0 && r.field.is_some()).collect();
-    let Some(x_near) = fam.iter().map(|r| r.x).min_by(|a, b| (a - xc).abs().total_cmp(&(b - xc).abs())) else { return Outcome::not("no run with a field value") };
+    let fam: Vec<&RunSummary> =
+        runs.iter().filter(|r| r.size == size0 && r.crossover == cross0 && r.field.is_some()).collect();
+    let Some(x_near) = fam.iter().map(|r| r.x).min_by(|a, b| (a - xc).abs().total_cmp(&(b - xc).abs())) else {
+        return Outcome::not("no run with a field value");
+    };
     let at: Vec<&RunSummary> = fam.into_iter().filter(|r| r.x == x_near).collect();
     let pts: Vec<(f64, f64, Option<f64>)> = group_by(at.into_iter(), |r| r.field.unwrap_or(f64::NAN))
         .into_iter()
-        .filter_map(|(h, rs)| mean_err(&rs.iter().filter_map(|r| r.order_parameter).collect::<Vec<_>>()).map(|(m, e)| (h, m, e)))
+        .filter_map(|(h, rs)| {
+            mean_err(&rs.iter().filter_map(|r| r.order_parameter).collect::<Vec<_>>()).map(|(m, e)| (h, m, e))
+        })
         .collect();
     match log_slope(&pts) {
-        Some((s, e, n)) if s > 0.0 => Outcome::fitted(1.0 / s, e / (s * s), n, format!("1/slope of ln V vs ln h at x = {x_near} (nearest x_c)")),
+        Some((s, e, n)) if s > 0.0 => {
+            Outcome::fitted(1.0 / s, e / (s * s), n, format!("1/slope of ln V vs ln h at x = {x_near} (nearest x_c)"))
+        }
         Some(_) => Outcome::not(format!("V does not grow with the field at x = {x_near}")),
         None => Outcome::not(format!("fewer than {MIN_POINTS} field values with V > 0 at x = {x_near} (nearest x_c)")),
     }
 }
 
-fn phi_over_crossover(runs: &[RunSummary], x_c: &Outcome, size0: Option<f64>, field0: Option<f64>, cross0: Option<f64>) -> Outcome {
+fn phi_over_crossover(
+    runs: &[RunSummary],
+    x_c: &Outcome,
+    size0: Option<f64>,
+    field0: Option<f64>,
+    cross0: Option<f64>,
+) -> Outcome {
     let (Some((xc, _)), Some(b0)) = (x_c.parts(), cross0) else {
-        return Outcome::not(if cross0.is_none() { "no crossover control given (the sweep must vary a second control)" } else { "x_c not determinable" });
+        return Outcome::not(if cross0.is_none() {
+            "no crossover control given (the sweep must vary a second control)"
+        } else {
+            "x_c not determinable"
+        });
     };
     let fam = runs.iter().filter(|r| r.size == size0 && r.field == field0 && r.crossover.is_some());
     let pts: Vec<(f64, f64, Option<f64>)> = group_by(fam, |r| r.crossover.unwrap_or(f64::NAN))
@@ -544,7 +676,12 @@ fn phi_over_crossover(runs: &[RunSummary], x_c: &Outcome, size0: Option<f64>, fi
         .filter_map(|(b, rs)| half_height(&points(&rs)).map(|x| ((b - b0).abs(), (x - xc).abs(), None)))
         .collect();
     match log_slope(&pts) {
-        Some((s, e, n)) if s > 0.0 => Outcome::fitted(1.0 / s, e / (s * s), n, "1/slope of ln |x_c(b) - x_c| vs ln |b - b0| (half-height boundary)"),
+        Some((s, e, n)) if s > 0.0 => Outcome::fitted(
+            1.0 / s,
+            e / (s * s),
+            n,
+            "1/slope of ln |x_c(b) - x_c| vs ln |b - b0| (half-height boundary)",
+        ),
         Some(_) => Outcome::not("the boundary x_c(b) does not move away from x_c with |b - b0|"),
         None => Outcome::not(format!("fewer than {MIN_POINTS} other crossover values with a located boundary")),
     }
@@ -569,8 +706,11 @@ mod tests {
                     x,
                     seed,
                     order_parameter: Some(base + if dx > 0.0 { sd * stats::standard_normal(&mut rng) } else { 0.0 }),
-                    t_grok: (dx > 0.0).then(|| 100.0 * dx.powf(-z_nu) * (1.0 + 0.02 * stats::standard_normal(&mut rng))),
-                    loss_improvement_var: Some(dx.abs().max(0.01).powf(-0.3) * (1.0 + 0.02 * stats::standard_normal(&mut rng))),
+                    t_grok: (dx > 0.0)
+                        .then(|| 100.0 * dx.powf(-z_nu) * (1.0 + 0.02 * stats::standard_normal(&mut rng))),
+                    loss_improvement_var: Some(
+                        dx.abs().max(0.01).powf(-0.3) * (1.0 + 0.02 * stats::standard_normal(&mut rng)),
+                    ),
                     ..Default::default()
                 });
             }
@@ -582,11 +722,18 @@ mod tests {
     fn recovers_beta_gamma_and_z_nu_with_known_x_c() {
         let r = fit(&sweep(0.5, 1.0, 1.2, 16), &SweepOptions { x_c: Some(0.3), ..Default::default() }).unwrap();
         assert_eq!(r.ordered_side, Some(OrderedSide::Above));
-        for (name, o, truth) in [("beta", &r.beta, 0.5), ("gamma", &r.gamma, 1.0), ("z nu", &r.z_nu, 1.2), ("alpha", &r.alpha, 0.3)] {
+        for (name, o, truth) in
+            [("beta", &r.beta, 0.5), ("gamma", &r.gamma, 1.0), ("z nu", &r.z_nu, 1.2), ("alpha", &r.alpha, 0.3)]
+        {
             let (v, e) = o.parts().unwrap_or_else(|| panic!("{name}: {o:?}"));
             assert!(e > 0.0 && (v - truth).abs() <= 3.0 * e, "{name} = {v} ± {e}, truth {truth}");
         }
-        for (name, o, why) in [("nu", &r.nu, "one size"), ("delta", &r.delta, "no field"), ("phi", &r.phi, "no crossover"), ("mu", &r.mu, "fewer than 4")] {
+        for (name, o, why) in [
+            ("nu", &r.nu, "one size"),
+            ("delta", &r.delta, "no field"),
+            ("phi", &r.phi, "no crossover"),
+            ("mu", &r.mu, "fewer than 4"),
+        ] {
             match o {
                 Outcome::NotDeterminable { reason } => assert!(reason.contains(why), "{name}: {reason}"),
                 o => panic!("{name} should not be determinable: {o:?}"),
@@ -603,9 +750,18 @@ mod tests {
             for i in 0..25 {
                 let x = 0.1 + 0.4 * i as f64 / 24.0;
                 for seed in 0..4 {
-                    let v = l.powf(-0.2 / 1.5) * (crate::validation::synthetic::master_curve(l.powf(1.0 / 1.5) * (x - 0.3)) + 0.01 * stats::standard_normal(&mut rng));
+                    let v = l.powf(-0.2 / 1.5)
+                        * (crate::validation::synthetic::master_curve(l.powf(1.0 / 1.5) * (x - 0.3))
+                            + 0.01 * stats::standard_normal(&mut rng));
                     let dx: f64 = x - 0.3;
-                    runs.push(RunSummary { x, size: Some(l), seed, order_parameter: Some(v), t_grok: (dx > 0.01).then(|| 50.0 * dx.powf(-1.2)), ..Default::default() });
+                    runs.push(RunSummary {
+                        x,
+                        size: Some(l),
+                        seed,
+                        order_parameter: Some(v),
+                        t_grok: (dx > 0.01).then(|| 50.0 * dx.powf(-1.2)),
+                        ..Default::default()
+                    });
                 }
             }
         }
@@ -638,7 +794,8 @@ mod tests {
     fn a_field_that_varies_with_the_control_is_a_degenerate_family_error() {
         // The bug of the shipped finite-size example: `--field train-frac` with control
         // train-frac leaves one x per family.
-        let runs: Vec<RunSummary> = sweep(0.5, 1.0, 1.2, 2).into_iter().map(|r| RunSummary { field: Some(r.x), ..r }).collect();
+        let runs: Vec<RunSummary> =
+            sweep(0.5, 1.0, 1.2, 2).into_iter().map(|r| RunSummary { field: Some(r.x), ..r }).collect();
         let e = fit(&runs, &SweepOptions::default()).unwrap_err().to_string();
         assert!(e.contains("main family") && e.contains("1 control value"), "{e}");
     }
@@ -651,14 +808,26 @@ mod tests {
             for i in 0..15 {
                 let x = 0.1 + 0.05 * i as f64;
                 for seed in 0..3 {
-                    let v = if k == 1 { (x * 7.0).sin().abs() } else { 1.0 / (1.0 + (-(x - 0.2 * (k + 1) as f64) * 10.0 * l).exp()) };
-                    runs.push(RunSummary { x, size: Some(l), seed, order_parameter: Some(v + 0.001 * seed as f64), ..Default::default() });
+                    let v = if k == 1 {
+                        (x * 7.0).sin().abs()
+                    } else {
+                        1.0 / (1.0 + (-(x - 0.2 * (k + 1) as f64) * 10.0 * l).exp())
+                    };
+                    runs.push(RunSummary {
+                        x,
+                        size: Some(l),
+                        seed,
+                        order_parameter: Some(v + 0.001 * seed as f64),
+                        ..Default::default()
+                    });
                 }
             }
         }
         let r = fit(&runs, &SweepOptions { bootstrap: 10, ..Default::default() }).unwrap();
         match &r.nu {
-            Outcome::NotDeterminable { reason } => assert!(reason.contains("poor collapse") || reason.contains("starting guess"), "{reason}"),
+            Outcome::NotDeterminable { reason } => {
+                assert!(reason.contains("poor collapse") || reason.contains("starting guess"), "{reason}")
+            }
             o => panic!("a collapse of curves that do not collapse gave {o:?}"),
         }
         assert_eq!(r.family.size, Some(32.0));

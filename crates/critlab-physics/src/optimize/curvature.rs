@@ -36,7 +36,13 @@ pub struct CurvatureErrors {
 
 /// Estimate errors from the curvature of `f` at `x_min` (where `f(x_min) = f_min`), starting
 /// the step search from `steps`, for an error criterion "f rises by `rise`".
-pub fn curvature_errors<F: Fn(&[f64]) -> f64 + Sync>(f: F, x_min: &[f64], f_min: f64, steps: &[f64], rise: f64) -> CurvatureErrors {
+pub fn curvature_errors<F: Fn(&[f64]) -> f64 + Sync>(
+    f: F,
+    x_min: &[f64],
+    f_min: f64,
+    steps: &[f64],
+    rise: f64,
+) -> CurvatureErrors {
     let n = x_min.len();
     let rise = if rise.is_finite() && rise > 0.0 { rise } else { 1.0 };
     let at = |i: usize, t: f64| {
@@ -126,8 +132,9 @@ pub fn curvature_errors<F: Fn(&[f64]) -> f64 + Sync>(f: F, x_min: &[f64], f_min:
     // 3. marginal errors when H is positive definite on the usable axes, else conditional.
     if fit.is_some() && usable.iter().all(|&u| u) && linalg::is_positive_definite(&hess, n) {
         if let Some(inv) = linalg::invert(&hess, n) {
-            let errors: Vec<Option<f64>> =
-                (0..n).map(|i| Some(2.0 * rise * inv[i * n + i]).filter(|v| v.is_finite() && *v > 0.0).map(f64::sqrt)).collect();
+            let errors: Vec<Option<f64>> = (0..n)
+                .map(|i| Some(2.0 * rise * inv[i * n + i]).filter(|v| v.is_finite() && *v > 0.0).map(f64::sqrt))
+                .collect();
             if errors.iter().all(|e| e.is_some()) {
                 return CurvatureErrors { errors, method: CurvatureMethod::Hessian };
             }

@@ -43,11 +43,7 @@ impl LmFit {
         let k = self.params.len();
         (0..k)
             .map(|i| {
-                self.cov
-                    .as_ref()
-                    .map(|c| c[i * k + i] * scale)
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .map(f64::sqrt)
+                self.cov.as_ref().map(|c| c[i * k + i] * scale).filter(|v| v.is_finite() && *v >= 0.0).map(f64::sqrt)
             })
             .collect()
     }
@@ -59,7 +55,11 @@ fn chi2_of<M: Fn(&[f64], usize) -> f64>(model: &M, p: &[f64], y: &[f64], sigma: 
         let r = (y[i] - model(p, i)) / sigma[i];
         s += r * r;
     }
-    if s.is_finite() { s } else { f64::INFINITY }
+    if s.is_finite() {
+        s
+    } else {
+        f64::INFINITY
+    }
 }
 
 fn jacobian<M: Fn(&[f64], usize) -> f64>(model: &M, p: &[f64], n: usize) -> Vec<f64> {
@@ -115,7 +115,9 @@ pub fn fit<M: Fn(&[f64], usize) -> f64>(model: M, y: &[f64], sigma: &[f64], p0: 
             }
             let Some(step) = linalg::solve(&a, &jtr, k) else {
                 lambda *= 10.0;
-                if lambda > 1e12 { break; }
+                if lambda > 1e12 {
+                    break;
+                }
                 continue;
             };
             let trial: Vec<f64> = p.iter().zip(&step).map(|(a, b)| a + b).collect();
@@ -151,7 +153,8 @@ mod tests {
     fn fits_an_exponential_with_sensible_errors() {
         let xs: Vec<f64> = (0..40).map(|i| i as f64 * 0.1).collect();
         let mut r = crate::stats::rng(3, 0);
-        let y: Vec<f64> = xs.iter().map(|x| 2.0 * (-0.7 * x).exp() + 0.01 * crate::stats::standard_normal(&mut r)).collect();
+        let y: Vec<f64> =
+            xs.iter().map(|x| 2.0 * (-0.7 * x).exp() + 0.01 * crate::stats::standard_normal(&mut r)).collect();
         let s = vec![0.01; xs.len()];
         let f = fit(|p, i| p[0] * (p[1] * xs[i]).exp(), &y, &s, &[1.0, -0.1], LmOptions::default());
         assert!(f.converged);

@@ -43,7 +43,11 @@ pub fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], step: &[f64], opt
     let mut eval = |x: &[f64], evals: &mut usize| {
         *evals += 1;
         let v = f(x);
-        if v.is_finite() { v } else { f64::INFINITY }
+        if v.is_finite() {
+            v
+        } else {
+            f64::INFINITY
+        }
     };
     let nf = n as f64;
     let (alpha, gamma, rho, sigma) = (1.0, 1.0 + 2.0 / nf, 0.75 - 0.5 / nf, 1.0 - 1.0 / nf);
@@ -78,7 +82,11 @@ pub fn minimize<F: FnMut(&[f64]) -> f64>(mut f: F, x0: &[f64], step: &[f64], opt
             if fr < fs[0] {
                 let xe = along(-alpha * gamma);
                 let fe = eval(&xe, &mut evals);
-                if fe < fr { (sim[n], fs[n]) = (xe, fe) } else { (sim[n], fs[n]) = (xr, fr) }
+                if fe < fr {
+                    (sim[n], fs[n]) = (xe, fe)
+                } else {
+                    (sim[n], fs[n]) = (xr, fr)
+                }
             } else if fr < fs[n - 1] {
                 (sim[n], fs[n]) = (xr, fr);
             } else {

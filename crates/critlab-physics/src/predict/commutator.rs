@@ -7,7 +7,8 @@ use super::{Prediction, RunHistory};
 
 /// Rise of ln D above its minimum so far.
 pub fn predict(h: &RunHistory) -> Option<Prediction> {
-    let logs: Vec<f64> = h.commutator_defect.iter().map(|p| p.1).filter(|v| v.is_finite() && *v > 0.0).map(f64::ln).collect();
+    let logs: Vec<f64> =
+        h.commutator_defect.iter().map(|p| p.1).filter(|v| v.is_finite() && *v > 0.0).map(f64::ln).collect();
     let now = *logs.last()?;
     let low = logs.iter().copied().fold(f64::INFINITY, f64::min);
     Prediction::score(now - low)
@@ -19,7 +20,10 @@ mod tests {
 
     #[test]
     fn the_rise_above_the_minimum() {
-        let h = RunHistory { commutator_defect: vec![(0.0, 2.0), (10.0, 1.0), (20.0, std::f64::consts::E)], ..Default::default() };
+        let h = RunHistory {
+            commutator_defect: vec![(0.0, 2.0), (10.0, 1.0), (20.0, std::f64::consts::E)],
+            ..Default::default()
+        };
         assert!((predict(&h).unwrap().score - 1.0).abs() < 1e-12);
     }
 }

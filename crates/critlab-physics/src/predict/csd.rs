@@ -47,7 +47,8 @@ mod tests {
     fn a_short_past_scores_from_min_points_on() {
         let norm = |n: usize| -> Vec<(f64, f64)> { (0..n).map(|i| (25.0 * i as f64, 100.0 - i as f64)).collect() };
         // The trailing window is half the points (Window::Fraction(0.5)).
-        let h = |n| RunHistory { signals: Signals { weight_norm: norm(n), ..Default::default() }, ..Default::default() };
+        let h =
+            |n| RunHistory { signals: Signals { weight_norm: norm(n), ..Default::default() }, ..Default::default() };
         assert!(predict(Indicator::WeightNormDecline, &h(2 * MIN_POINTS)).is_some());
         assert!(predict(Indicator::WeightNormDecline, &h(2 * MIN_POINTS - 2)).is_none());
     }

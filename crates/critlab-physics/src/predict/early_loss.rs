@@ -29,7 +29,8 @@ pub fn predict(h: &RunHistory) -> Option<Prediction> {
     let horizon = HORIZON * h.budget;
     let pts: Vec<f64> = h.train_loss.iter().filter(|p| p.0 <= horizon.max(0.0)).map(|p| p.1.max(1e-12).ln()).collect();
     let enough = h.train_loss.iter().take_while(|p| p.0 <= horizon).count().max(8);
-    let pts: Vec<f64> = if pts.len() < 8 { h.train_loss.iter().take(enough).map(|p| p.1.max(1e-12).ln()).collect() } else { pts };
+    let pts: Vec<f64> =
+        if pts.len() < 8 { h.train_loss.iter().take(enough).map(|p| p.1.max(1e-12).ln()).collect() } else { pts };
     if pts.len() < 8 || pts.iter().any(|v| !v.is_finite()) {
         return None;
     }
@@ -54,7 +55,9 @@ mod tests {
     fn reads_only_the_early_horizon() {
         let mk = |late: f64| RunHistory {
             budget: 1000.0,
-            train_loss: (0..100).map(|i| (i as f64 * 10.0, if i <= 10 { 3.0 - 0.2 * i as f64 } else { late })).collect(),
+            train_loss: (0..100)
+                .map(|i| (i as f64 * 10.0, if i <= 10 { 3.0 - 0.2 * i as f64 } else { late }))
+                .collect(),
             ..Default::default()
         };
         assert_eq!(predict(&mk(0.1)).unwrap().score, predict(&mk(2.0)).unwrap().score);

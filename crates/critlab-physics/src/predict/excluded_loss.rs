@@ -24,7 +24,8 @@ mod tests {
             ..Default::default()
         };
         assert!((predict(&h).unwrap().score - 10f64.ln()).abs() < 1e-12);
-        let unmatched = RunHistory { excluded_loss: vec![(10.0, 0.5)], train_loss: vec![(0.0, 3.0)], ..Default::default() };
+        let unmatched =
+            RunHistory { excluded_loss: vec![(10.0, 0.5)], train_loss: vec![(0.0, 3.0)], ..Default::default() };
         assert!(predict(&unmatched).is_none());
     }
 }

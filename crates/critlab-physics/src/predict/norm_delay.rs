@@ -68,7 +68,12 @@ pub fn calibrate<'a>(runs: impl IntoIterator<Item = &'a RunHistory>) -> Option<D
     let m0 = crate::stats::mean(&exact);
     let s0 = crate::stats::std_dev(&exact).max(0.1);
     let best = minimize(nll, &[m0, s0.ln()], &[0.5, 0.3], NelderMeadOptions::default());
-    Some(DelayCalibration { mu: best.x[0], sd: best.x[1].exp().clamp(0.05, 5.0), runs: exact.len() + censored.len(), grokked: exact.len() })
+    Some(DelayCalibration {
+        mu: best.x[0],
+        sd: best.x[1].exp().clamp(0.05, 5.0),
+        runs: exact.len() + censored.len(),
+        grokked: exact.len(),
+    })
 }
 
 /// The law calibrated from the finest group of runs that has at least 2 grokked ones: the
@@ -98,9 +103,15 @@ impl ClassCalibrations {
             let mut keys: Vec<&str> = runs.iter().map(key).collect();
             keys.sort_unstable();
             keys.dedup();
-            keys.into_iter().filter_map(|k| Some((k.to_string(), calibrate(runs.iter().filter(|r| key(r) == k).map(|r| r.2))?))).collect()
+            keys.into_iter()
+                .filter_map(|k| Some((k.to_string(), calibrate(runs.iter().filter(|r| key(r) == k).map(|r| r.2))?)))
+                .collect()
         };
-        Self { pooled: calibrate(runs.iter().map(|r| r.2)).unwrap_or_default(), by_class: per(|r| r.1), by_cell: per(|r| r.0) }
+        Self {
+            pooled: calibrate(runs.iter().map(|r| r.2)).unwrap_or_default(),
+            by_class: per(|r| r.1),
+            by_cell: per(|r| r.0),
+        }
     }
 
     /// The calibration of a run of `cell` in `class` (see the type).
@@ -114,7 +125,12 @@ impl ClassCalibrations {
 /// normal for the default calibration.
 fn predictive(cal: &DelayCalibration) -> Option<(statrs::distribution::StudentsT, f64)> {
     let n = cal.grokked as f64;
-    (cal.grokked >= 2).then(|| (statrs::distribution::StudentsT::new(0.0, 1.0, n - 1.0).expect("n − 1 ≥ 1 degrees of freedom"), (1.0 + 1.0 / n).sqrt()))
+    (cal.grokked >= 2).then(|| {
+        (
+            statrs::distribution::StudentsT::new(0.0, 1.0, n - 1.0).expect("n − 1 ≥ 1 degrees of freedom"),
+            (1.0 + 1.0 / n).sqrt(),
+        )
+    })
 }
 
 /// F(K ≤ x) under the calibration's predictive distribution.
@@ -145,7 +161,11 @@ fn quantile(q: f64, cal: &DelayCalibration) -> f64 {
 pub fn predict(h: &RunHistory, cal: &DelayCalibration) -> Option<Prediction> {
     let now = h.now()?;
     if let Some(g) = h.t_grok(LEVEL) {
-        return Some(Prediction { score: 1.0, probability: Some(1.0), t_grok: Some(StepInterval { value: g, lo: g, hi: g }) });
+        return Some(Prediction {
+            score: 1.0,
+            probability: Some(1.0),
+            t_grok: Some(StepInterval { value: g, lo: g, hi: g }),
+        });
     }
     let rate = h.lr * h.weight_decay;
     if rate <= 0.0 {
@@ -157,7 +177,11 @@ pub fn predict(h: &RunHistory, cal: &DelayCalibration) -> Option<Prediction> {
     let survive = (1.0 - fu).max(1e-12);
     let p = ((f_budget - fu) / survive).clamp(0.0, 1.0);
     let at = |q: f64| t_mem + quantile(fu + q * (1.0 - fu), cal) / rate;
-    Some(Prediction { score: p, probability: Some(p), t_grok: Some(StepInterval { value: at(0.5), lo: at(0.025), hi: at(0.975) }) })
+    Some(Prediction {
+        score: p,
+        probability: Some(p),
+        t_grok: Some(StepInterval { value: at(0.5), lo: at(0.025), hi: at(0.975) }),
+    })
 }
 
 #[cfg(test)]
@@ -172,7 +196,10 @@ mod tests {
             weight_decay: wd,
             budget,
             train_acc: steps.iter().map(|&t| (t, if t >= t_mem { 1.0 } else { 0.1 })).collect(),
-            test_acc: steps.iter().map(|&t| (t, if delay.is_some_and(|d| t >= t_mem + d) { 1.0 } else { 0.05 })).collect(),
+            test_acc: steps
+                .iter()
+                .map(|&t| (t, if delay.is_some_and(|d| t >= t_mem + d) { 1.0 } else { 0.05 }))
+                .collect(),
             ..Default::default()
         }
     }
@@ -200,7 +227,8 @@ mod tests {
 
     #[test]
     fn censored_runs_push_the_calibration_up() {
-        let grokked: Vec<RunHistory> = (0..4).map(|i| run(1e-2, 1.0, 100.0, Some(100.0 + 20.0 * i as f64), 3000.0)).collect();
+        let grokked: Vec<RunHistory> =
+            (0..4).map(|i| run(1e-2, 1.0, 100.0, Some(100.0 + 20.0 * i as f64), 3000.0)).collect();
         let without = calibrate(&grokked).unwrap();
         let mut with = grokked.clone();
         with.extend((0..4).map(|_| run(1e-2, 1.0, 100.0, None, 3000.0)));
@@ -234,7 +262,10 @@ mod tests {
     fn few_grokked_runs_widen_the_predicted_interval() {
         // The same μ and sd from 2 or from 50 grokked runs: Student's t with 1 degree of freedom
         // against one close to the normal.
-        let (few, many) = (DelayCalibration { mu: 0.0, sd: 0.3, runs: 2, grokked: 2 }, DelayCalibration { mu: 0.0, sd: 0.3, runs: 50, grokked: 50 });
+        let (few, many) = (
+            DelayCalibration { mu: 0.0, sd: 0.3, runs: 2, grokked: 2 },
+            DelayCalibration { mu: 0.0, sd: 0.3, runs: 50, grokked: 50 },
+        );
         let h = run(1e-2, 1.0, 100.0, None, 5000.0).until(100.0);
         let (pf, pm) = (predict(&h, &few).unwrap().t_grok.unwrap(), predict(&h, &many).unwrap().t_grok.unwrap());
         assert!((pf.value - pm.value).abs() < 1.0, "{pf:?} {pm:?}");

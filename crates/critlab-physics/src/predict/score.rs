@@ -227,7 +227,13 @@ fn concordance(pos: &[f64], neg: &[f64]) -> (f64, f64) {
     let mut c = 0.0;
     for &p in pos {
         for &q in neg {
-            c += if p > q { 1.0 } else if p == q { 0.5 } else { 0.0 };
+            c += if p > q {
+                1.0
+            } else if p == q {
+                0.5
+            } else {
+                0.0
+            };
         }
     }
     (c, (pos.len() * neg.len()) as f64)
@@ -238,7 +244,11 @@ pub fn stratified_auroc(items: &[(u64, f64, bool)]) -> Option<f64> {
     let mut groups: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for &(s, x, y) in items {
         let g = groups.entry(s).or_default();
-        if y { g.0.push(x) } else { g.1.push(x) }
+        if y {
+            g.0.push(x)
+        } else {
+            g.1.push(x)
+        }
     }
     let (mut c, mut n) = (0.0, 0.0);
     for (pos, neg) in groups.values() {
@@ -260,7 +270,11 @@ pub fn roc_curve(pairs: &[(f64, bool)]) -> Vec<(f64, f64)> {
     let mut pts = vec![(0.0, 0.0)];
     let (mut tp, mut fp) = (0.0, 0.0);
     for (i, p) in sorted.iter().enumerate() {
-        if p.1 { tp += 1.0 } else { fp += 1.0 }
+        if p.1 {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
         if i + 1 == sorted.len() || sorted[i + 1].0 != p.0 {
             pts.push((fp / nn, tp / np));
         }
@@ -270,7 +284,13 @@ pub fn roc_curve(pairs: &[(f64, bool)]) -> Vec<(f64, f64)> {
 
 /// Percentile 95 % interval of a statistic over bootstrap resamples of `n` items (resampled
 /// within each stratum of `strata`); `None` if fewer than half the replicates are defined.
-fn bootstrap_ci(n: usize, strata: &[u64], reps: usize, seed: u64, stat: impl Fn(&[usize]) -> Option<f64> + Sync) -> Option<[f64; 2]> {
+fn bootstrap_ci(
+    n: usize,
+    strata: &[u64],
+    reps: usize,
+    seed: u64,
+    stat: impl Fn(&[usize]) -> Option<f64> + Sync,
+) -> Option<[f64; 2]> {
     use rand::Rng;
     if n == 0 || reps == 0 {
         return None;
@@ -283,7 +303,10 @@ fn bootstrap_ci(n: usize, strata: &[u64], reps: usize, seed: u64, stat: impl Fn(
         .into_par_iter()
         .filter_map(|r| {
             let mut rng = crate::stats::rng(seed, r as u64);
-            let idx: Vec<usize> = by.values().flat_map(|g| (0..g.len()).map(|_| g[rng.gen_range(0..g.len())]).collect::<Vec<_>>()).collect();
+            let idx: Vec<usize> = by
+                .values()
+                .flat_map(|g| (0..g.len()).map(|_| g[rng.gen_range(0..g.len())]).collect::<Vec<_>>())
+                .collect();
             stat(&idx).filter(|v| v.is_finite())
         })
         .collect();
@@ -316,7 +339,8 @@ pub struct Logistic {
 impl Logistic {
     /// Fits P(y | x) = σ(a + b·(x − m)/s); `None` with one class or fewer than 4 points.
     pub fn fit(pairs: &[(f64, bool)]) -> Option<Logistic> {
-        let pts: Vec<(f64, f64)> = pairs.iter().filter(|p| p.0.is_finite()).map(|p| (p.0, f64::from(u8::from(p.1)))).collect();
+        let pts: Vec<(f64, f64)> =
+            pairs.iter().filter(|p| p.0.is_finite()).map(|p| (p.0, f64::from(u8::from(p.1)))).collect();
         let pos = pts.iter().filter(|p| p.1 > 0.5).count();
         if pts.len() < 4 || pos == 0 || pos == pts.len() {
             return None;
@@ -388,7 +412,13 @@ fn phase(t_mem: Option<f64>, t_grok: Option<f64>, budget: f64) -> Phase {
 
 fn majority(phases: &[Phase]) -> Option<Phase> {
     let order = [Phase::Comprehension, Phase::Grokking, Phase::Memorization, Phase::Confusion];
-    order.iter().copied().max_by_key(|p| (phases.iter().filter(|q| *q == p).count(), std::cmp::Reverse(order.iter().position(|o| o == p)))).filter(|p| phases.contains(p))
+    order
+        .iter()
+        .copied()
+        .max_by_key(|p| {
+            (phases.iter().filter(|q| *q == p).count(), std::cmp::Reverse(order.iter().position(|o| o == p)))
+        })
+        .filter(|p| phases.contains(p))
 }
 
 /// Scores `kinds` over `runs`.
@@ -412,12 +442,21 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
         .iter()
         .map(|&s| SeedCalibration {
             seed: s,
-            calibrations: ClassCalibrations::fit(runs.iter().filter(|r| r.history.seed != s).map(|r| (r.cell.as_str(), r.class.as_str(), &r.history))),
+            calibrations: ClassCalibrations::fit(
+                runs.iter().filter(|r| r.history.seed != s).map(|r| (r.cell.as_str(), r.class.as_str(), &r.history)),
+            ),
         })
         .collect();
-    let cal_of = |r: &LabeledRun| calibrations.iter().find(|c| c.seed == r.history.seed).map(|c| c.calibrations.get(&r.cell, &r.class)).unwrap_or_default();
+    let cal_of = |r: &LabeledRun| {
+        calibrations
+            .iter()
+            .find(|c| c.seed == r.history.seed)
+            .map(|c| c.calibrations.get(&r.cell, &r.class))
+            .unwrap_or_default()
+    };
     let strata: Vec<u64> = labels.iter().map(|l| l.weight_decay.to_bits()).collect();
-    let cell_ids: BTreeMap<&str, u64> = runs.iter().map(|r| r.cell.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().zip(0..).collect();
+    let cell_ids: BTreeMap<&str, u64> =
+        runs.iter().map(|r| r.cell.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().zip(0..).collect();
     let cell_strata: Vec<u64> = runs.iter().map(|r| cell_ids[r.cell.as_str()]).collect();
 
     let mut predictors = Vec::new();
@@ -426,7 +465,8 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
     let mut all_traces: Vec<Vec<Trace>> = runs.par_iter().map(|r| traces(kinds, &r.history, &cal_of(r))).collect();
     for (k, &kind) in kinds.iter().enumerate() {
         let traces: Vec<Trace> = all_traces.iter_mut().map(|t| std::mem::take(&mut t[k])).collect();
-        let at_dec: Vec<Option<Prediction>> = traces.iter().zip(&labels).map(|(tr, l)| at_step(tr, l.t_decision)).collect();
+        let at_dec: Vec<Option<Prediction>> =
+            traces.iter().zip(&labels).map(|(tr, l)| at_step(tr, l.t_decision)).collect();
         let score_of = |i: usize| at_dec[i].map_or(f64::NEG_INFINITY, |p| p.score);
         let elig: Vec<usize> = (0..runs.len()).filter(|&i| labels[i].eligible).collect();
         let y = |i: usize| labels[i].t_grok.is_some();
@@ -435,7 +475,8 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
         let logistic: BTreeMap<u64, Option<Logistic>> = seeds
             .iter()
             .map(|&s| {
-                let pairs: Vec<(f64, bool)> = elig.iter().filter(|&&i| labels[i].seed != s).map(|&i| (score_of(i), y(i))).collect();
+                let pairs: Vec<(f64, bool)> =
+                    elig.iter().filter(|&&i| labels[i].seed != s).map(|&i| (score_of(i), y(i))).collect();
                 (s, Logistic::fit(&pairs))
             })
             .collect();
@@ -447,25 +488,41 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
             }
         };
         // AUROC.
-        let pairs_of = |idx: &[usize]| -> Vec<(f64, bool)> { idx.iter().map(|&j| (score_of(elig[j]), y(elig[j]))).collect() };
+        let pairs_of =
+            |idx: &[usize]| -> Vec<(f64, bool)> { idx.iter().map(|&j| (score_of(elig[j]), y(elig[j]))).collect() };
         // A predictor that has nothing to say at t_dec for any run is not scored (rather than
         // 0.5 from all-tied scores).
-        let all: Vec<usize> = if elig.iter().any(|&i| at_dec[i].is_some()) { (0..elig.len()).collect() } else { Vec::new() };
+        let all: Vec<usize> =
+            if elig.iter().any(|&i| at_dec[i].is_some()) { (0..elig.len()).collect() } else { Vec::new() };
         let auc = auroc(&pairs_of(&all));
-        let auc_ci = bootstrap_ci(all.len(), &vec![0; all.len()], opts.bootstrap, opts.seed + k as u64, |idx| auroc(&pairs_of(idx)));
-        let strat_of = |idx: &[usize]| -> Vec<(u64, f64, bool)> { idx.iter().map(|&j| (strata[elig[j]], score_of(elig[j]), y(elig[j]))).collect() };
+        let auc_ci = bootstrap_ci(all.len(), &vec![0; all.len()], opts.bootstrap, opts.seed + k as u64, |idx| {
+            auroc(&pairs_of(idx))
+        });
+        let strat_of = |idx: &[usize]| -> Vec<(u64, f64, bool)> {
+            idx.iter().map(|&j| (strata[elig[j]], score_of(elig[j]), y(elig[j]))).collect()
+        };
         let elig_strata: Vec<u64> = elig.iter().map(|&i| strata[i]).collect();
         let within = stratified_auroc(&strat_of(&all));
-        let within_ci = bootstrap_ci(all.len(), &elig_strata, opts.bootstrap, opts.seed + 1000 + k as u64, |idx| stratified_auroc(&strat_of(idx)));
-        let cell_of = |idx: &[usize]| -> Vec<(u64, f64, bool)> { idx.iter().map(|&j| (cell_strata[elig[j]], score_of(elig[j]), y(elig[j]))).collect() };
+        let within_ci = bootstrap_ci(all.len(), &elig_strata, opts.bootstrap, opts.seed + 1000 + k as u64, |idx| {
+            stratified_auroc(&strat_of(idx))
+        });
+        let cell_of = |idx: &[usize]| -> Vec<(u64, f64, bool)> {
+            idx.iter().map(|&j| (cell_strata[elig[j]], score_of(elig[j]), y(elig[j]))).collect()
+        };
         let elig_cells: Vec<u64> = elig.iter().map(|&i| cell_strata[i]).collect();
         let within_cell = stratified_auroc(&cell_of(&all));
-        let within_cell_ci = bootstrap_ci(all.len(), &elig_cells, opts.bootstrap, opts.seed + 3000 + k as u64, |idx| stratified_auroc(&cell_of(idx)));
+        let within_cell_ci = bootstrap_ci(all.len(), &elig_cells, opts.bootstrap, opts.seed + 3000 + k as u64, |idx| {
+            stratified_auroc(&cell_of(idx))
+        });
         let within_cell_pairs = {
             let mut count: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
             for &(c, _, pos) in &cell_of(&all) {
                 let e = count.entry(c).or_default();
-                if pos { e.0 += 1 } else { e.1 += 1 }
+                if pos {
+                    e.0 += 1
+                } else {
+                    e.1 += 1
+                }
             }
             count.values().map(|(a, b)| a * b).sum()
         };
@@ -478,10 +535,17 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
                 let sub: Vec<usize> = all.iter().copied().filter(|&j| labels[elig[j]].weight_decay == wd).collect();
                 let pairs = pairs_of(&sub);
                 let positives = pairs.iter().filter(|p| p.1).count();
-                let ci = bootstrap_ci(sub.len(), &vec![0; sub.len()], opts.bootstrap, opts.seed + 2000 + k as u64, |idx| {
-                    auroc(&idx.iter().map(|&m| pairs[m]).collect::<Vec<_>>())
-                });
-                StratumAuroc { weight_decay: wd, positives, negatives: pairs.len() - positives, auroc: auroc(&pairs), auroc_ci: ci }
+                let ci =
+                    bootstrap_ci(sub.len(), &vec![0; sub.len()], opts.bootstrap, opts.seed + 2000 + k as u64, |idx| {
+                        auroc(&idx.iter().map(|&m| pairs[m]).collect::<Vec<_>>())
+                    });
+                StratumAuroc {
+                    weight_decay: wd,
+                    positives,
+                    negatives: pairs.len() - positives,
+                    auroc: auroc(&pairs),
+                    auroc_ci: ci,
+                }
             })
             .collect();
         roc.push((kind.name(), roc_curve(&pairs_of(&all))));
@@ -499,9 +563,10 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
                 _ => {}
             }
         }
-        let lead_ci = bootstrap_ci(leads.len(), &vec![0; leads.len()], opts.bootstrap, opts.seed + 3000 + k as u64, |idx| {
-            median(&idx.iter().map(|&m| leads[m]).collect::<Vec<_>>())
-        });
+        let lead_ci =
+            bootstrap_ci(leads.len(), &vec![0; leads.len()], opts.bootstrap, opts.seed + 3000 + k as u64, |idx| {
+                median(&idx.iter().map(|&m| leads[m]).collect::<Vec<_>>())
+            });
         // MAPE of predicted t_grok.
         let (mut ape, mut ape_mem, mut ape_delay) = (Vec::new(), Vec::new(), Vec::new());
         for &i in &elig {
@@ -521,9 +586,10 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
             }
         }
         let mean = |v: &[f64]| (!v.is_empty()).then(|| crate::stats::mean(v));
-        let mape_ci = bootstrap_ci(ape.len(), &vec![0; ape.len()], opts.bootstrap, opts.seed + 4000 + k as u64, |idx| {
-            mean(&idx.iter().map(|&m| ape[m]).collect::<Vec<_>>())
-        });
+        let mape_ci =
+            bootstrap_ci(ape.len(), &vec![0; ape.len()], opts.bootstrap, opts.seed + 4000 + k as u64, |idx| {
+                mean(&idx.iter().map(|&m| ape[m]).collect::<Vec<_>>())
+            });
         // Stop-hopeless replay, for predictors with their own probability (as live: a logistic map
         // fitted at t_dec says nothing about early steps).
         let stop_hopeless = own_probability.then(|| {
@@ -535,7 +601,12 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
                 let memorised = |t: f64| l.t_mem.is_some_and(|m| m <= t);
                 let stop = tr
                     .iter()
-                    .find(|(t, p)| *t < budget && p.is_some_and(|p| prob(i, &p).is_some_and(|q| super::hopeless(q, opts.stop_hopeless, memorised(*t)))))
+                    .find(|(t, p)| {
+                        *t < budget
+                            && p.is_some_and(|p| {
+                                prob(i, &p).is_some_and(|q| super::hopeless(q, opts.stop_hopeless, memorised(*t)))
+                            })
+                    })
                     .map(|x| x.0);
                 total += budget;
                 let full = phase(l.t_mem, l.t_grok, budget);
@@ -555,7 +626,14 @@ pub fn score(runs: &[LabeledRun], kinds: &[PredictorKind], opts: &ScoreOptions) 
                 c.1.push(cut_phase);
             }
             let cells_changed = cells.values().filter(|(a, b)| majority(a) != majority(b)).count();
-            StopReplay { threshold: opts.stop_hopeless, steps_saved: saved / total.max(1.0), runs_stopped: stopped, grokking_runs_lost: lost, cells: cells.len(), cells_changed }
+            StopReplay {
+                threshold: opts.stop_hopeless,
+                steps_saved: saved / total.max(1.0),
+                runs_stopped: stopped,
+                grokking_runs_lost: lost,
+                cells: cells.len(),
+                cells_changed,
+            }
         });
         predictors.push(PredictorScore {
             name: kind.name(),
@@ -625,7 +703,8 @@ mod tests {
         let pairs: Vec<(f64, bool)> = items.iter().map(|i| (i.1, i.2)).collect();
         assert_eq!(auroc(&pairs), Some(0.5));
         assert_eq!(stratified_auroc(&items), Some(0.5));
-        let skewed = [(1, 10.0, true), (1, 10.0, true), (1, 10.0, false), (2, 0.0, false), (2, 0.0, false), (2, 0.0, true)];
+        let skewed =
+            [(1, 10.0, true), (1, 10.0, true), (1, 10.0, false), (2, 0.0, false), (2, 0.0, false), (2, 0.0, true)];
         let p2: Vec<(f64, bool)> = skewed.iter().map(|i| (i.1, i.2)).collect();
         assert!(auroc(&p2).unwrap() > 0.6);
         assert_eq!(stratified_auroc(&skewed), Some(0.5));
@@ -667,7 +746,8 @@ mod tests {
         };
         let opts = ScoreOptions { bootstrap: 50, ..Default::default() };
         // The norm is lower for the runs that grok (score −ln‖θ‖ higher).
-        let by_seed = score(&runs_with(&|_, _, groks| if groks { 1.0 } else { 2.0 }), &[PredictorKind::WeightNorm], &opts);
+        let by_seed =
+            score(&runs_with(&|_, _, groks| if groks { 1.0 } else { 2.0 }), &[PredictorKind::WeightNorm], &opts);
         let p = &by_seed.predictors[0];
         assert_eq!(p.within_cell_pairs, 2 * 3 * 3);
         assert_eq!(p.auroc_within_cell, Some(1.0));

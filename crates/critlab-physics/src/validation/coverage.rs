@@ -97,9 +97,22 @@ pub struct CoverageReport {
 pub fn synthetic_case(i: usize, seed: u64) -> Case {
     let sigma = [0.005, 0.01, 0.02][i % 3];
     let sizes: &[f64] = [&[8.0, 16.0, 32.0, 64.0][..], &[8.0, 16.0, 32.0], &[16.0, 32.0, 64.0]][(i / 3) % 3];
-    let (a, b, cname) = [(0.0, 0.0, "none"), (0.8, 0.0, "amplitude"), (0.0, 2.0, "shift"), (0.6, 1.5, "both")][(i / 9) % 4];
+    let (a, b, cname) =
+        [(0.0, 0.0, "none"), (0.8, 0.0, "amplitude"), (0.0, 2.0, "shift"), (0.6, 1.5, "both")][(i / 9) % 4];
     let (x_c, nu, zeta, half) = if (i / 36) % 2 == 0 { (0.1, 1.5, 0.5, 0.3) } else { (0.3, 1.0, -0.125, 0.15) };
-    let t = FssTruth { sizes: sizes.to_vec(), x_lo: x_c - half, x_hi: x_c + half, points: 25, x_c, nu, zeta, sigma, a, b, omega: 1.0 };
+    let t = FssTruth {
+        sizes: sizes.to_vec(),
+        x_lo: x_c - half,
+        x_hi: x_c + half,
+        points: 25,
+        x_c,
+        nu,
+        zeta,
+        sigma,
+        a,
+        b,
+        omega: 1.0,
+    };
     Case {
         name: format!("synthetic #{i}: L {sizes:?}, sigma {sigma}, correction {cname}, nu {nu}"),
         data: synthetic::corrected_collapse_data(&t, seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
@@ -124,21 +137,43 @@ fn run_case(case: &Case, k: usize, design: &CoverageDesign) -> Option<(String, V
     let p = &a.parameters;
     let z = case.fix_zeta.is_none();
     let mut out = vec![
-        ("default: auto corrections, stat ⊕ sys".to_string(), [Some((p.x_c.value, p.x_c.err)), Some((p.nu.value, p.nu.err)), z.then_some((p.zeta.value, p.zeta.err))]),
-        ("default, statistical part only".to_string(), [Some((p.x_c.value, p.x_c.err_stat)), Some((p.nu.value, p.nu.err_stat)), z.then_some((p.zeta.value, p.zeta.err_stat))]),
+        (
+            "default: auto corrections, stat ⊕ sys".to_string(),
+            [Some((p.x_c.value, p.x_c.err)), Some((p.nu.value, p.nu.err)), z.then_some((p.zeta.value, p.zeta.err))],
+        ),
+        (
+            "default, statistical part only".to_string(),
+            [
+                Some((p.x_c.value, p.x_c.err_stat)),
+                Some((p.nu.value, p.nu.err_stat)),
+                z.then_some((p.zeta.value, p.zeta.err_stat)),
+            ],
+        ),
     ];
     // the default before the selection-aware bootstrap: the chosen model's own bootstrap ⊕ sys
-    let own = |e: &collapse::ErrorParts, pe: &corrections::ParamEstimate| e.bootstrap.unwrap_or(pe.err_stat).hypot(pe.err_sys);
+    let own = |e: &collapse::ErrorParts, pe: &corrections::ParamEstimate| {
+        e.bootstrap.unwrap_or(pe.err_stat).hypot(pe.err_sys)
+    };
     let f = &a.fit.errors;
     out.push((
         "default, chosen model's own bootstrap ⊕ sys (no selection bootstrap)".to_string(),
-        [Some((p.x_c.value, own(&f.x_c, &p.x_c))), Some((p.nu.value, own(&f.nu, &p.nu))), z.then_some((p.zeta.value, own(&f.zeta, &p.zeta)))],
+        [
+            Some((p.x_c.value, own(&f.x_c, &p.x_c))),
+            Some((p.nu.value, own(&f.nu, &p.nu))),
+            z.then_some((p.zeta.value, own(&f.zeta, &p.zeta))),
+        ],
     ));
     if let Ok(r) = collapse::fit(&case.data, &base) {
         let e = &r.errors;
-        out.push(("plain collapse, bootstrap (--correction none)".into(), [Some((r.x_c, r.x_c_err)), Some((r.nu, r.nu_err)), z.then_some((r.zeta, r.zeta_err))]));
+        out.push((
+            "plain collapse, bootstrap (--correction none)".into(),
+            [Some((r.x_c, r.x_c_err)), Some((r.nu, r.nu_err)), z.then_some((r.zeta, r.zeta_err))],
+        ));
         let c = |v: f64, e: Option<f64>| e.map(|e| (v, e));
-        out.push(("plain collapse, pyfssa curvature rule".into(), [c(r.x_c, e.x_c.curvature), c(r.nu, e.nu.curvature), if z { c(r.zeta, e.zeta.curvature) } else { None }]));
+        out.push((
+            "plain collapse, pyfssa curvature rule".into(),
+            [c(r.x_c, e.x_c.curvature), c(r.nu, e.nu.curvature), if z { c(r.zeta, e.zeta.curvature) } else { None }],
+        ));
     }
     if design.bsa_every > 0 && k % design.bsa_every == 0 {
         let corr = a.fit.correction.as_ref().map_or(collapse::Corrections::None, |c| c.corrections);
@@ -157,10 +192,17 @@ fn run_case(case: &Case, k: usize, design: &CoverageDesign) -> Option<(String, V
         };
         let scales = [Some(p.x_c.err_stat), Some(p.nu.err_stat), z.then_some(p.zeta.err_stat)];
         if let Ok(b) = bsa::fit(&case.data, &opts, &scales) {
-            out.push(("BSA (Gaussian process, MCMC), same corrections".into(), [Some((b.x_c, b.x_c_err)), Some((b.nu, b.nu_err)), z.then_some((b.zeta, b.zeta_err))]));
+            out.push((
+                "BSA (Gaussian process, MCMC), same corrections".into(),
+                [Some((b.x_c, b.x_c_err)), Some((b.nu, b.nu_err)), z.then_some((b.zeta, b.zeta_err))],
+            ));
             out.push((
                 "BSA posterior ⊕ the default's sys".into(),
-                [Some((b.x_c, b.x_c_err.hypot(p.x_c.err_sys))), Some((b.nu, b.nu_err.hypot(p.nu.err_sys))), z.then_some((b.zeta, b.zeta_err.hypot(p.zeta.err_sys)))],
+                [
+                    Some((b.x_c, b.x_c_err.hypot(p.x_c.err_sys))),
+                    Some((b.nu, b.nu_err.hypot(p.nu.err_sys))),
+                    z.then_some((b.zeta, b.zeta_err.hypot(p.zeta.err_sys))),
+                ],
             ));
         }
     }

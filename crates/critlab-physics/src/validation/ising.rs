@@ -47,7 +47,9 @@ pub fn run_point(l: usize, t: f64, therm: usize, measurements: usize, seed: u64,
             let mut members = vec![s0];
             while let Some(s) = stack.pop() {
                 let (i, j) = (s / l, s % l);
-                for nb in [((i + 1) % l) * l + j, ((i + l - 1) % l) * l + j, i * l + (j + 1) % l, i * l + (j + l - 1) % l] {
+                for nb in
+                    [((i + 1) % l) * l + j, ((i + l - 1) % l) * l + j, i * l + (j + 1) % l, i * l + (j + l - 1) % l]
+                {
                     if !in_cluster[nb] && spin[nb] == sign && r.gen::<f64>() < p_add {
                         in_cluster[nb] = true;
                         stack.push(nb);
@@ -74,9 +76,7 @@ pub fn run_point(l: usize, t: f64, therm: usize, measurements: usize, seed: u64,
     let blocks = 20usize.min(ms.len());
     let per = ms.len() / blocks;
     let sums: Vec<[f64; 3]> = (0..blocks)
-        .map(|b| {
-            ms[b * per..(b + 1) * per].iter().fold([0.0; 3], |a, &m| [a[0] + m, a[1] + m * m, a[2] + m.powi(4)])
-        })
+        .map(|b| ms[b * per..(b + 1) * per].iter().fold([0.0; 3], |a, &m| [a[0] + m, a[1] + m * m, a[2] + m.powi(4)]))
         .collect();
     let total = sums.iter().fold([0.0; 3], |a, s| [a[0] + s[0], a[1] + s[1], a[2] + s[2]]);
     let observables = |s: [f64; 3], count: f64| {
@@ -100,8 +100,10 @@ pub fn run_point(l: usize, t: f64, therm: usize, measurements: usize, seed: u64,
 /// (parallel over points, one seeded stream each).
 pub fn simulate(sizes: &[usize], temps: &[f64], therm: usize, measurements: usize, seed: u64) -> [CollapseData; 3] {
     let jobs: Vec<(usize, usize)> = sizes.iter().flat_map(|&l| (0..temps.len()).map(move |k| (l, k))).collect();
-    let pts: Vec<IsingPoint> =
-        jobs.par_iter().map(|&(l, k)| run_point(l, temps[k], therm, measurements, seed, (l as u64) << 20 | k as u64)).collect();
+    let pts: Vec<IsingPoint> = jobs
+        .par_iter()
+        .map(|&(l, k)| run_point(l, temps[k], therm, measurements, seed, (l as u64) << 20 | k as u64))
+        .collect();
     let build = |pick: fn(&IsingPoint) -> (f64, f64), name: &str| CollapseData {
         curves: sizes
             .iter()

@@ -26,29 +26,50 @@ impl Reference {
     /// allowance; also returns the distance in standard errors for messages.
     pub fn check(&self, value: f64, err: f64) -> (bool, f64) {
         let d = (value - self.value).abs();
-        let z = if err > 0.0 { d / err } else if d == 0.0 { 0.0 } else { f64::INFINITY };
+        let z = if err > 0.0 {
+            d / err
+        } else if d == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
         (d <= SIGMAS * err + self.systematic, z)
     }
 }
 
 /// 2D site percolation threshold (Newman & Ziff 2000; Jacobsen 2015: 0.592746050792…).
-pub const PERCOLATION_PC: Reference =
-    Reference { name: "site percolation p_c", value: 0.592_746_05, systematic: 0.0, source: "Newman & Ziff, PRL 85, 4104 (2000)" };
+pub const PERCOLATION_PC: Reference = Reference {
+    name: "site percolation p_c",
+    value: 0.592_746_05,
+    systematic: 0.0,
+    source: "Newman & Ziff, PRL 85, 4104 (2000)",
+};
 /// 2D percolation ν = 4/3.
-pub const PERCOLATION_NU: Reference =
-    Reference { name: "percolation nu", value: 4.0 / 3.0, systematic: 0.0, source: "den Nijs 1979; Nienhuis 1982 (exact)" };
+pub const PERCOLATION_NU: Reference = Reference {
+    name: "percolation nu",
+    value: 4.0 / 3.0,
+    systematic: 0.0,
+    source: "den Nijs 1979; Nienhuis 1982 (exact)",
+};
 /// 2D percolation ζ = −β = −5/36 for the largest-cluster density.
-pub const PERCOLATION_ZETA: Reference =
-    Reference { name: "percolation zeta = -beta", value: -5.0 / 36.0, systematic: 0.0, source: "den Nijs 1979; Nienhuis 1982 (exact)" };
+pub const PERCOLATION_ZETA: Reference = Reference {
+    name: "percolation zeta = -beta",
+    value: -5.0 / 36.0,
+    systematic: 0.0,
+    source: "den Nijs 1979; Nienhuis 1982 (exact)",
+};
 /// 2D Ising T_c = 2 / ln(1 + √2).
 pub const ISING_TC: Reference =
     Reference { name: "Ising T_c", value: 2.269_185_314_213_022, systematic: 0.0, source: "Onsager 1944 (exact)" };
 /// 2D Ising ν = 1.
-pub const ISING_NU: Reference = Reference { name: "Ising nu", value: 1.0, systematic: 0.0, source: "Onsager 1944 (exact)" };
+pub const ISING_NU: Reference =
+    Reference { name: "Ising nu", value: 1.0, systematic: 0.0, source: "Onsager 1944 (exact)" };
 /// 2D Ising ζ = −β = −1/8 for ⟨|m|⟩.
-pub const ISING_ZETA_M: Reference = Reference { name: "Ising zeta = -beta", value: -0.125, systematic: 0.0, source: "Yang 1952 (exact)" };
+pub const ISING_ZETA_M: Reference =
+    Reference { name: "Ising zeta = -beta", value: -0.125, systematic: 0.0, source: "Yang 1952 (exact)" };
 /// 2D Ising ζ = γ = 7/4 for χ.
-pub const ISING_ZETA_CHI: Reference = Reference { name: "Ising zeta = gamma", value: 1.75, systematic: 0.0, source: "Onsager 1944 (exact)" };
+pub const ISING_ZETA_CHI: Reference =
+    Reference { name: "Ising zeta = gamma", value: 1.75, systematic: 0.0, source: "Onsager 1944 (exact)" };
 
 /// The published anchor for comparison (pyfssa's verification on 2D bond percolation, not
 /// run here): ν = 1.326 ± 0.021, ζ = −0.140 ± 0.012 (Sorge 2015, pyfssa documentation).

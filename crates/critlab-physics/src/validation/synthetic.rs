@@ -13,14 +13,28 @@ pub fn master_curve(x: f64) -> f64 {
 /// Finite-size data A_L(x) = L^{ζ/ν} [F(L^{1/ν}(x − x_c)) + σ ε] with ε ~ N(0, 1) and
 /// dy = σ L^{ζ/ν}, on `points` equally spaced x in `[x_lo, x_hi]` for every size.
 #[allow(clippy::too_many_arguments)]
-pub fn collapse_data(sizes: &[f64], x_lo: f64, x_hi: f64, points: usize, x_c: f64, nu: f64, zeta: f64, sigma: f64, seed: u64) -> CollapseData {
+pub fn collapse_data(
+    sizes: &[f64],
+    x_lo: f64,
+    x_hi: f64,
+    points: usize,
+    x_c: f64,
+    nu: f64,
+    zeta: f64,
+    sigma: f64,
+    seed: u64,
+) -> CollapseData {
     let mut r = rng(seed, 7);
     let curves = sizes
         .iter()
         .map(|&l| {
             let amp = l.powf(zeta / nu);
-            let x: Vec<f64> = (0..points).map(|i| x_lo + (x_hi - x_lo) * i as f64 / (points - 1).max(1) as f64).collect();
-            let y = x.iter().map(|&v| amp * (master_curve(l.powf(1.0 / nu) * (v - x_c)) + sigma * standard_normal(&mut r))).collect();
+            let x: Vec<f64> =
+                (0..points).map(|i| x_lo + (x_hi - x_lo) * i as f64 / (points - 1).max(1) as f64).collect();
+            let y = x
+                .iter()
+                .map(|&v| amp * (master_curve(l.powf(1.0 / nu) * (v - x_c)) + sigma * standard_normal(&mut r)))
+                .collect();
             SizeCurve { size: l, x, y, dy: vec![sigma * amp; points] }
         })
         .collect();
@@ -64,8 +78,12 @@ pub fn corrected_collapse_data(t: &FssTruth, seed: u64) -> CollapseData {
         .map(|&l| {
             let amp = l.powf(t.zeta / t.nu) * (1.0 + t.a * l.powf(-t.omega));
             let xc = t.x_c + t.b * l.powf(-1.0 / t.nu - t.omega);
-            let x: Vec<f64> = (0..t.points).map(|i| t.x_lo + (t.x_hi - t.x_lo) * i as f64 / (t.points - 1).max(1) as f64).collect();
-            let y = x.iter().map(|&v| amp * (master_curve(l.powf(1.0 / t.nu) * (v - xc)) + t.sigma * standard_normal(&mut r))).collect();
+            let x: Vec<f64> =
+                (0..t.points).map(|i| t.x_lo + (t.x_hi - t.x_lo) * i as f64 / (t.points - 1).max(1) as f64).collect();
+            let y = x
+                .iter()
+                .map(|&v| amp * (master_curve(l.powf(1.0 / t.nu) * (v - xc)) + t.sigma * standard_normal(&mut r)))
+                .collect();
             SizeCurve { size: l, x, y, dy: vec![t.sigma * amp; t.points] }
         })
         .collect();
@@ -75,7 +93,17 @@ pub fn corrected_collapse_data(t: &FssTruth, seed: u64) -> CollapseData {
 /// y = A |x − x_c|^{−κ} (1 + σ_rel ε) on `points` values of x on one side of x_c, spaced
 /// geometrically in |x − x_c| from `d_min` to `d_max`; dy = σ_rel · y.
 #[allow(clippy::too_many_arguments)]
-pub fn divergence_data(amplitude: f64, x_c: f64, kappa: f64, above: bool, d_min: f64, d_max: f64, points: usize, sigma_rel: f64, seed: u64) -> XyData {
+pub fn divergence_data(
+    amplitude: f64,
+    x_c: f64,
+    kappa: f64,
+    above: bool,
+    d_min: f64,
+    d_max: f64,
+    points: usize,
+    sigma_rel: f64,
+    seed: u64,
+) -> XyData {
     let mut r = rng(seed, 11);
     let mut x = Vec::new();
     let mut y = Vec::new();

@@ -19,7 +19,21 @@ fn synthetic_collapse_recovers_its_exponents() {
     assert!(r.x_c_err > 0.0 && r.nu_err > 0.0 && r.zeta_err > 0.0);
     assert!(r.starts_converged >= 2, "{}", r.starts_converged);
     let json = serde_json::to_value(&r).unwrap();
-    for key in ["x_c", "x_c_err", "nu", "nu_err", "zeta", "zeta_err", "quality", "quality_err", "n_points", "sizes", "starts", "bootstrap_samples", "method"] {
+    for key in [
+        "x_c",
+        "x_c_err",
+        "nu",
+        "nu_err",
+        "zeta",
+        "zeta_err",
+        "quality",
+        "quality_err",
+        "n_points",
+        "sizes",
+        "starts",
+        "bootstrap_samples",
+        "method",
+    ] {
         assert!(json.get(key).is_some(), "missing JSON key {key}");
     }
 }
@@ -28,7 +42,9 @@ fn synthetic_collapse_recovers_its_exponents() {
 fn a_wrong_scaling_hypothesis_scores_worse_than_the_right_one() {
     let d = synthetic::collapse_data(&[8.0, 16.0, 32.0], -0.2, 0.4, 31, 0.1, 1.5, 0.5, 0.01, 2);
     let good = collapse::fit(&d, &CollapseOptions { bootstrap: 0, starts: 4, ..Default::default() }).unwrap();
-    let forced = collapse::fit(&d, &CollapseOptions { bootstrap: 0, starts: 4, fix_zeta: Some(-0.5), ..Default::default() }).unwrap();
+    let forced =
+        collapse::fit(&d, &CollapseOptions { bootstrap: 0, starts: 4, fix_zeta: Some(-0.5), ..Default::default() })
+            .unwrap();
     assert!(forced.quality > 5.0 * good.quality, "{} vs {}", forced.quality, good.quality);
     assert!(forced.notes.iter().any(|n| n.contains("poor collapse")));
 }
@@ -70,7 +86,11 @@ fn collapse_errors_are_calibrated() {
     let mut inside = 0usize;
     for s in 0..draws {
         let d = synthetic::collapse_data(&[8.0, 16.0, 32.0], xc - 0.3, xc + 0.3, 25, xc, nu, zeta, 0.01, 100 + s);
-        let r = collapse::fit(&d, &CollapseOptions { x_c_guess: Some(0.0), starts: 4, bootstrap: 40, seed: s, ..Default::default() }).unwrap();
+        let r = collapse::fit(
+            &d,
+            &CollapseOptions { x_c_guess: Some(0.0), starts: 4, bootstrap: 40, seed: s, ..Default::default() },
+        )
+        .unwrap();
         inside += usize::from((r.x_c - xc).abs() <= r.x_c_err);
         inside += usize::from((r.nu - nu).abs() <= r.nu_err);
         inside += usize::from((r.zeta - zeta).abs() <= r.zeta_err);
@@ -87,7 +107,8 @@ fn percolation_data() -> &'static (critlab_physics::CollapseData, critlab_physic
 #[test]
 fn percolation_spanning_probability_gives_pc_and_nu() {
     let (span, _) = percolation_data();
-    let r = collapse::fit(span, &CollapseOptions { x_c_guess: Some(0.6), fix_zeta: Some(0.0), ..Default::default() }).unwrap();
+    let r = collapse::fit(span, &CollapseOptions { x_c_guess: Some(0.6), fix_zeta: Some(0.0), ..Default::default() })
+        .unwrap();
     assert_ref(&refv::PERCOLATION_PC, r.x_c, r.x_c_err);
     assert_ref(&refv::PERCOLATION_NU, r.nu, r.nu_err);
     assert!(r.quality < 3.0, "S = {}", r.quality);
@@ -99,10 +120,26 @@ fn percolation_spanning_probability_gives_pc_and_nu() {
 #[test]
 fn percolation_largest_cluster_gives_beta_with_corrections() {
     let (_, big) = percolation_data();
-    let plain = collapse::fit(big, &CollapseOptions { x_c_guess: Some(0.6), bootstrap: 0, ..Default::default() }).unwrap();
-    let exact = collapse::quality_at(big, refv::PERCOLATION_PC.value, refv::PERCOLATION_NU.value, refv::PERCOLATION_ZETA.value, None);
-    assert!(exact.s > 3.0 * plain.quality, "corrections expected at these sizes: S(exact) = {}, S(fit) = {}", exact.s, plain.quality);
-    let o = CollapseOptions { x_c_guess: Some(0.6), corrections: Corrections::Amplitude { omega: 1.0 }, ..Default::default() };
+    let plain =
+        collapse::fit(big, &CollapseOptions { x_c_guess: Some(0.6), bootstrap: 0, ..Default::default() }).unwrap();
+    let exact = collapse::quality_at(
+        big,
+        refv::PERCOLATION_PC.value,
+        refv::PERCOLATION_NU.value,
+        refv::PERCOLATION_ZETA.value,
+        None,
+    );
+    assert!(
+        exact.s > 3.0 * plain.quality,
+        "corrections expected at these sizes: S(exact) = {}, S(fit) = {}",
+        exact.s,
+        plain.quality
+    );
+    let o = CollapseOptions {
+        x_c_guess: Some(0.6),
+        corrections: Corrections::Amplitude { omega: 1.0 },
+        ..Default::default()
+    };
     let r = collapse::fit(big, &o).unwrap();
     assert_ref(&refv::PERCOLATION_PC, r.x_c, r.x_c_err);
     assert_ref(&refv::PERCOLATION_NU, r.nu, r.nu_err);

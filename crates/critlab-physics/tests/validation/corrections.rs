@@ -5,28 +5,48 @@ use critlab_physics::bsa::{self, BsaOptions};
 use critlab_physics::collapse::CollapseOptions;
 use critlab_physics::corrections::{self, AnalysisOptions, CorrectionChoice};
 use critlab_physics::validation::coverage::{self, CoverageDesign};
+use critlab_physics::validation::percolation;
 use critlab_physics::validation::reference::{self as refv, percolation_design as pd, Reference};
 use critlab_physics::validation::synthetic::{self, FssTruth};
-use critlab_physics::validation::percolation;
 
 fn truth(name: &'static str, value: f64) -> Reference {
     Reference { name, value, systematic: 0.0, source: "synthetic truth" }
 }
 
 fn corrected(a: f64, b: f64, seed: u64) -> critlab_physics::CollapseData {
-    let t = FssTruth { sizes: vec![8.0, 16.0, 32.0, 64.0], x_lo: -0.2, x_hi: 0.4, points: 25, x_c: 0.1, nu: 1.5, zeta: 0.5, sigma: 0.005, a, b, omega: 1.0 };
+    let t = FssTruth {
+        sizes: vec![8.0, 16.0, 32.0, 64.0],
+        x_lo: -0.2,
+        x_hi: 0.4,
+        points: 25,
+        x_c: 0.1,
+        nu: 1.5,
+        zeta: 0.5,
+        sigma: 0.005,
+        a,
+        b,
+        omega: 1.0,
+    };
     synthetic::corrected_collapse_data(&t, seed)
 }
 
 fn opts(bootstrap: usize) -> AnalysisOptions {
-    AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(0.05), bootstrap, starts: 8, ..Default::default() }, ..Default::default() }
+    AnalysisOptions {
+        collapse: CollapseOptions { x_c_guess: Some(0.05), bootstrap, starts: 8, ..Default::default() },
+        ..Default::default()
+    }
 }
 
 #[test]
 fn an_amplitude_correction_in_the_data_is_chosen_and_removes_the_bias() {
     let d = corrected(0.8, 0.0, 11);
     let a = corrections::analyze(&d, &opts(40)).unwrap();
-    assert!(a.model.correction == "amplitude" || a.model.correction == "both", "chose {} ({})", a.model.correction, a.model.reason);
+    assert!(
+        a.model.correction == "amplitude" || a.model.correction == "both",
+        "chose {} ({})",
+        a.model.correction,
+        a.model.reason
+    );
     assert_eq!(a.candidates.len(), 4);
     assert_eq!(a.candidates.iter().filter(|c| c.chosen).count(), 1);
     let none = a.candidates.iter().find(|c| c.correction == "none").unwrap();
@@ -41,7 +61,12 @@ fn an_amplitude_correction_in_the_data_is_chosen_and_removes_the_bias() {
     let plain = corrections::analyze(&d, &AnalysisOptions { correction: CorrectionChoice::None, ..opts(40) }).unwrap();
     assert_eq!(plain.candidates.len(), 1);
     let z = (plain.parameters.zeta.value - 0.5).abs() / plain.parameters.zeta.err_stat;
-    assert!(z > 3.0, "plain zeta {} ± {} should be biased", plain.parameters.zeta.value, plain.parameters.zeta.err_stat);
+    assert!(
+        z > 3.0,
+        "plain zeta {} ± {} should be biased",
+        plain.parameters.zeta.value,
+        plain.parameters.zeta.err_stat
+    );
 }
 
 #[test]
@@ -81,7 +106,14 @@ fn an_l_min_drift_widens_the_errors() {
 #[test]
 fn percolation_largest_cluster_default_analysis_recovers_pc_nu_beta() {
     let (_, big) = percolation::simulate(&pd::SIZES, &pd::ps(), pd::SAMPLES, pd::SEED);
-    let a = corrections::analyze(&big, &AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: 40, ..Default::default() }, ..Default::default() }).unwrap();
+    let a = corrections::analyze(
+        &big,
+        &AnalysisOptions {
+            collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: 40, ..Default::default() },
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_ne!(a.model.correction, "none", "{}", a.model.reason);
     let p = &a.parameters;
     assert_ref(&refv::PERCOLATION_PC, p.x_c.value, p.x_c.err);
@@ -97,28 +129,66 @@ fn percolation_largest_cluster_default_analysis_recovers_pc_nu_beta() {
 #[test]
 fn percolation_sizes_predicted_worse_than_their_errors_widen_the_statistical_error() {
     let (_, big) = percolation::simulate(&pd::SIZES, &pd::ps(), pd::SAMPLES, 2025);
-    let a = corrections::analyze(&big, &AnalysisOptions { collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: 40, ..Default::default() }, ..Default::default() }).unwrap();
+    let a = corrections::analyze(
+        &big,
+        &AnalysisOptions {
+            collapse: CollapseOptions { x_c_guess: Some(0.6), bootstrap: 40, ..Default::default() },
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let chosen = a.candidates.iter().find(|c| c.chosen).unwrap();
     let h = chosen.held_out.expect("3 sizes: a held-out error");
     assert!(h > 1.5, "held-out S {h} of {} ({:?})", chosen.correction, chosen.held_out_per_size);
     let f = corrections::birge_factor(Some(h));
-    assert!((f - h.sqrt()).abs() < 1e-12 && corrections::birge_factor(Some(0.7)) == 1.0 && corrections::birge_factor(None) == 1.0);
+    assert!(
+        (f - h.sqrt()).abs() < 1e-12
+            && corrections::birge_factor(Some(0.7)) == 1.0
+            && corrections::birge_factor(None) == 1.0
+    );
     let p = &a.parameters;
     let e = &a.fit.errors;
     let sel = a.selection_err.expect("bootstrap on: a selection-aware error");
-    for (name, pe, own, s) in [("x_c", p.x_c, e.x_c.bootstrap, sel[0]), ("nu", p.nu, e.nu.bootstrap, sel[1]), ("zeta", p.zeta, e.zeta.bootstrap, sel[2])] {
+    for (name, pe, own, s) in [
+        ("x_c", p.x_c, e.x_c.bootstrap, sel[0]),
+        ("nu", p.nu, e.nu.bootstrap, sel[1]),
+        ("zeta", p.zeta, e.zeta.bootstrap, sel[2]),
+    ] {
         let unscaled = own.expect("bootstrap error").max(s);
-        assert!((pe.err_stat - f * unscaled).abs() <= 1e-12 * pe.err_stat, "{name}: err_stat {} vs √h · {unscaled}", pe.err_stat);
+        assert!(
+            (pe.err_stat - f * unscaled).abs() <= 1e-12 * pe.err_stat,
+            "{name}: err_stat {} vs √h · {unscaled}",
+            pe.err_stat
+        );
     }
     assert!(a.fit.notes.iter().any(|n| n.contains("Birge")), "{:?}", a.fit.notes);
     for (r, pe) in [(&refv::PERCOLATION_PC, p.x_c), (&refv::PERCOLATION_NU, p.nu), (&refv::PERCOLATION_ZETA, p.zeta)] {
-        assert!((pe.value - r.value).abs() <= 2.0 * pe.err, "{}: {} ± {} is more than 2σ from {}", r.name, pe.value, pe.err, r.value);
+        assert!(
+            (pe.value - r.value).abs() <= 2.0 * pe.err,
+            "{}: {} ± {} is more than 2σ from {}",
+            r.name,
+            pe.value,
+            pe.err,
+            r.value
+        );
     }
 }
 
 #[test]
 fn bsa_recovers_synthetic_exponents_and_agrees_with_the_default() {
-    let t = FssTruth { sizes: vec![8.0, 16.0, 32.0], x_lo: -0.2, x_hi: 0.4, points: 25, x_c: 0.1, nu: 1.5, zeta: 0.5, sigma: 0.01, a: 0.0, b: 0.0, omega: 1.0 };
+    let t = FssTruth {
+        sizes: vec![8.0, 16.0, 32.0],
+        x_lo: -0.2,
+        x_hi: 0.4,
+        points: 25,
+        x_c: 0.1,
+        nu: 1.5,
+        zeta: 0.5,
+        sigma: 0.01,
+        a: 0.0,
+        b: 0.0,
+        omega: 1.0,
+    };
     let d = synthetic::corrected_collapse_data(&t, 21);
     let o = AnalysisOptions { correction: CorrectionChoice::None, ..opts(30) };
     let r = bsa::analyze(&d, &o, &BsaOptions { samples: 600, burn_in: 600, ..Default::default() }).unwrap();
@@ -129,7 +199,11 @@ fn bsa_recovers_synthetic_exponents_and_agrees_with_the_default() {
     assert!(r.bsa.posteriors.iter().all(|p| p.1.r_hat < 1.2), "{:?}", r.bsa.posteriors);
     assert!(r.bsa.acceptance > 0.05 && r.bsa.acceptance < 0.8, "{}", r.bsa.acceptance);
     // the fixed-model posterior carries the default's systematic error in `parameters`
-    for (b, d, post) in [(r.parameters.x_c, r.default.parameters.x_c, r.bsa.x_c_err), (r.parameters.nu, r.default.parameters.nu, r.bsa.nu_err), (r.parameters.zeta, r.default.parameters.zeta, r.bsa.zeta_err)] {
+    for (b, d, post) in [
+        (r.parameters.x_c, r.default.parameters.x_c, r.bsa.x_c_err),
+        (r.parameters.nu, r.default.parameters.nu, r.bsa.nu_err),
+        (r.parameters.zeta, r.default.parameters.zeta, r.bsa.zeta_err),
+    ] {
         assert_eq!((b.err_stat, b.err_sys), (post, d.err_sys));
         assert!((b.err - post.hypot(d.err_sys)).abs() <= 1e-15 * b.err.max(1.0));
     }

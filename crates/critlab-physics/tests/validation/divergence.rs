@@ -19,7 +19,9 @@ fn synthetic_divergence_below_x_c_is_recovered_and_supported() {
     assert!(r.aic_smooth > r.aic_power_law + 4.0);
     assert!(r.chi2_dof < 2.0, "{}", r.chi2_dof);
     let json = serde_json::to_value(&r).unwrap();
-    for key in ["x_c", "x_c_err", "kappa", "kappa_err", "aic_power_law", "aic_smooth", "supported", "amplitude", "chi2_dof"] {
+    for key in
+        ["x_c", "x_c_err", "kappa", "kappa_err", "aic_power_law", "aic_smooth", "supported", "amplitude", "chi2_dof"]
+    {
         assert!(json.get(key).is_some(), "missing JSON key {key}");
     }
 }
@@ -57,7 +59,8 @@ fn divergence_errors_are_calibrated() {
 
 #[test]
 fn mixed_signs_and_short_series_are_rejected() {
-    let d = critlab_physics::XyData::from_points(&[0.0, 1.0, 2.0, 3.0, 4.0], &[1.0, -1.0, 2.0, 3.0, 4.0], None).unwrap();
+    let d =
+        critlab_physics::XyData::from_points(&[0.0, 1.0, 2.0, 3.0, 4.0], &[1.0, -1.0, 2.0, 3.0, 4.0], None).unwrap();
     assert!(divergence::fit(&d, &Default::default()).is_err());
     let d = critlab_physics::XyData::from_points(&[0.0, 1.0, 2.0], &[1.0, 2.0, 3.0], None).unwrap();
     assert!(divergence::fit(&d, &Default::default()).is_err());

@@ -1,8 +1,8 @@
 //! Known-answer validation of critlab-physics, one module per feature. Reference values and
 //! tolerances: `critlab_physics::validation::reference`.
 
-mod binder;
 mod bad_tables;
+mod binder;
 mod collapse;
 mod corrections;
 mod divergence;

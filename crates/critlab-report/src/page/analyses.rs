@@ -37,7 +37,9 @@ fn dynamics(spec: &serde_json::Value) -> Option<Dynamics> {
     let spec: RunSpec = serde_json::from_value(spec.clone()).ok()?;
     Some(match spec.optimizer {
         OptimizerKind::Sgd => Dynamics::Sgd { lr: spec.lr, weight_decay: spec.weight_decay, momentum: spec.momentum },
-        OptimizerKind::Adam | OptimizerKind::Adamw => Dynamics::Adaptive { lr: spec.lr, weight_decay: spec.weight_decay },
+        OptimizerKind::Adam | OptimizerKind::Adamw => {
+            Dynamics::Adaptive { lr: spec.lr, weight_decay: spec.weight_decay }
+        }
     })
 }
 
@@ -80,10 +82,16 @@ pub fn charges(run: i64, spec: &serde_json::Value, m: &Metrics, kept: &[i64]) ->
 /// (order parameter: the test loss).
 pub fn signals(m: &Metrics) -> Signals {
     let get = |n: &str| m.get(n).map(|p| as_f64(p)).unwrap_or_default();
-    let kinetic: BTreeMap<i64, f64> = m.get("kinetic_displacement").map(|p| p.iter().copied().collect()).unwrap_or_default();
+    let kinetic: BTreeMap<i64, f64> =
+        m.get("kinetic_displacement").map(|p| p.iter().copied().collect()).unwrap_or_default();
     let kinetic_potential = m
         .get("potential_noise")
-        .map(|p| p.iter().filter_map(|(s, u)| kinetic.get(s).map(|k| (*s as f64, k / u.abs()))).filter(|p| p.1.is_finite()).collect())
+        .map(|p| {
+            p.iter()
+                .filter_map(|(s, u)| kinetic.get(s).map(|k| (*s as f64, k / u.abs())))
+                .filter(|p| p.1.is_finite())
+                .collect()
+        })
         .unwrap_or_default();
     let mut charge: BTreeMap<i64, f64> = BTreeMap::new();
     for (name, pts) in m {
@@ -93,7 +101,13 @@ pub fn signals(m: &Metrics) -> Signals {
             }
         }
     }
-    Signals { order: get("test_loss"), kinetic_potential, rank: get("repr_effective_rank"), weight_norm: get("weight_norm"), charge: charge.into_iter().map(|(s, v)| (s as f64, v)).collect() }
+    Signals {
+        order: get("test_loss"),
+        kinetic_potential,
+        rank: get("repr_effective_rank"),
+        weight_norm: get("weight_norm"),
+        charge: charge.into_iter().map(|(s, v)| (s as f64, v)).collect(),
+    }
 }
 
 /// The early-warning score over the runs, with each run's first warnings.
@@ -113,7 +127,14 @@ pub fn early_warning(runs: Vec<(i64, Option<f64>, Signals)>) -> Option<EarlyWarn
         return None;
     }
     let options = EwsOptions::default();
-    let scored: Vec<ScoredRun> = runs.into_iter().map(|(run, t_grok, s)| ScoredRun { run, t_grok, warnings: early_warning::first_warnings(&s, &Indicator::ALL, &options) }).collect();
+    let scored: Vec<ScoredRun> = runs
+        .into_iter()
+        .map(|(run, t_grok, s)| ScoredRun {
+            run,
+            t_grok,
+            warnings: early_warning::first_warnings(&s, &Indicator::ALL, &options),
+        })
+        .collect();
     let scores = early_warning::score(&scored, &Indicator::ALL);
     Some(EarlyWarningView { options, scores, runs: scored })
 }

@@ -5,10 +5,10 @@
 //! Phases and transitions come from the store's `transitions` table where `critlab analyze
 //! phases` wrote them; for runs without stored ones they are computed here with the default
 //! options (and the page says so). Nothing is written to the store.
-use crate::plot::phase_diagram::{edges, phase_diagram_svg};
-use crate::plot::early_warning::early_warning_svg;
-use crate::plot::transitions::run_curves_svg;
 use super::analyses::{self, ChargeView, EarlyWarningView, Metrics};
+use crate::plot::early_warning::early_warning_svg;
+use crate::plot::phase_diagram::{edges, phase_diagram_svg};
+use crate::plot::transitions::run_curves_svg;
 use crate::ReportError;
 use critlab_physics::phase_diagram::{self, PhaseDiagram, RunPoint};
 use critlab_physics::phases::{self, Label, PhaseOptions, RunFacts};
@@ -215,10 +215,12 @@ fn numeric(run: &RunRow, key: &str) -> Option<f64> {
 
 /// Spec keys whose value differs between `runs` (any JSON type), sorted; `seed` included.
 fn varying_keys(runs: &[RunRow]) -> Vec<String> {
-    let keys: BTreeSet<String> = runs.iter().filter_map(|r| r.spec.as_object()).flat_map(|o| o.keys().cloned()).collect();
+    let keys: BTreeSet<String> =
+        runs.iter().filter_map(|r| r.spec.as_object()).flat_map(|o| o.keys().cloned()).collect();
     keys.into_iter()
         .filter(|k| {
-            let vals: BTreeSet<String> = runs.iter().map(|r| r.spec.get(k).map(|v| v.to_string()).unwrap_or_default()).collect();
+            let vals: BTreeSet<String> =
+                runs.iter().map(|r| r.spec.get(k).map(|v| v.to_string()).unwrap_or_default()).collect();
             vals.len() > 1
         })
         .collect()
@@ -249,7 +251,6 @@ pub fn thin(steps: &[i64], max: usize) -> Vec<usize> {
     keep
 }
 
-
 /// A run's metrics as name → (step, value), per-neuron charges left out.
 fn load_metrics(store: &Store, run: RunId) -> Result<Metrics, ReportError> {
     let mut m: Metrics = BTreeMap::new();
@@ -265,7 +266,13 @@ fn load_metrics(store: &Store, run: RunId) -> Result<Metrics, ReportError> {
 
 fn run_series(m: &Metrics) -> RunSeries {
     let get = |n: &str| m.get(n).cloned().unwrap_or_default();
-    RunSeries { train_acc: get("train_acc"), test_acc: get("test_acc"), train_loss: get("train_loss"), test_loss: get("test_loss"), explained_variance: get("explained_variance") }
+    RunSeries {
+        train_acc: get("train_acc"),
+        test_acc: get("test_acc"),
+        train_loss: get("train_loss"),
+        test_loss: get("test_loss"),
+        explained_variance: get("explained_variance"),
+    }
 }
 
 fn curves(run: RunId, m: &Metrics, max_points: usize) -> RunCurves {
@@ -297,7 +304,10 @@ pub fn collect(store: &Store, opts: &ReportOptions) -> Result<ReportData, Report
             if !rows.iter().any(|r| r.id == *id) {
                 // a run that exists but is outside the sweep is an error too: say which
                 let run = store.run(*id)?;
-                return Err(ReportError::Selection(format!("run {id} is in sweep {:?}, not in sweep {:?}", run.sweep, opts.sweep)));
+                return Err(ReportError::Selection(format!(
+                    "run {id} is in sweep {:?}, not in sweep {:?}",
+                    run.sweep, opts.sweep
+                )));
             }
         }
         rows.retain(|r| opts.runs.contains(&r.id));
@@ -323,13 +333,23 @@ pub fn collect(store: &Store, opts: &ReportOptions) -> Result<ReportData, Report
             Some((t, p)) => (p, t.reason.clone().unwrap_or_default(), "stored", t.t_mem, t.t_grok),
             None => {
                 computed += 1;
-                let facts = RunFacts { status: run.status, status_reason: run.reason.as_deref(), budget: run.spec.get("steps").and_then(serde_json::Value::as_i64), last_step: run.last_step };
+                let facts = RunFacts {
+                    status: run.status,
+                    status_reason: run.reason.as_deref(),
+                    budget: run.spec.get("steps").and_then(serde_json::Value::as_i64),
+                    last_step: run.last_step,
+                };
                 let c = phases::classify(&facts, &series, &acc, &PhaseOptions::default());
                 (c.label.as_str().to_string(), c.reason, "computed", acc.t_mem, acc.t_grok)
             }
         };
         // the example run for the printable curves: the sharpest grokking jump, else any run that generalised
-        let sharp = acc.delay.zip(acc.width).map(|(d, w)| d / w.max(1.0)).filter(|_| phase == "grokking").unwrap_or(if t_grok.is_some() { -1.0 } else { f64::NEG_INFINITY });
+        let sharp = acc
+            .delay
+            .zip(acc.width)
+            .map(|(d, w)| d / w.max(1.0))
+            .filter(|_| phase == "grokking")
+            .unwrap_or(if t_grok.is_some() { -1.0 } else { f64::NEG_INFINITY });
         if sharp > f64::NEG_INFINITY && example.as_ref().is_none_or(|(s, _)| sharp > *s) {
             let title = format!("run {}", run.id);
             let svg = run_curves_svg(&series, &acc, &title, &format!("run {} ({phase}): {phase_reason}", run.id));
@@ -348,12 +368,16 @@ pub fn collect(store: &Store, opts: &ReportOptions) -> Result<ReportData, Report
             t_grok,
             last_step: run.last_step,
             epoch_per_step: epoch_per_step(&run.spec),
-            spec: keys.iter().map(|k| (k.clone(), run.spec.get(k).cloned().unwrap_or(serde_json::Value::Null))).collect(),
+            spec: keys
+                .iter()
+                .map(|k| (k.clone(), run.spec.get(k).cloned().unwrap_or(serde_json::Value::Null)))
+                .collect(),
         });
         let c = curves(run.id, &m, opts.max_points);
         charges.extend(analyses::charges(run.id, &run.spec, &m, &c.steps));
         let kept: BTreeSet<i64> = c.steps.iter().copied().collect();
-        let thinned: Metrics = m.iter().map(|(k, v)| (k.clone(), v.iter().copied().filter(|p| kept.contains(&p.0)).collect())).collect();
+        let thinned: Metrics =
+            m.iter().map(|(k, v)| (k.clone(), v.iter().copied().filter(|p| kept.contains(&p.0)).collect())).collect();
         warning_inputs.push((run.id, t_grok, analyses::signals(&thinned)));
         all_curves.push(c);
     }
@@ -363,18 +387,33 @@ pub fn collect(store: &Store, opts: &ReportOptions) -> Result<ReportData, Report
     let mut figures = Vec::new();
     let diagram = diagram(&rows, &entries, &keys, opts, &mut notes)?;
     if let Some((d, _)) = &diagram {
-        figures.push(Figure { chart: "phase".into(), caption: format!("phase diagram and t_grok map over {} and {}", d.x.name, d.y.name), svg: phase_diagram_svg(d, &format!("{} runs", rows.len())) });
+        figures.push(Figure {
+            chart: "phase".into(),
+            caption: format!("phase diagram and t_grok map over {} and {}", d.x.name, d.y.name),
+            svg: phase_diagram_svg(d, &format!("{} runs", rows.len())),
+        });
     }
     let early_warning = analyses::early_warning(warning_inputs);
     if let Some(ew) = &early_warning {
-        figures.push(Figure { chart: "early-warning".into(), caption: "early-warning indicators scored over the runs (default options, thinned series)".into(), svg: early_warning_svg(&ew.runs, Some(ew.scores.as_slice())) });
+        figures.push(Figure {
+            chart: "early-warning".into(),
+            caption: "early-warning indicators scored over the runs (default options, thinned series)".into(),
+            svg: early_warning_svg(&ew.runs, Some(ew.scores.as_slice())),
+        });
     }
     if let Some((_, svg)) = example {
-        figures.push(Figure { chart: "curves".into(), caption: "the curves of the run with the sharpest grokking jump, transitions marked".into(), svg });
+        figures.push(Figure {
+            chart: "curves".into(),
+            caption: "the curves of the run with the sharpest grokking jump, transitions marked".into(),
+            svg,
+        });
     }
     let title = opts.title.clone().unwrap_or_else(|| match &opts.sweep {
         Some(s) => format!("critlab report: sweep {s}"),
-        None => format!("critlab report: {}", store.path().file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+        None => format!(
+            "critlab report: {}",
+            store.path().file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+        ),
     });
     Ok(ReportData {
         title,
@@ -393,12 +432,22 @@ pub fn collect(store: &Store, opts: &ReportOptions) -> Result<ReportData, Report
     })
 }
 
-fn diagram(rows: &[RunRow], entries: &[RunEntry], keys: &[String], opts: &ReportOptions, notes: &mut Vec<String>) -> Result<Option<(PhaseDiagram, DiagramView)>, ReportError> {
-    let numeric_keys: Vec<&String> = keys.iter().filter(|k| k.as_str() != "seed" && rows.iter().all(|r| numeric(r, k).is_some())).collect();
+fn diagram(
+    rows: &[RunRow],
+    entries: &[RunEntry],
+    keys: &[String],
+    opts: &ReportOptions,
+    notes: &mut Vec<String>,
+) -> Result<Option<(PhaseDiagram, DiagramView)>, ReportError> {
+    let numeric_keys: Vec<&String> =
+        keys.iter().filter(|k| k.as_str() != "seed" && rows.iter().all(|r| numeric(r, k).is_some())).collect();
     for (flag, given) in [("--x", &opts.x), ("--y", &opts.y)] {
         if let Some(k) = given.as_ref().filter(|k| !rows.is_empty() && rows.iter().all(|r| numeric(r, k).is_none())) {
             let names: Vec<&str> = numeric_keys.iter().map(|k| k.as_str()).collect();
-            return Err(ReportError::Selection(format!("{flag} {k}: not a numeric spec key of these runs (keys that vary: {})", if names.is_empty() { "none".into() } else { names.join(", ") })));
+            return Err(ReportError::Selection(format!(
+                "{flag} {k}: not a numeric spec key of these runs (keys that vary: {})",
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            )));
         }
     }
     let pick = |given: &Option<String>, preferred: &str, skip: Option<&str>| -> Option<String> {
@@ -426,7 +475,13 @@ fn diagram(rows: &[RunRow], entries: &[RunEntry], keys: &[String], opts: &Report
         .iter()
         .zip(entries)
         .filter_map(|(r, e)| {
-            Some(RunPoint { run_id: r.id, x: numeric(r, &x)?, y: numeric(r, &y)?, label: Label::parse(&e.phase).unwrap_or(Label::NoData), t_grok: e.t_grok })
+            Some(RunPoint {
+                run_id: r.id,
+                x: numeric(r, &x)?,
+                y: numeric(r, &y)?,
+                label: Label::parse(&e.phase).unwrap_or(Label::NoData),
+                t_grok: e.t_grok,
+            })
         })
         .collect();
     if points.is_empty() {
@@ -441,7 +496,21 @@ fn diagram(rows: &[RunRow], entries: &[RunEntry], keys: &[String], opts: &Report
         .iter()
         .filter_map(|c| {
             let (i, j) = (idx(&d.x.values, c.x)?, idx(&d.y.values, c.y)?);
-            Some(CellView { x: c.x, y: c.y, xc: d.x.coord(c.x), yc: d.y.coord(c.y), x0: xe[i], x1: xe[i + 1], y0: ye[j], y1: ye[j + 1], phase: c.label.as_str().into(), share: c.share, runs: c.runs.clone(), t_grok: c.t_grok, n_t_grok: c.n_t_grok })
+            Some(CellView {
+                x: c.x,
+                y: c.y,
+                xc: d.x.coord(c.x),
+                yc: d.y.coord(c.y),
+                x0: xe[i],
+                x1: xe[i + 1],
+                y0: ye[j],
+                y1: ye[j + 1],
+                phase: c.label.as_str().into(),
+                share: c.share,
+                runs: c.runs.clone(),
+                t_grok: c.t_grok,
+                n_t_grok: c.n_t_grok,
+            })
         })
         .collect();
     let boundaries = d

@@ -55,11 +55,19 @@ fn escape_html(s: &str) -> String {
 /// The whole page.
 pub fn render(data: &ReportData, mode: &Mode) -> String {
     let figures: String = if data.figures.is_empty() {
-        "<p class=\"help\">No static figure: the runs have neither a phase diagram nor a run that generalised.</p>".into()
+        "<p class=\"help\">No static figure: the runs have neither a phase diagram nor a run that generalised.</p>"
+            .into()
     } else {
         data.figures
             .iter()
-            .map(|f| format!("<figure data-chart=\"{}\">{}<figcaption>{}</figcaption></figure>\n", escape_html(&f.chart), f.svg, escape_html(&f.caption)))
+            .map(|f| {
+                format!(
+                    "<figure data-chart=\"{}\">{}<figcaption>{}</figcaption></figure>\n",
+                    escape_html(&f.chart),
+                    f.svg,
+                    escape_html(&f.caption)
+                )
+            })
             .collect()
     };
     let live_note = match mode {
@@ -90,12 +98,20 @@ mod tests {
 
     #[test]
     fn no_embedded_script_can_close_its_element() {
-        for (name, js) in [("vega", VEGA_JS), ("vega-lite", VEGA_LITE_JS), ("vega-embed", VEGA_EMBED_JS), ("app", APP_JS)] {
+        for (name, js) in
+            [("vega", VEGA_JS), ("vega-lite", VEGA_LITE_JS), ("vega-embed", VEGA_EMBED_JS), ("app", APP_JS)]
+        {
             let lower = js.to_ascii_lowercase();
-            assert!(!lower.contains("</script") && !lower.contains("<!--"), "{name} contains a sequence that ends a <script> element");
+            assert!(
+                !lower.contains("</script") && !lower.contains("<!--"),
+                "{name} contains a sequence that ends a <script> element"
+            );
         }
         for (pkg, version) in VEGA_VERSIONS {
-            assert!(include_str!("../../../../scripts/vendor-vega.sh").contains(&format!("[{pkg}]={version}")), "{pkg} {version} is not the version scripts/vendor-vega.sh pins");
+            assert!(
+                include_str!("../../../../scripts/vendor-vega.sh").contains(&format!("[{pkg}]={version}")),
+                "{pkg} {version} is not the version scripts/vendor-vega.sh pins"
+            );
         }
     }
 

@@ -41,14 +41,22 @@ pub fn collapse_svg(data: &CollapseData, result: &CollapseResult) -> String {
     let left = Panel {
         title: format!("{yl} vs {xl}"),
         x: Axis::fit(xl, raw.iter().flat_map(|c| c.x.clone()), false),
-        y: Axis::fit(yl, raw.iter().flat_map(|c| c.y.iter().zip(&c.dy).flat_map(|(y, e)| [y - e, y + e]).collect::<Vec<_>>()), false),
+        y: Axis::fit(
+            yl,
+            raw.iter().flat_map(|c| c.y.iter().zip(&c.dy).flat_map(|(y, e)| [y - e, y + e]).collect::<Vec<_>>()),
+            false,
+        ),
         series: size_series(&raw, data.has_dy),
         vlines: vec![VLine { x: result.x_c, label: format!("{xl}_c") }],
     };
     let right = Panel {
         title: format!("collapse, S = {}", format_estimate(result.quality, result.quality_err)),
         x: Axis::fit(&format!("L^(1/nu) ({xl} - {xl}_c)"), scaled.iter().flat_map(|c| c.x.clone()), false),
-        y: Axis::fit(&format!("L^(-zeta/nu) {yl}"), scaled.iter().flat_map(|c| c.y.iter().zip(&c.dy).flat_map(|(y, e)| [y - e, y + e]).collect::<Vec<_>>()), false),
+        y: Axis::fit(
+            &format!("L^(-zeta/nu) {yl}"),
+            scaled.iter().flat_map(|c| c.y.iter().zip(&c.dy).flat_map(|(y, e)| [y - e, y + e]).collect::<Vec<_>>()),
+            false,
+        ),
         series: size_series(&scaled, data.has_dy),
         vlines: vec![VLine { x: 0.0, label: String::new() }],
     };
@@ -79,8 +87,20 @@ pub fn divergence_svg(data: &XyData, result: &DivergenceResult) -> String {
         x: Axis::fit(xl, data.x.iter().copied().chain([result.x_c]), false),
         y: Axis::fit(yl, data.y.clone(), false),
         series: vec![
-            Series { label: "data".into(), points: data.x.iter().copied().zip(data.y.iter().copied()).collect(), y_err: err.clone(), color: PALETTE[0].into(), style: Style::Markers },
-            Series { label: "power law".into(), points: fit_xy.clone(), y_err: None, color: color.into(), style: Style::Line },
+            Series {
+                label: "data".into(),
+                points: data.x.iter().copied().zip(data.y.iter().copied()).collect(),
+                y_err: err.clone(),
+                color: PALETTE[0].into(),
+                style: Style::Markers,
+            },
+            Series {
+                label: "power law".into(),
+                points: fit_xy.clone(),
+                y_err: None,
+                color: color.into(),
+                style: Style::Line,
+            },
         ],
         vlines: vec![VLine { x: result.x_c, label: format!("{xl}_c") }],
     };
@@ -90,8 +110,20 @@ pub fn divergence_svg(data: &XyData, result: &DivergenceResult) -> String {
         x: Axis::fit(&format!("|{xl} - {xl}_c|"), d.iter().copied(), true),
         y: Axis::fit(&format!("|{yl}|"), ay.iter().copied(), true),
         series: vec![
-            Series { label: "data".into(), points: d.iter().copied().zip(ay.iter().copied()).collect(), y_err: err, color: PALETTE[0].into(), style: Style::Markers },
-            Series { label: String::new(), points: grid.iter().map(|&g| (g, model(result.x_c + dir * g).abs())).collect(), y_err: None, color: color.into(), style: Style::Line },
+            Series {
+                label: "data".into(),
+                points: d.iter().copied().zip(ay.iter().copied()).collect(),
+                y_err: err,
+                color: PALETTE[0].into(),
+                style: Style::Markers,
+            },
+            Series {
+                label: String::new(),
+                points: grid.iter().map(|&g| (g, model(result.x_c + dir * g).abs())).collect(),
+                y_err: None,
+                color: color.into(),
+                style: Style::Line,
+            },
         ],
         vlines: vec![],
     };
@@ -142,9 +174,21 @@ pub fn scaling_forms_svg(data: &FormData, report: &FormsReport) -> String {
             color: PALETTE[0].into(),
             style: Style::Markers,
         }];
-        series.push(Series { label: format!("{:?} (best AIC)", best.form), points: grid.iter().map(|&x| (x, evaluate(best, &[x]))).collect(), y_err: None, color: PALETTE[2].into(), style: Style::Line });
+        series.push(Series {
+            label: format!("{:?} (best AIC)", best.form),
+            points: grid.iter().map(|&x| (x, evaluate(best, &[x]))).collect(),
+            y_err: None,
+            color: PALETTE[2].into(),
+            style: Style::Line,
+        });
         if let Some(s) = second {
-            series.push(Series { label: format!("{:?}, dAIC {:.1}", s.form, s.delta_aic), points: grid.iter().map(|&x| (x, evaluate(s, &[x]))).collect(), y_err: None, color: PALETTE[4].into(), style: Style::Dashed });
+            series.push(Series {
+                label: format!("{:?}, dAIC {:.1}", s.form, s.delta_aic),
+                points: grid.iter().map(|&x| (x, evaluate(s, &[x]))).collect(),
+                y_err: None,
+                color: PALETTE[4].into(),
+                style: Style::Dashed,
+            });
         }
         Panel {
             title: format!("scaling function: {}", best.formula),
@@ -162,8 +206,20 @@ pub fn scaling_forms_svg(data: &FormData, report: &FormsReport) -> String {
             x: Axis::fit(&format!("observed {resp}"), all.clone(), false),
             y: Axis::fit(&format!("predicted {resp}"), all, false),
             series: vec![
-                Series { label: "y = x".into(), points: vec![(lo, lo), (hi, hi)], y_err: None, color: "#999".into(), style: Style::Dashed },
-                Series { label: format!("{:?}", best.form), points: data.response.iter().copied().zip(pred).collect(), y_err: None, color: PALETTE[0].into(), style: Style::Markers },
+                Series {
+                    label: "y = x".into(),
+                    points: vec![(lo, lo), (hi, hi)],
+                    y_err: None,
+                    color: "#999".into(),
+                    style: Style::Dashed,
+                },
+                Series {
+                    label: format!("{:?}", best.form),
+                    points: data.response.iter().copied().zip(pred).collect(),
+                    y_err: None,
+                    color: PALETTE[0].into(),
+                    style: Style::Markers,
+                },
             ],
             vlines: vec![],
         }

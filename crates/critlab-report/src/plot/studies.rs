@@ -19,7 +19,13 @@ pub struct DelayPoint {
 
 /// The linear-estimator figure: measured delay against the closed form `theory` over
 /// `[lo, hi]` (left, log y), and measured / closed form with the acceptance bands (right).
-pub fn linear_estimator_svg(points: &[DelayPoint], lo: f64, hi: f64, theory: &dyn Fn(f64) -> f64, caption: &str) -> String {
+pub fn linear_estimator_svg(
+    points: &[DelayPoint],
+    lo: f64,
+    hi: f64,
+    theory: &dyn Fn(f64) -> f64,
+    caption: &str,
+) -> String {
     let curve: Vec<(f64, f64)> = (0..=100).map(|i| lo + (hi - lo) * i as f64 / 100.0).map(|r| (r, theory(r))).collect();
     let xs = || points.iter().map(|p| p.x).chain([lo, hi]);
     let left = Panel {
@@ -27,7 +33,13 @@ pub fn linear_estimator_svg(points: &[DelayPoint], lo: f64, hi: f64, theory: &dy
         x: Axis::fit("r = d / N_train", xs(), false),
         y: Axis::fit("delay (steps)", curve.iter().map(|c| c.1).chain(points.iter().map(|p| p.delay)), true),
         series: vec![
-            Series { label: "closed form".into(), points: curve, y_err: None, color: PALETTE[2].into(), style: Style::Line },
+            Series {
+                label: "closed form".into(),
+                points: curve,
+                y_err: None,
+                color: PALETTE[2].into(),
+                style: Style::Line,
+            },
             Series {
                 label: "critlab (median over seeds)".into(),
                 points: points.iter().map(|p| (p.x, p.delay)).collect(),
@@ -38,7 +50,13 @@ pub fn linear_estimator_svg(points: &[DelayPoint], lo: f64, hi: f64, theory: &dy
         ],
         vlines: vec![],
     };
-    let band = |r: f64, v: f64| Series { label: String::new(), points: vec![(lo, v), (r, v)], y_err: None, color: PALETTE[9].into(), style: Style::Dashed };
+    let band = |r: f64, v: f64| Series {
+        label: String::new(),
+        points: vec![(lo, v), (r, v)],
+        y_err: None,
+        color: PALETTE[9].into(),
+        style: Style::Dashed,
+    };
     let right = Panel {
         title: "delay / closed form".into(),
         x: Axis::fit("r = d / N_train", xs(), false),
@@ -51,11 +69,29 @@ pub fn linear_estimator_svg(points: &[DelayPoint], lo: f64, hi: f64, theory: &dy
                 color: PALETTE[0].into(),
                 style: Style::Markers,
             },
-            Series { label: "1".into(), points: vec![(lo, 1.0), (hi, 1.0)], y_err: None, color: PALETTE[2].into(), style: Style::Line },
+            Series {
+                label: "1".into(),
+                points: vec![(lo, 1.0), (hi, 1.0)],
+                y_err: None,
+                color: PALETTE[2].into(),
+                style: Style::Line,
+            },
             band(0.7, 0.7),
             band(0.7, 1.3),
-            Series { label: "bands".into(), points: vec![(0.7, 0.85), (hi, 0.85)], y_err: None, color: PALETTE[9].into(), style: Style::Dashed },
-            Series { label: String::new(), points: vec![(0.7, 1.15), (hi, 1.15)], y_err: None, color: PALETTE[9].into(), style: Style::Dashed },
+            Series {
+                label: "bands".into(),
+                points: vec![(0.7, 0.85), (hi, 0.85)],
+                y_err: None,
+                color: PALETTE[9].into(),
+                style: Style::Dashed,
+            },
+            Series {
+                label: String::new(),
+                points: vec![(0.7, 1.15), (hi, 1.15)],
+                y_err: None,
+                color: PALETTE[9].into(),
+                style: Style::Dashed,
+            },
         ],
         vlines: vec![VLine { x: 0.7, label: "r = 0.7".into() }],
     };

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 /// Colour cycle (Tableau 10, colour-blind friendlier than the defaults of most tools).
-pub const PALETTE: [&str; 10] = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+pub const PALETTE: [&str; 10] =
+    ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
 /// One axis: range, scale and label.
 #[derive(Debug, Clone)]
@@ -39,7 +40,11 @@ impl Axis {
     }
 
     fn t(&self, v: f64) -> f64 {
-        if self.log { (v.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln()) } else { (v - self.lo) / (self.hi - self.lo) }
+        if self.log {
+            (v.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        }
     }
 
     /// Tick positions: 1-2-5 steps (about 5 ticks) or decades on log axes.
@@ -48,7 +53,10 @@ impl Axis {
             let (a, b) = (self.lo.log10().ceil() as i32, self.hi.log10().floor() as i32);
             let mut t: Vec<f64> = (a..=b).map(|e| 10f64.powi(e)).collect();
             if t.len() < 2 {
-                t = (a - 1..=b + 1).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e))).filter(|v| *v >= self.lo && *v <= self.hi).collect();
+                t = (a - 1..=b + 1)
+                    .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+                    .filter(|v| *v >= self.lo && *v <= self.hi)
+                    .collect();
             }
             return t;
         }
@@ -69,7 +77,11 @@ pub(crate) fn tick_label(v: f64, log: bool) -> String {
     if log || !(1e-3..1e4).contains(&a) {
         let e = a.log10().floor();
         let m = v / 10f64.powf(e);
-        if (m - 1.0).abs() < 1e-9 { format!("1e{e}") } else { format!("{m:.0}e{e}") }
+        if (m - 1.0).abs() < 1e-9 {
+            format!("1e{e}")
+        } else {
+            format!("{m:.0}e{e}")
+        }
     } else {
         let s = format!("{v:.6}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -155,7 +167,13 @@ pub fn render(panels: &[Panel], caption: &str) -> String {
         draw_panel(&mut s, p, i as f64 * W);
     }
     if !caption.is_empty() {
-        let _ = write!(s, r##"<text x="{}" y="{}" text-anchor="middle" fill="#333">{}</text>"##, total_w / 2.0, H + 16.0, esc(caption));
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{}" text-anchor="middle" fill="#333">{}</text>"##,
+            total_w / 2.0,
+            H + 16.0,
+            esc(caption)
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -166,20 +184,51 @@ fn draw_panel(s: &mut String, p: &Panel, x0: f64) {
     let px = |v: f64| x0 + ML + p.x.t(v) * pw;
     let py = |v: f64| MT + (1.0 - p.y.t(v)) * ph;
     let inside = |x: f64, y: f64| x.is_finite() && y.is_finite() && (!p.x.log || x > 0.0) && (!p.y.log || y > 0.0);
-    let _ = write!(s, r##"<text x="{}" y="22" text-anchor="middle" font-size="13" font-weight="bold" fill="#222">{}</text>"##, x0 + ML + pw / 2.0, esc(&p.title));
+    let _ = write!(
+        s,
+        r##"<text x="{}" y="22" text-anchor="middle" font-size="13" font-weight="bold" fill="#222">{}</text>"##,
+        x0 + ML + pw / 2.0,
+        esc(&p.title)
+    );
     // grid and ticks
     for t in p.x.ticks() {
         let x = px(t);
         let _ = write!(s, r##"<line x1="{x:.1}" y1="{MT}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/>"##, MT + ph);
-        let _ = write!(s, r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#444">{}</text>"##, MT + ph + 16.0, tick_label(t, p.x.log));
+        let _ = write!(
+            s,
+            r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#444">{}</text>"##,
+            MT + ph + 16.0,
+            tick_label(t, p.x.log)
+        );
     }
     for t in p.y.ticks() {
         let y = py(t);
-        let _ = write!(s, r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/>"##, x0 + ML, x0 + ML + pw);
-        let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{}</text>"##, x0 + ML - 6.0, y + 4.0, tick_label(t, p.y.log));
+        let _ = write!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/>"##,
+            x0 + ML,
+            x0 + ML + pw
+        );
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{}</text>"##,
+            x0 + ML - 6.0,
+            y + 4.0,
+            tick_label(t, p.y.log)
+        );
     }
-    let _ = write!(s, r##"<rect x="{:.1}" y="{MT}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="#888"/>"##, x0 + ML);
-    let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#222">{}</text>"##, x0 + ML + pw / 2.0, H - 12.0, esc(&p.x.label));
+    let _ = write!(
+        s,
+        r##"<rect x="{:.1}" y="{MT}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="#888"/>"##,
+        x0 + ML
+    );
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#222">{}</text>"##,
+        x0 + ML + pw / 2.0,
+        H - 12.0,
+        esc(&p.x.label)
+    );
     let _ = write!(
         s,
         r##"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle" fill="#222">{}</text>"##,
@@ -187,17 +236,31 @@ fn draw_panel(s: &mut String, p: &Panel, x0: f64) {
         MT + ph / 2.0,
         esc(&p.y.label)
     );
-    let _ = write!(s, r#"<clipPath id="c{x0}"><rect x="{:.1}" y="{MT}" width="{pw:.1}" height="{ph:.1}"/></clipPath><g clip-path="url(#c{x0})">"#, x0 + ML);
+    let _ = write!(
+        s,
+        r#"<clipPath id="c{x0}"><rect x="{:.1}" y="{MT}" width="{pw:.1}" height="{ph:.1}"/></clipPath><g clip-path="url(#c{x0})">"#,
+        x0 + ML
+    );
     for v in &p.vlines {
         if p.x.log && v.x <= 0.0 {
             continue;
         }
         let x = px(v.x);
-        let _ = write!(s, r##"<line x1="{x:.1}" y1="{MT}" x2="{x:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##, MT + ph);
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{MT}" x2="{x:.1}" y2="{:.1}" stroke="#999" stroke-dasharray="4 3"/>"##,
+            MT + ph
+        );
         let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" fill="#666">{}</text>"##, x + 4.0, MT + 14.0, esc(&v.label));
     }
     for se in &p.series {
-        let pts: Vec<(f64, f64, usize)> = se.points.iter().enumerate().filter(|(_, (x, y))| inside(*x, *y)).map(|(i, (x, y))| (px(*x), py(*y), i)).collect();
+        let pts: Vec<(f64, f64, usize)> = se
+            .points
+            .iter()
+            .enumerate()
+            .filter(|(_, (x, y))| inside(*x, *y))
+            .map(|(i, (x, y))| (px(*x), py(*y), i))
+            .collect();
         if pts.is_empty() {
             continue;
         }
@@ -208,16 +271,28 @@ fn draw_panel(s: &mut String, p: &Panel, x0: f64) {
                 Style::Dashed => (2.0, r#" stroke-dasharray="6 4""#),
                 _ => (2.0, ""),
             };
-            let _ = write!(s, r#"<polyline fill="none" stroke="{}" stroke-width="{width}"{dash} points="{}"/>"#, se.color, path.join(" "));
+            let _ = write!(
+                s,
+                r#"<polyline fill="none" stroke="{}" stroke-width="{width}"{dash} points="{}"/>"#,
+                se.color,
+                path.join(" ")
+            );
         }
         if matches!(se.style, Style::Markers | Style::MarkersAndLine) {
             for &(x, y, i) in &pts {
                 if let Some(e) = se.y_err.as_ref().map(|e| e[i]) {
                     let (yv, lo, hi) = (se.points[i].1, se.points[i].1 - e, se.points[i].1 + e);
                     let lo = if p.y.log && lo <= 0.0 { yv * 1e-3 } else { lo };
-                    let _ = write!(s, r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{}" stroke-width="1"/>"#, py(lo), py(hi), se.color);
+                    let _ = write!(
+                        s,
+                        r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{}" stroke-width="1"/>"#,
+                        py(lo),
+                        py(hi),
+                        se.color
+                    );
                 }
-                let _ = write!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.8" fill="{}" fill-opacity="0.85"/>"#, se.color);
+                let _ =
+                    write!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.8" fill="{}" fill-opacity="0.85"/>"#, se.color);
             }
         }
     }
@@ -227,11 +302,23 @@ fn draw_panel(s: &mut String, p: &Panel, x0: f64) {
     if !labelled.is_empty() {
         let lw = 12.0 + 7.0 * labelled.iter().map(|se| se.label.chars().count()).max().unwrap_or(0) as f64 + 26.0;
         let (lx, ly) = (x0 + ML + pw - lw - 6.0, MT + 6.0);
-        let _ = write!(s, r##"<rect x="{lx:.1}" y="{ly:.1}" width="{lw:.1}" height="{:.1}" fill="white" fill-opacity="0.85" stroke="#ccc"/>"##, 16.0 * labelled.len() as f64 + 6.0);
+        let _ = write!(
+            s,
+            r##"<rect x="{lx:.1}" y="{ly:.1}" width="{lw:.1}" height="{:.1}" fill="white" fill-opacity="0.85" stroke="#ccc"/>"##,
+            16.0 * labelled.len() as f64 + 6.0
+        );
         for (k, se) in labelled.iter().enumerate() {
             let y = ly + 14.0 + 16.0 * k as f64;
             let dash = if se.style == Style::Dashed { r#" stroke-dasharray="6 4""# } else { "" };
-            let _ = write!(s, r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"{dash}/>"#, lx + 6.0, y - 4.0, lx + 26.0, y - 4.0, se.color);
+            let _ = write!(
+                s,
+                r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"{dash}/>"#,
+                lx + 6.0,
+                y - 4.0,
+                lx + 26.0,
+                y - 4.0,
+                se.color
+            );
             let _ = write!(s, r##"<text x="{:.1}" y="{y:.1}" fill="#222">{}</text>"##, lx + 32.0, esc(&se.label));
         }
     }
@@ -256,7 +343,13 @@ mod tests {
             title: "t <1>".into(),
             x: Axis::fit("x", [0.0, 1.0], false),
             y: Axis::fit("y", [1.0, 100.0], true),
-            series: vec![Series { label: "a".into(), points: vec![(0.0, 1.0), (1.0, 100.0)], y_err: Some(vec![0.1, 5.0]), color: PALETTE[0].into(), style: Style::MarkersAndLine }],
+            series: vec![Series {
+                label: "a".into(),
+                points: vec![(0.0, 1.0), (1.0, 100.0)],
+                y_err: Some(vec![0.1, 5.0]),
+                color: PALETTE[0].into(),
+                style: Style::MarkersAndLine,
+            }],
             vlines: vec![VLine { x: 0.5, label: "x_c".into() }],
         };
         let svg = render(&[p], "caption");

@@ -4,12 +4,24 @@ use super::svg::{render, Axis, Panel, Series, Style, VLine, PALETTE};
 use critlab_physics::transitions::{RunSeries, Transitions};
 
 fn line(label: &str, points: &[(i64, f64)], color: &str, style: Style) -> Series {
-    Series { label: label.into(), points: points.iter().map(|&(s, v)| (s as f64, v)).collect(), y_err: None, color: color.into(), style }
+    Series {
+        label: label.into(),
+        points: points.iter().map(|&(s, v)| (s as f64, v)).collect(),
+        y_err: None,
+        color: color.into(),
+        style,
+    }
 }
 
 /// Train/test curves of one run with t_mem and t_grok of `acc` marked; `caption` underneath.
 pub fn run_curves_svg(series: &RunSeries, acc: &Transitions, title: &str, caption: &str) -> String {
-    let steps = || [&series.train_acc, &series.test_acc, &series.train_loss, &series.test_loss].into_iter().flatten().map(|p| p.0 as f64).collect::<Vec<_>>();
+    let steps = || {
+        [&series.train_acc, &series.test_acc, &series.train_loss, &series.test_loss]
+            .into_iter()
+            .flatten()
+            .map(|p| p.0 as f64)
+            .collect::<Vec<_>>()
+    };
     let marks: Vec<VLine> = [(acc.t_mem, "t_mem"), (acc.t_grok, "t_grok")]
         .into_iter()
         .filter_map(|(t, l)| t.filter(|t| *t > 0.0).map(|x| VLine { x, label: l.into() }))
@@ -30,7 +42,10 @@ pub fn run_curves_svg(series: &RunSeries, acc: &Transitions, title: &str, captio
         title: "losses".into(),
         x: Axis::fit("step", steps(), true),
         y: Axis::fit("cross-entropy", losses, true),
-        series: vec![line("train loss", &series.train_loss, PALETTE[0], Style::Line), line("test loss", &series.test_loss, PALETTE[1], Style::Line)],
+        series: vec![
+            line("train loss", &series.train_loss, PALETTE[0], Style::Line),
+            line("test loss", &series.test_loss, PALETTE[1], Style::Line),
+        ],
         vlines: marks,
     };
     render(&[left, right], caption)

@@ -48,7 +48,9 @@ pub fn read(path: &Path) -> Result<Source, IngestError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
         .and_then(|rows| rows.collect())
         .map_err(err("reading runs"))?;
-    let mut params_stmt = conn.prepare("SELECT key, value FROM params WHERE run_uuid = ?1 ORDER BY key").map_err(err("reading params"))?;
+    let mut params_stmt = conn
+        .prepare("SELECT key, value FROM params WHERE run_uuid = ?1 ORDER BY key")
+        .map_err(err("reading params"))?;
     let mut metrics_stmt = conn
         .prepare("SELECT key, step, value, is_nan FROM metrics WHERE run_uuid = ?1 ORDER BY key, step, timestamp")
         .map_err(err("reading metrics"))?;
@@ -62,7 +64,9 @@ pub fn read(path: &Path) -> Result<Source, IngestError> {
             continue;
         }
         let params: BTreeMap<String, Value> = params_stmt
-            .query_map(params![uuid], |r| Ok((r.get::<_, String>(0)?, Value::String(r.get::<_, Option<String>>(1)?.unwrap_or_default()))))
+            .query_map(params![uuid], |r| {
+                Ok((r.get::<_, String>(0)?, Value::String(r.get::<_, Option<String>>(1)?.unwrap_or_default())))
+            })
             .and_then(|rows| rows.collect())
             .map_err(err("reading params"))?;
         let mut series: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
@@ -96,7 +100,10 @@ pub fn read(path: &Path) -> Result<Source, IngestError> {
         });
     }
     if runs.is_empty() {
-        return Err(IngestError::Empty { path: path.to_path_buf(), reason: "the MLflow store has no runs with metrics".into() });
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+            reason: "the MLflow store has no runs with metrics".into(),
+        });
     }
     let stem = base_name(path, "mlflow");
     let stem = stem.strip_suffix(".db").unwrap_or(&stem).to_string();

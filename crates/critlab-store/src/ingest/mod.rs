@@ -170,7 +170,9 @@ impl IngestOptions {
 
 fn split_pair(s: &str, flag: &str, form: &str) -> Result<(String, String), IngestError> {
     match s.split_once('=') {
-        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => Ok((a.trim().to_string(), b.trim().to_string())),
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            Ok((a.trim().to_string(), b.trim().to_string()))
+        }
         _ => Err(IngestError::Option(format!("{flag} `{s}` is not of the form {form}"))),
     }
 }
@@ -357,7 +359,8 @@ impl Store {
             let mut insert_metric =
                 tx.prepare("INSERT INTO metrics (run_id, step, name, value) VALUES (?1, ?2, ?3, ?4)").map_err(err)?;
             for (run, p) in source.runs.iter().zip(&prepared) {
-                let sweep = opts.sweep.clone().or_else(|| run.sweep.clone()).unwrap_or_else(|| source.default_sweep.clone());
+                let sweep =
+                    opts.sweep.clone().or_else(|| run.sweep.clone()).unwrap_or_else(|| source.default_sweep.clone());
                 let digest = digest(&sweep, run, p);
                 let existing: Option<(RunId, Option<String>)> =
                     find.query_row(params![run.source], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(err)?;
@@ -393,7 +396,9 @@ impl Store {
                         let id = tx.last_insert_rowid();
                         for (name, _, points) in &p.series {
                             for &(step, v) in points {
-                                insert_metric.execute(params![id, step, name, v.is_finite().then_some(v)]).map_err(err)?;
+                                insert_metric
+                                    .execute(params![id, step, name, v.is_finite().then_some(v)])
+                                    .map_err(err)?;
                             }
                         }
                         id
@@ -419,7 +424,12 @@ impl Store {
     /// Records a new `running` run measured outside critlab's trainer (the Python package's
     /// `critlab.torch.Recorder`) with `spec` as its stored spec (seed from its `seed` key, 0
     /// without), owned by the calling process like a trained run; its metrics then go through a [`crate::Writer`] like any run's.
-    pub fn create_external_run(&self, spec: &Map<String, Value>, sweep: Option<&str>, backend: &str) -> Result<RunId, StoreError> {
+    pub fn create_external_run(
+        &self,
+        spec: &Map<String, Value>,
+        sweep: Option<&str>,
+        backend: &str,
+    ) -> Result<RunId, StoreError> {
         let spec_json = Value::Object(spec.clone()).to_string();
         let hash: String = Sha256::digest(spec_json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         let seed = spec.get("seed").and_then(Value::as_u64).unwrap_or(0);
@@ -434,10 +444,7 @@ pub(crate) fn absolute(path: &Path) -> PathBuf {
 
 /// The last component of a path as a name (`fallback` when there is none).
 pub(crate) fn base_name(path: &Path, fallback: &str) -> String {
-    absolute(path)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| fallback.to_string())
+    absolute(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| fallback.to_string())
 }
 
 #[cfg(test)]

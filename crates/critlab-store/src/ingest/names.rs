@@ -29,16 +29,24 @@ const OBSERVABLES: &[(&str, &[&str])] = &[
     (
         "test_acc",
         &[
-            "test_acc", "test_accuracy", "val_acc", "val_accuracy", "valid_acc", "valid_accuracy",
-            "validation_acc", "validation_accuracy", "eval_acc", "eval_accuracy", "acc_test",
-            "accuracy_test", "acc_val", "accuracy_val",
+            "test_acc",
+            "test_accuracy",
+            "val_acc",
+            "val_accuracy",
+            "valid_acc",
+            "valid_accuracy",
+            "validation_acc",
+            "validation_accuracy",
+            "eval_acc",
+            "eval_accuracy",
+            "acc_test",
+            "accuracy_test",
+            "acc_val",
+            "accuracy_val",
         ],
     ),
     ("train_loss", &["train_loss", "training_loss", "loss_train", "loss"]),
-    (
-        "test_loss",
-        &["test_loss", "val_loss", "valid_loss", "validation_loss", "eval_loss", "loss_test", "loss_val"],
-    ),
+    ("test_loss", &["test_loss", "val_loss", "valid_loss", "validation_loss", "eval_loss", "loss_test", "loss_val"]),
 ];
 
 /// The critlab observable a series name stands for, if it is one of the known aliases.

@@ -80,7 +80,11 @@ fn read_csv(path: &Path, text: &str) -> Result<(Vec<String>, Vec<Row>), IngestEr
     let mut seen = BTreeSet::new();
     for h in &header {
         if !seen.insert(h) {
-            return Err(IngestError::Line { path: path.to_path_buf(), line: 1, reason: format!("column `{h}` appears twice") });
+            return Err(IngestError::Line {
+                path: path.to_path_buf(),
+                line: 1,
+                reason: format!("column `{h}` appears twice"),
+            });
         }
     }
     let mut rows = Vec::new();
@@ -90,7 +94,8 @@ fn read_csv(path: &Path, text: &str) -> Result<(Vec<String>, Vec<Row>), IngestEr
             IngestError::Line { path: path.to_path_buf(), line, reason: e.to_string() }
         })?;
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        let cells = header.iter().zip(rec.iter()).filter_map(|(h, c)| Cell::from_text(c).map(|c| (h.clone(), c))).collect();
+        let cells =
+            header.iter().zip(rec.iter()).filter_map(|(h, c)| Cell::from_text(c).map(|c| (h.clone(), c))).collect();
         rows.push((line, cells));
     }
     Ok((header, rows))
@@ -132,13 +137,27 @@ fn read_jsonl(path: &Path, text: &str, notes: &mut Vec<String>) -> Result<(Vec<S
         let value: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(_) if i + 1 == n_lines && !text.ends_with('\n') => {
-                notes.push(format!("{}, line {}: incomplete last line (a log being written?) skipped", path.display(), i + 1));
+                notes.push(format!(
+                    "{}, line {}: incomplete last line (a log being written?) skipped",
+                    path.display(),
+                    i + 1
+                ));
                 continue;
             }
-            Err(e) => return Err(IngestError::Line { path: path.to_path_buf(), line: i + 1, reason: format!("not JSON: {e}") }),
+            Err(e) => {
+                return Err(IngestError::Line {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    reason: format!("not JSON: {e}"),
+                })
+            }
         };
         if !value.is_object() {
-            return Err(IngestError::Line { path: path.to_path_buf(), line: i + 1, reason: "not a JSON object".into() });
+            return Err(IngestError::Line {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason: "not a JSON object".into(),
+            });
         }
         let mut cells = BTreeMap::new();
         flatten("", &value, &mut cells);
@@ -152,10 +171,20 @@ fn read_jsonl(path: &Path, text: &str, notes: &mut Vec<String>) -> Result<(Vec<S
     Ok((header, rows))
 }
 
-fn pick<'a>(header: &'a [String], given: Option<&str>, flag: &str, defaults: &[&str], path: &Path) -> Result<Option<&'a str>, IngestError> {
+fn pick<'a>(
+    header: &'a [String],
+    given: Option<&str>,
+    flag: &str,
+    defaults: &[&str],
+    path: &Path,
+) -> Result<Option<&'a str>, IngestError> {
     match given {
         Some(c) => header.iter().find(|h| *h == c).map(|h| Some(h.as_str())).ok_or_else(|| {
-            IngestError::Option(format!("{flag} `{c}`: {} has no such column (columns: {})", path.display(), header.join(", ")))
+            IngestError::Option(format!(
+                "{flag} `{c}`: {} has no such column (columns: {})",
+                path.display(),
+                header.join(", ")
+            ))
         }),
         None => Ok(defaults.iter().find_map(|d| header.iter().find(|h| h.as_str() == *d)).map(String::as_str)),
     }
@@ -179,14 +208,22 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
     };
     let long = match (name_col, value_col) {
         (Some(n), Some(v)) => Some((n, v)),
-        (Some(_), None) => return Err(IngestError::Option(format!("{}: a long layout needs a value column (--value-col)", path.display()))),
+        (Some(_), None) => {
+            return Err(IngestError::Option(format!(
+                "{}: a long layout needs a value column (--value-col)",
+                path.display()
+            )))
+        }
         _ => None,
     };
     for p in &opts.param_cols {
         pick(&header, Some(p), "--param-col", &[], path)?;
     }
     if step_col.is_none() {
-        notes.push(format!("{}: no step column (step, _step); the row number within each run is the step", path.display()));
+        notes.push(format!(
+            "{}: no step column (step, _step); the row number within each run is the step",
+            path.display()
+        ));
     }
     // Group rows by run, keeping the file's order of runs.
     let mut order: Vec<String> = Vec::new();
@@ -195,7 +232,13 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
         let key = match run_col {
             Some(c) => match row.1.get(c) {
                 Some(cell) => cell.text(),
-                None => return Err(IngestError::Line { path: path.to_path_buf(), line: row.0, reason: format!("empty run column `{c}`") }),
+                None => {
+                    return Err(IngestError::Line {
+                        path: path.to_path_buf(),
+                        line: row.0,
+                        reason: format!("empty run column `{c}`"),
+                    })
+                }
             },
             None => String::new(),
         };
@@ -204,7 +247,8 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
         }
         groups.entry(key).or_default().push(row);
     }
-    let reserved: BTreeSet<&str> = [run_col, step_col, name_col, value_col].into_iter().flatten().chain(WANDB_META.iter().copied()).collect();
+    let reserved: BTreeSet<&str> =
+        [run_col, step_col, name_col, value_col].into_iter().flatten().chain(WANDB_META.iter().copied()).collect();
     // Column kinds over the whole file: numeric when every non-empty cell is a number.
     let numeric: BTreeSet<&str> = header
         .iter()
@@ -226,9 +270,19 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
                 Some(c) => match cells.get(c) {
                     Some(Cell::Num(x)) if x.is_finite() && x.fract() == 0.0 => *x as i64,
                     Some(cell) => {
-                        return Err(IngestError::Line { path: path.to_path_buf(), line, reason: format!("step `{}` is not a whole number", cell.text()) })
+                        return Err(IngestError::Line {
+                            path: path.to_path_buf(),
+                            line,
+                            reason: format!("step `{}` is not a whole number", cell.text()),
+                        })
                     }
-                    None => return Err(IngestError::Line { path: path.to_path_buf(), line, reason: format!("empty step column `{c}`") }),
+                    None => {
+                        return Err(IngestError::Line {
+                            path: path.to_path_buf(),
+                            line,
+                            reason: format!("empty step column `{c}`"),
+                        })
+                    }
                 },
                 None => i as i64,
             };
@@ -242,7 +296,11 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
                     Some(Cell::Num(x)) => *x,
                     None => f64::NAN,
                     Some(Cell::Text(t)) => {
-                        return Err(IngestError::Line { path: path.to_path_buf(), line, reason: format!("value `{t}` of `{name}` is not a number") })
+                        return Err(IngestError::Line {
+                            path: path.to_path_buf(),
+                            line,
+                            reason: format!("value `{t}` of `{name}` is not a number"),
+                        })
                     }
                 };
                 series.entry(name).or_default().insert(step, value);
@@ -288,7 +346,10 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
         runs.push(ExternalRun { source, name, params, series, ..Default::default() });
     }
     if !skipped_text.is_empty() {
-        notes.push(format!("text columns that vary within a run were skipped: {}", skipped_text.into_iter().collect::<Vec<_>>().join(", ")));
+        notes.push(format!(
+            "text columns that vary within a run were skipped: {}",
+            skipped_text.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     if runs.is_empty() {
         return Err(IngestError::Empty { path: path.to_path_buf(), reason: "no run has a numeric series".into() });

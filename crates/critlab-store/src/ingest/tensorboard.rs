@@ -195,11 +195,29 @@ fn tensor_scalar(t: &TensorProto) -> Option<f64> {
     }
     let raw = &t.tensor_content;
     match t.dtype {
-        1 => t.float_val.first().map(|&x| x as f64).or_else(|| raw.get(..4).map(|b| f32::from_le_bytes(b.try_into().expect("4")) as f64)),
-        2 => t.double_val.first().copied().or_else(|| raw.get(..8).map(|b| f64::from_le_bytes(b.try_into().expect("8")))),
-        3 => t.int_val.first().map(|&x| x as f64).or_else(|| raw.get(..4).map(|b| i32::from_le_bytes(b.try_into().expect("4")) as f64)),
-        9 => t.int64_val.first().map(|&x| x as f64).or_else(|| raw.get(..8).map(|b| i64::from_le_bytes(b.try_into().expect("8")) as f64)),
-        19 => t.half_val.first().map(|&h| half_to_f64(h as u16)).or_else(|| raw.get(..2).map(|b| half_to_f64(u16::from_le_bytes([b[0], b[1]])))),
+        1 => t
+            .float_val
+            .first()
+            .map(|&x| x as f64)
+            .or_else(|| raw.get(..4).map(|b| f32::from_le_bytes(b.try_into().expect("4")) as f64)),
+        2 => {
+            t.double_val.first().copied().or_else(|| raw.get(..8).map(|b| f64::from_le_bytes(b.try_into().expect("8"))))
+        }
+        3 => t
+            .int_val
+            .first()
+            .map(|&x| x as f64)
+            .or_else(|| raw.get(..4).map(|b| i32::from_le_bytes(b.try_into().expect("4")) as f64)),
+        9 => t
+            .int64_val
+            .first()
+            .map(|&x| x as f64)
+            .or_else(|| raw.get(..8).map(|b| i64::from_le_bytes(b.try_into().expect("8")) as f64)),
+        19 => t
+            .half_val
+            .first()
+            .map(|&h| half_to_f64(h as u16))
+            .or_else(|| raw.get(..2).map(|b| half_to_f64(u16::from_le_bytes([b[0], b[1]])))),
         _ => None,
     }
 }
@@ -228,10 +246,17 @@ struct DirRun {
 }
 
 /// Reads one event file into `run`; returns a note when its last record was cut off.
-fn read_file(path: &Path, run: &mut DirRun, plugins: &mut BTreeMap<String, String>) -> Result<Option<String>, IngestError> {
+fn read_file(
+    path: &Path,
+    run: &mut DirRun,
+    plugins: &mut BTreeMap<String, String>,
+) -> Result<Option<String>, IngestError> {
     let bytes = std::fs::read(path).map_err(|e| IngestError::io(path, e))?;
-    let records = tfrecord::split(&bytes)
-        .map_err(|e| IngestError::Record { path: path.to_path_buf(), offset: e.offset, reason: e.reason })?;
+    let records = tfrecord::split(&bytes).map_err(|e| IngestError::Record {
+        path: path.to_path_buf(),
+        offset: e.offset,
+        reason: e.reason,
+    })?;
     for (offset, data) in records.records {
         let event = Event::decode(data).map_err(|e| IngestError::Record {
             path: path.to_path_buf(),
@@ -259,11 +284,12 @@ fn read_file(path: &Path, run: &mut DirRun, plugins: &mut BTreeMap<String, Strin
             if let Some(plugin) = v.metadata.as_ref().and_then(|m| m.plugin_data.as_ref()) {
                 plugins.insert(v.tag.clone(), plugin.plugin_name.clone());
                 if plugin.plugin_name == "hparams" {
-                    let data = HParamsPluginData::decode(plugin.content.as_slice()).map_err(|e| IngestError::Record {
-                        path: path.to_path_buf(),
-                        offset,
-                        reason: format!("unreadable hparams summary `{}`: {e}", v.tag),
-                    })?;
+                    let data =
+                        HParamsPluginData::decode(plugin.content.as_slice()).map_err(|e| IngestError::Record {
+                            path: path.to_path_buf(),
+                            offset,
+                            reason: format!("unreadable hparams summary `{}`: {e}", v.tag),
+                        })?;
                     if let Some(info) = data.session_start_info {
                         run.hparams.extend(info.hparams.iter().map(|(k, v)| (k.clone(), v.to_json())));
                     }
@@ -284,7 +310,10 @@ fn read_file(path: &Path, run: &mut DirRun, plugins: &mut BTreeMap<String, Strin
         }
     }
     Ok(records.truncated_at.map(|at| {
-        format!("{}: the last record (byte offset {at}) is incomplete (a file still being written?) and was skipped", path.display())
+        format!(
+            "{}: the last record (byte offset {at}) is incomplete (a file still being written?) and was skipped",
+            path.display()
+        )
     }))
 }
 
@@ -320,7 +349,10 @@ pub fn read(dir: &Path) -> Result<Source, IngestError> {
     }
     let groups = event_files(dir)?;
     if groups.is_empty() {
-        return Err(IngestError::Empty { path: dir.to_path_buf(), reason: "no TensorBoard event files (events.out.tfevents.*) under it".into() });
+        return Err(IngestError::Empty {
+            path: dir.to_path_buf(),
+            reason: "no TensorBoard event files (events.out.tfevents.*) under it".into(),
+        });
     }
     let mut notes = Vec::new();
     let mut runs: BTreeMap<PathBuf, DirRun> = BTreeMap::new();
@@ -338,7 +370,11 @@ pub fn read(dir: &Path) -> Result<Source, IngestError> {
     let children: Vec<PathBuf> = runs
         .iter()
         .filter(|(d, r)| !r.hparams.is_empty() && d.as_path() != dir)
-        .filter_map(|(d, _)| d.parent().filter(|p| runs.get(*p).is_some_and(|pr| pr.hparams.is_empty() && !pr.series.is_empty())).map(|_| d.clone()))
+        .filter_map(|(d, _)| {
+            d.parent()
+                .filter(|p| runs.get(*p).is_some_and(|pr| pr.hparams.is_empty() && !pr.series.is_empty()))
+                .map(|_| d.clone())
+        })
         .collect();
     let mut per_parent: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for c in children {
@@ -369,7 +405,10 @@ pub fn read(dir: &Path) -> Result<Source, IngestError> {
             notes.push(format!("run {name}: non-scalar summaries skipped: {}", tags.join(", ")));
         }
         if run.purges > 0 {
-            notes.push(format!("run {name}: {} points dropped by a restart (SessionLog START with purge_step)", run.purges));
+            notes.push(format!(
+                "run {name}: {} points dropped by a restart (SessionLog START with purge_step)",
+                run.purges
+            ));
         }
         if run.series.is_empty() {
             notes.push(format!("run {name}: no scalar series; skipped"));
@@ -385,7 +424,10 @@ pub fn read(dir: &Path) -> Result<Source, IngestError> {
         });
     }
     if out.is_empty() {
-        return Err(IngestError::Empty { path: dir.to_path_buf(), reason: "the event files hold no scalar series".into() });
+        return Err(IngestError::Empty {
+            path: dir.to_path_buf(),
+            reason: "the event files hold no scalar series".into(),
+        });
     }
     Ok(Source { format: "tensorboard", path: dir.to_path_buf(), default_sweep: root_name, runs: out, notes })
 }
@@ -407,18 +449,29 @@ mod tests {
         Event {
             wall_time: 1000.0 + step as f64,
             step,
-            summary: Some(Summary { value: vec![SummaryValue { tag: tag.into(), simple_value: Some(x), ..Default::default() }] }),
+            summary: Some(Summary {
+                value: vec![SummaryValue { tag: tag.into(), simple_value: Some(x), ..Default::default() }],
+            }),
             ..Default::default()
         }
     }
 
     fn tensor(step: i64, tag: &str, x: f64, first: bool) -> Event {
-        let metadata = first.then(|| SummaryMetadata { plugin_data: Some(PluginData { plugin_name: "scalars".into(), content: vec![] }) });
-        let t = TensorProto { dtype: 2, tensor_shape: Some(TensorShape { dim: vec![] }), tensor_content: x.to_le_bytes().to_vec(), ..Default::default() };
+        let metadata = first.then(|| SummaryMetadata {
+            plugin_data: Some(PluginData { plugin_name: "scalars".into(), content: vec![] }),
+        });
+        let t = TensorProto {
+            dtype: 2,
+            tensor_shape: Some(TensorShape { dim: vec![] }),
+            tensor_content: x.to_le_bytes().to_vec(),
+            ..Default::default()
+        };
         Event {
             wall_time: 1000.0,
             step,
-            summary: Some(Summary { value: vec![SummaryValue { tag: tag.into(), tensor: Some(t), metadata, ..Default::default() }] }),
+            summary: Some(Summary {
+                value: vec![SummaryValue { tag: tag.into(), tensor: Some(t), metadata, ..Default::default() }],
+            }),
             ..Default::default()
         }
     }
@@ -426,7 +479,8 @@ mod tests {
     #[test]
     fn simple_values_and_tf2_scalar_tensors_are_read_and_a_cut_file_is_noted() {
         let dir = tempfile::tempdir().unwrap();
-        let mut events = vec![Event { wall_time: 999.0, file_version: Some("brain.Event:2".into()), ..Default::default() }];
+        let mut events =
+            vec![Event { wall_time: 999.0, file_version: Some("brain.Event:2".into()), ..Default::default() }];
         events.extend((0..5).map(|s| scalar(s, "train/loss", 1.0 / (s + 1) as f32)));
         events.extend((0..5).map(|s| tensor(s, "val/accuracy", s as f64 / 4.0, s == 0)));
         let mut bytes = encode_events(&events);
@@ -472,6 +526,9 @@ mod tests {
         std::fs::write(dir.path().join("events.out.tfevents.2.a"), encode_events(&restart)).unwrap();
         let src = read(dir.path()).unwrap();
         let loss = &src.runs[0].series["loss"];
-        assert_eq!(loss.iter().map(|(&s, &v)| (s, v)).collect::<Vec<_>>(), vec![(0, 0.0), (1, 1.0), (2, 2.0), (3, 13.0), (4, 14.0)]);
+        assert_eq!(
+            loss.iter().map(|(&s, &v)| (s, v)).collect::<Vec<_>>(),
+            vec![(0, 0.0), (1, 1.0), (2, 2.0), (3, 13.0), (4, 14.0)]
+        );
     }
 }

@@ -62,7 +62,9 @@ fn re_ingesting_adds_nothing_and_a_grown_log_replaces_its_run() {
     let a = runs.iter().find(|r| r.source.as_deref() == Some("csv:a")).unwrap();
     assert_eq!(store.series(a.id, "grad_norm").unwrap().len(), 8);
     // Another sweep name is a change too.
-    let moved = store.ingest(&source(vec![run("csv:b", 5, &[])]), &IngestOptions { sweep: Some("other".into()), ..opts }).unwrap();
+    let moved = store
+        .ingest(&source(vec![run("csv:b", 5, &[])]), &IngestOptions { sweep: Some("other".into()), ..opts })
+        .unwrap();
     assert_eq!(moved.count(Outcome::Replaced), 1);
     assert_eq!(store.runs(Some("other")).unwrap().len(), 1);
 }
@@ -92,12 +94,16 @@ fn explicit_maps_win_over_aliases_and_collisions_are_refused() {
     let (_dir, store) = temp_store();
     let mut r = run("csv:a", 4, &[]);
     r.series.insert("acc_holdout".into(), [(0, 0.5)].into_iter().collect());
-    let opts = IngestOptions { map: IngestOptions::parse_map(&["test_acc=acc_holdout".into()]).unwrap(), ..Default::default() };
+    let opts = IngestOptions {
+        map: IngestOptions::parse_map(&["test_acc=acc_holdout".into()]).unwrap(),
+        ..Default::default()
+    };
     let report = store.ingest(&source(vec![r.clone()]), &opts).unwrap();
     let id = report.runs[0].id;
     assert_eq!(store.series(id, "test_acc").unwrap(), vec![(0, 0.5)]);
     assert_eq!(store.series(id, "val/acc").unwrap().len(), 4, "the alias stays verbatim when the name is taken");
-    let clash = IngestOptions { map: IngestOptions::parse_map(&["grad_norm=val/acc".into()]).unwrap(), ..Default::default() };
+    let clash =
+        IngestOptions { map: IngestOptions::parse_map(&["grad_norm=val/acc".into()]).unwrap(), ..Default::default() };
     let e = store.ingest(&source(vec![run("csv:c", 4, &[])]), &clash).unwrap_err().to_string();
     assert!(e.contains("would be stored as `grad_norm`"), "{e}");
     assert!(IngestOptions::parse_map(&["nonsense".into()]).is_err());
@@ -107,7 +113,10 @@ fn explicit_maps_win_over_aliases_and_collisions_are_refused() {
 #[test]
 fn params_from_the_command_line_override_the_source_and_set_the_seed() {
     let (_dir, store) = temp_store();
-    let opts = IngestOptions { params: IngestOptions::parse_params(&["seed=7".into(), "lr=0.5".into()]).unwrap(), ..Default::default() };
+    let opts = IngestOptions {
+        params: IngestOptions::parse_params(&["seed=7".into(), "lr=0.5".into()]).unwrap(),
+        ..Default::default()
+    };
     let report = store.ingest(&source(vec![run("csv:a", 3, &[("lr", "0.1")])]), &opts).unwrap();
     let r = store.run(report.runs[0].id).unwrap();
     assert_eq!(r.seed, 7);
@@ -118,7 +127,11 @@ fn params_from_the_command_line_override_the_source_and_set_the_seed() {
 fn wide_and_long_csv_and_nested_jsonl_read_the_same_series() {
     let dir = tempfile::tempdir().unwrap();
     let wide = dir.path().join("wide.csv");
-    std::fs::write(&wide, "run,step,lr,optimizer,train_acc,val_loss\nr1,0,0.1,adam,0.5,2\nr1,10,0.1,adam,,1.5\nr2,0,0.2,sgd,0.25,3\n").unwrap();
+    std::fs::write(
+        &wide,
+        "run,step,lr,optimizer,train_acc,val_loss\nr1,0,0.1,adam,0.5,2\nr1,10,0.1,adam,,1.5\nr2,0,0.2,sgd,0.25,3\n",
+    )
+    .unwrap();
     let long = dir.path().join("long.csv");
     std::fs::write(&long, "run,step,metric,value,lr\nr1,0,train_acc,0.5,0.1\nr1,0,val_loss,2,0.1\nr1,10,val_loss,1.5,0.1\nr2,0,train_acc,0.25,0.2\nr2,0,val_loss,3,0.2\n").unwrap();
     let jsonl = dir.path().join("log.jsonl");
@@ -173,7 +186,9 @@ fn bad_lines_are_errors_naming_file_and_line() {
     std::fs::write(&jsonl, "{\"step\":0,\"loss\":1}\n{oops}\n{\"step\":2,\"loss\":1}\n").unwrap();
     let e = table::read(&jsonl, true, &table::TableOptions::default()).unwrap_err().to_string();
     assert!(e.contains("bad.jsonl, line 2"), "{e}");
-    let e = table::read(&csv, false, &table::TableOptions { run_col: Some("nope".into()), ..Default::default() }).unwrap_err().to_string();
+    let e = table::read(&csv, false, &table::TableOptions { run_col: Some("nope".into()), ..Default::default() })
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--run-col `nope`"), "{e}");
 }
 
@@ -199,7 +214,10 @@ fn an_external_run_takes_its_spec_and_seed_and_is_written_like_any_run() {
     w.finish(id, RunStatus::Done, None, 1.0).unwrap();
     w.close().unwrap();
     let r = store.run(id).unwrap();
-    assert_eq!((r.seed, r.status, r.backend.as_str(), r.sweep.as_deref()), (3, RunStatus::Done, "pytorch", Some("mine")));
+    assert_eq!(
+        (r.seed, r.status, r.backend.as_str(), r.sweep.as_deref()),
+        (3, RunStatus::Done, "pytorch", Some("mine"))
+    );
     assert_eq!(r.spec["model"], Value::from("resnet"));
     assert_eq!(store.series(id, "kinetic").unwrap(), vec![(0, 0.5)]);
 }

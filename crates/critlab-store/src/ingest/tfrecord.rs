@@ -46,7 +46,10 @@ pub fn split(bytes: &[u8]) -> Result<Records<'_>, FrameError> {
         let len_bytes = &rest[..8];
         let stored = u32::from_le_bytes(rest[8..12].try_into().expect("4 bytes"));
         if masked_crc(len_bytes) != stored {
-            return Err(FrameError { offset, reason: "the checksum of the record length does not match (damaged file)".into() });
+            return Err(FrameError {
+                offset,
+                reason: "the checksum of the record length does not match (damaged file)".into(),
+            });
         }
         let len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
         let need = 12u64.saturating_add(len).saturating_add(4);
@@ -58,7 +61,10 @@ pub fn split(bytes: &[u8]) -> Result<Records<'_>, FrameError> {
         let data = &rest[12..12 + len];
         let stored = u32::from_le_bytes(rest[12 + len..16 + len].try_into().expect("4 bytes"));
         if masked_crc(data) != stored {
-            return Err(FrameError { offset, reason: format!("the checksum of the {len}-byte record does not match (damaged file)") });
+            return Err(FrameError {
+                offset,
+                reason: format!("the checksum of the {len}-byte record does not match (damaged file)"),
+            });
         }
         out.records.push((offset, data));
         pos += 16 + len;

@@ -11,10 +11,10 @@
 //! they are deterministic given the seed. [`Controllers`] holds the controllers of a replica
 //! group and remembers each one's last action, which the trainer puts into the reason of a run
 //! that diverges anyway.
-use crate::probes::Measurements;
-use burn::tensor::{Device, Tensor};
 pub(crate) use crate::optim::column;
+use crate::probes::Measurements;
 pub(crate) use crate::trainer::sq_norms;
+use burn::tensor::{Device, Tensor};
 use critlab_core::control::Knob;
 use critlab_core::{Controller, ValidRunSpec};
 
@@ -101,7 +101,8 @@ impl Controllers {
         match &self.laws[r] {
             Law::Temperature(law) => {
                 let lr = law.temperature * spec.batch as f64;
-                self.last[r] = Some(format!("temperature at start: η {:.4e} → {lr:.4e} = T·B (B = {})", spec.lr, spec.batch));
+                self.last[r] =
+                    Some(format!("temperature at start: η {:.4e} → {lr:.4e} = T·B (B = {})", spec.lr, spec.batch));
                 Knobs { lr, ..spec }
             }
             _ => spec,
@@ -138,7 +139,8 @@ impl Controllers {
         match &mut self.laws[r] {
             Law::Fixed => {
                 if let Controller::Grokfast(o) = &self.kinds[r] {
-                    self.last[r] = Some(format!("grokfast: g + {}·EMA_{}(g) at every step, up to step {t}", o.lambda, o.alpha));
+                    self.last[r] =
+                        Some(format!("grokfast: g + {}·EMA_{}(g) at every step, up to step {t}", o.lambda, o.alpha));
                 }
                 return next;
             }
@@ -158,7 +160,10 @@ impl Controllers {
                 };
                 let before = *from;
                 *from = law.update(before, observed);
-                self.last[r] = Some(format!("critical at step {t}: observable {observed:.4e}, {name} {before:.4e} → {:.4e}", *from));
+                self.last[r] = Some(format!(
+                    "critical at step {t}: observable {observed:.4e}, {name} {before:.4e} → {:.4e}",
+                    *from
+                ));
             }
         }
         next

@@ -73,7 +73,8 @@ pub(crate) fn step(shape: Shape, params: &[Tensor<3>], batch: &Batch, device: &D
         let tokens: Vec<&[u32]> = host.tokens.iter().map(|t| &t[i * n..(i + 1) * n]).collect();
         replica(shape, &own, &tokens, &host.labels[i * n..(i + 1) * n], inner)
     };
-    let steps: Vec<ReplicaStep> = if inner { (0..r).map(one).collect() } else { (0..r).into_par_iter().map(one).collect() };
+    let steps: Vec<ReplicaStep> =
+        if inner { (0..r).map(one).collect() } else { (0..r).into_par_iter().map(one).collect() };
 
     let losses: Vec<f32> = steps.iter().map(|s| s.loss as f32).collect();
     let mut logits = Vec::with_capacity(r * n * shape.classes);
@@ -91,7 +92,12 @@ pub(crate) fn step(shape: Shape, params: &[Tensor<3>], batch: &Batch, device: &D
 
 /// Applies `f(row index, row)` to every `width`-long row of `buf`, on both cores when
 /// `parallel`, and returns what it gives for each row, in row order.
-fn rows_mut<T: Send>(buf: &mut [f32], width: usize, parallel: bool, f: impl Fn(usize, &mut [f32]) -> T + Sync + Send) -> Vec<T> {
+fn rows_mut<T: Send>(
+    buf: &mut [f32],
+    width: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [f32]) -> T + Sync + Send,
+) -> Vec<T> {
     if parallel {
         buf.par_chunks_mut(width).with_min_len(64).enumerate().map(|(i, row)| f(i, row)).collect()
     } else {
@@ -146,7 +152,11 @@ fn product(
 fn replica(shape: Shape, params: &[&[f32]], tokens: &[&[u32]], labels: &[u32], parallel: bool) -> ReplicaStep {
     let Shape { vocab, positions, width: w, classes: c, bias, activation } = shape;
     let n = labels.len();
-    let (w1, b1, w2, b2) = if bias { (params[0], Some(params[1]), params[2], Some(params[3])) } else { (params[0], None, params[1], None) };
+    let (w1, b1, w2, b2) = if bias {
+        (params[0], Some(params[1]), params[2], Some(params[3]))
+    } else {
+        (params[0], None, params[1], None)
+    };
 
     // h = act(Σ_pos W₁[pos·vocab + token] + b₁), in the order burn's forward adds them.
     let mut h = vec![0.0f32; n * w];
@@ -272,7 +282,8 @@ mod tests {
     fn setup(specs: &[ValidRunSpec]) -> (Mlp, Vec<Tensor<3>>, Batch) {
         let device = crate::cpu_device();
         let data: Vec<Dataset> = specs.iter().map(Dataset::generate).collect();
-        let splits: Vec<Vec<usize>> = data.iter().zip(specs).map(|(d, s)| d.split(s.train_frac, s.data_seed()).train).collect();
+        let splits: Vec<Vec<usize>> =
+            data.iter().zip(specs).map(|(d, s)| d.split(s.train_frac, s.data_seed()).train).collect();
         let n = splits.iter().map(Vec::len).min().expect("two splits");
         let refs: Vec<&Dataset> = data.iter().collect();
         let idx: Vec<&[usize]> = splits.iter().map(|s| &s[..n]).collect();
@@ -330,7 +341,11 @@ mod tests {
                 for (spec, (g, g_ref)) in model.params().iter().zip(grads.iter().zip(&grads_ref)) {
                     let e = rel_err(g, g_ref);
                     assert!(e <= 1e-5, "{case}: {} relative error {e}", spec.name);
-                    assert!(read(g_ref).iter().any(|x| *x != 0.0), "{case}: {}: a zero gradient checks nothing", spec.name);
+                    assert!(
+                        read(g_ref).iter().any(|x| *x != 0.0),
+                        "{case}: {}: a zero gradient checks nothing",
+                        spec.name
+                    );
                 }
             }
         }
@@ -344,7 +359,8 @@ mod tests {
         let (model, params, batch) = setup(&both);
         let (losses, grads, _) = model.cpu_loss_and_grad(&params, &batch, LossKind::CrossEntropy).expect("eligible");
         let (model1, params1, batch1) = setup(&both[..1]);
-        let (losses1, grads1, _) = model1.cpu_loss_and_grad(&params1, &batch1, LossKind::CrossEntropy).expect("eligible");
+        let (losses1, grads1, _) =
+            model1.cpu_loss_and_grad(&params1, &batch1, LossKind::CrossEntropy).expect("eligible");
         assert_eq!(batch.n, batch1.n, "splits of one size");
         assert_eq!(read(&losses)[0], read(&losses1)[0]);
         for (g, g1) in grads.iter().zip(&grads1) {

@@ -57,7 +57,13 @@ pub struct ParamSpec {
 impl ParamSpec {
     fn linear(name: &str, fan_in: usize, fan_out: usize) -> Self {
         let bound = 1.0 / (fan_in as f64).sqrt();
-        Self { name: format!("{name}.weight"), rows: fan_in, cols: fan_out, init: Init::Uniform(bound), role: Role::Weight }
+        Self {
+            name: format!("{name}.weight"),
+            rows: fan_in,
+            cols: fan_out,
+            init: Init::Uniform(bound),
+            role: Role::Weight,
+        }
     }
 
     fn bias(name: &str, fan_in: usize, fan_out: usize) -> Self {

@@ -8,8 +8,8 @@
 //! then a no-op, since '=' attends to all three positions).
 use super::{Forward, Model, ParamSpec};
 use crate::batch::Batch;
-use burn::tensor::{activation, Tensor};
 use crate::symmetry::{After, Layer};
+use burn::tensor::{activation, Tensor};
 use critlab_core::{Activation, ValidRunSpec};
 
 /// The transformer.
@@ -65,7 +65,8 @@ impl Model for Transformer {
         // example, one row, [R, 1, c].
         let at = |e: &Tensor<3>, p: &Tensor<3>, i: usize| -> Tensor<3> {
             let c = e.dims()[2];
-            let row = if i < 2 { batch.lookup(e, i, 0) } else { e.clone().slice([0..r, self.vocab..self.vocab + 1, 0..c]) };
+            let row =
+                if i < 2 { batch.lookup(e, i, 0) } else { e.clone().slice([0..r, self.vocab..self.vocab + 1, 0..c]) };
             row + p.clone().slice([0..r, i..i + 1, 0..c])
         };
         // The residual stream at position i is E[t] + P[i], so its projection by W is a lookup
@@ -73,19 +74,23 @@ impl Model for Transformer {
         // product instead of an [n, d] × [d, d] one per position (exact up to rounding; the
         // unit tests hold the gradients to the direct product).
         let x2 = at(embed, pos, 2); // the '=' row of the residual stream, [R, 1, d]
-        // The one query, the same in every example, per head: [R, 1, H, dh].
+                                    // The one query, the same in every example, per head: [R, 1, H, dh].
         let q = x2.clone().matmul(wq.clone()).reshape([r, 1, hd, dh]);
         // A score is linear in its key, so the scores too are lookups: in the tables
         // q_h · (E W_K)[t]_h / √dh ([p + 1, H]) and q_h · (P W_K)[i]_h / √dh ([3, H]). Each
         // position's scores, [R, n, H, 1], and the softmax over the three positions.
         let score_table = |keys: Tensor<3>| -> Tensor<3> {
             let rows = keys.dims()[1];
-            (keys.reshape([r, rows, hd, dh]) * q.clone()).sum_dim(3).reshape([r, rows, hd]).div_scalar((dh as f64).sqrt())
+            (keys.reshape([r, rows, hd, dh]) * q.clone())
+                .sum_dim(3)
+                .reshape([r, rows, hd])
+                .div_scalar((dh as f64).sqrt())
         };
         let (se, sp) = (score_table(embed.clone().matmul(wk.clone())), score_table(pos.clone().matmul(wk.clone())));
-        let scores: Vec<Tensor<4>> = (0..POSITIONS).map(|i| at(&se, &sp, i).expand([r, n, hd]).reshape([r, n, hd, 1])).collect();
+        let scores: Vec<Tensor<4>> =
+            (0..POSITIONS).map(|i| at(&se, &sp, i).expand([r, n, hd]).reshape([r, n, hd, 1])).collect();
         let weights = activation::softmax(Tensor::cat(scores, 3), 3); // [R, n, H, 3]
-        // z_h = Σ_i weight_{h,i} v_{i,h} with the values looked up like the keys: [R, n, d].
+                                                                      // z_h = Σ_i weight_{h,i} v_{i,h} with the values looked up like the keys: [R, n, d].
         let (ve, vp) = (embed.clone().matmul(wv.clone()), pos.clone().matmul(wv.clone()));
         let z = (0..POSITIONS)
             .map(|i| {
@@ -105,8 +110,18 @@ impl Model for Transformer {
     fn layers(&self) -> Vec<Layer> {
         let s = String::from;
         vec![
-            Layer::Attention { q: s("attn.q.weight"), k: s("attn.k.weight"), v: s("attn.v.weight"), o: s("attn.o.weight"), heads: self.heads },
-            Layer::Dense { weight: s("mlp.in.weight"), bias: Some(s("mlp.in.bias")), after: After::Activation(Activation::Relu) },
+            Layer::Attention {
+                q: s("attn.q.weight"),
+                k: s("attn.k.weight"),
+                v: s("attn.v.weight"),
+                o: s("attn.o.weight"),
+                heads: self.heads,
+            },
+            Layer::Dense {
+                weight: s("mlp.in.weight"),
+                bias: Some(s("mlp.in.bias")),
+                after: After::Activation(Activation::Relu),
+            },
             Layer::Dense { weight: s("mlp.out.weight"), bias: Some(s("mlp.out.bias")), after: After::Nothing },
             Layer::Dense { weight: s("unembed.weight"), bias: None, after: After::Nothing },
         ]
@@ -126,12 +141,14 @@ mod tests {
         let (r, n, hd, dh) = (batch.replicas, batch.n, m.heads, m.d_head);
         let d = hd * dh;
         let token = |i: usize| -> Tensor<3> {
-            let e = if i < 2 { batch.lookup(embed, i, 0) } else { embed.clone().slice([0..r, m.vocab..m.vocab + 1, 0..d]) };
+            let e =
+                if i < 2 { batch.lookup(embed, i, 0) } else { embed.clone().slice([0..r, m.vocab..m.vocab + 1, 0..d]) };
             e + pos.clone().slice([0..r, i..i + 1, 0..d])
         };
         let (x0, x1, x2) = (token(0), token(1), token(2).expand([r, n, d]));
-        let all = Tensor::cat(vec![x0.reshape([r, n, 1, d]), x1.reshape([r, n, 1, d]), x2.clone().reshape([r, n, 1, d])], 2)
-            .reshape([r, n * POSITIONS, d]);
+        let all =
+            Tensor::cat(vec![x0.reshape([r, n, 1, d]), x1.reshape([r, n, 1, d]), x2.clone().reshape([r, n, 1, d])], 2)
+                .reshape([r, n * POSITIONS, d]);
         let split_heads = |t: Tensor<3>, len: usize| t.reshape([r * n, len, hd, dh]).swap_dims(1, 2);
         let q = split_heads(x2.clone().matmul(wq.clone()), 1);
         let k = split_heads(all.clone().matmul(wk.clone()), POSITIONS);
@@ -148,7 +165,10 @@ mod tests {
         let logits = f(&tracked);
         let g = crate::loss::per_replica(critlab_core::LossKind::CrossEntropy, logits.clone(), batch).sum().backward();
         let read = |t: Tensor<3>| t.try_into_vec_as::<f32>().expect("a float tensor");
-        (read(logits.inner()), tracked.iter().map(|p| read(p.grad(&g).expect("every parameter has a gradient"))).collect())
+        (
+            read(logits.inner()),
+            tracked.iter().map(|p| read(p.grad(&g).expect("every parameter has a gradient"))).collect(),
+        )
     }
 
     fn rel_err(a: &[f32], b: &[f32]) -> f64 {
@@ -177,7 +197,8 @@ mod tests {
             .collect();
         let device = crate::cpu_device();
         let data: Vec<Dataset> = specs.iter().map(Dataset::generate).collect();
-        let splits: Vec<Vec<usize>> = data.iter().zip(&specs).map(|(d, s)| d.split(s.train_frac, s.data_seed()).train).collect();
+        let splits: Vec<Vec<usize>> =
+            data.iter().zip(&specs).map(|(d, s)| d.split(s.train_frac, s.data_seed()).train).collect();
         let refs: Vec<&Dataset> = data.iter().collect();
         let idx: Vec<&[usize]> = splits.iter().map(Vec::as_slice).collect();
         let batch = Batch::gather(&refs, &idx, &device);

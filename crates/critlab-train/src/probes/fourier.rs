@@ -105,7 +105,11 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
         let (p, cols, blocks) = (97, 64, 2);
-        let m = HostMatrix { rows: blocks * p, cols, values: (0..blocks * p * cols).map(|_| rng.gen_range(-1.0..1.0)).collect() };
+        let m = HostMatrix {
+            rows: blocks * p,
+            cols,
+            values: (0..blocks * p * cols).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+        };
         // fourier_power as it was: column by column, the direct sums.
         let mut direct = vec![0.0; p / 2];
         for b in 0..blocks {

@@ -21,10 +21,15 @@ use nalgebra::DMatrix;
 /// cos(2π ka/p) and sin(2π ka/p) with the block (O(p² cols) in a matrix product, against the
 /// same count of scalar multiply-adds with an integer division each before).
 pub fn block_power(m: &HostMatrix, offset: usize, p: usize) -> DMatrix<f64> {
-    let (cos, sin): (Vec<f64>, Vec<f64>) = (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).sin_cos()).map(|(s, c)| (c, s)).unzip();
+    let (cos, sin): (Vec<f64>, Vec<f64>) =
+        (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).sin_cos()).map(|(s, c)| (c, s)).unzip();
     let cos_table = DMatrix::from_fn(p, p, |k, a| cos[(k * a) % p]);
     let sin_table = DMatrix::from_fn(p, p, |k, a| sin[(k * a) % p]);
-    let block = DMatrix::from_row_iterator(p, m.cols, m.values[offset * m.cols..(offset + p) * m.cols].iter().map(|&v| v as f64));
+    let block = DMatrix::from_row_iterator(
+        p,
+        m.cols,
+        m.values[offset * m.cols..(offset + p) * m.cols].iter().map(|&v| v as f64),
+    );
     let re = cos_table * &block;
     let im = sin_table * &block;
     re.component_mul(&re) + im.component_mul(&im)
@@ -100,7 +105,8 @@ pub(crate) mod tests {
     /// The power as it was computed before `block_power`: one column at a time, the sums
     /// written out.
     pub(crate) fn column_power_direct(m: &HostMatrix, offset: usize, p: usize, col: usize) -> Vec<f64> {
-        let (cos, sin): (Vec<f64>, Vec<f64>) = (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).sin_cos()).map(|(s, c)| (c, s)).unzip();
+        let (cos, sin): (Vec<f64>, Vec<f64>) =
+            (0..p).map(|i| (std::f64::consts::TAU * i as f64 / p as f64).sin_cos()).map(|(s, c)| (c, s)).unzip();
         let w: Vec<f64> = (0..p).map(|a| m.values[(offset + a) * m.cols + col] as f64).collect();
         (0..p)
             .map(|k| {
@@ -128,7 +134,11 @@ pub(crate) mod tests {
                 let direct = column_power_direct(&m, offset, p, c);
                 let total: f64 = direct.iter().sum();
                 for (k, d) in direct.iter().enumerate() {
-                    assert!((power[(k, c)] - d).abs() <= 1e-13 * total, "offset {offset}, column {c}, k {k}: {} vs {d}", power[(k, c)]);
+                    assert!(
+                        (power[(k, c)] - d).abs() <= 1e-13 * total,
+                        "offset {offset}, column {c}, k {k}: {} vs {d}",
+                        power[(k, c)]
+                    );
                 }
             }
         }

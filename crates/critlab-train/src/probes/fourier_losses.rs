@@ -35,7 +35,13 @@ pub const KEY_FREQUENCIES: usize = 5;
 
 /// Restricted and excluded loss of one replica's logits `[n, p]` (row-major, f32) with answers
 /// `answers` and training rows `train`; `None` when p is even or below 3.
-pub fn restricted_and_excluded(logits: &[f32], p: usize, answers: &[u32], train: &[bool], keys: usize) -> Option<(f64, f64)> {
+pub fn restricted_and_excluded(
+    logits: &[f32],
+    p: usize,
+    answers: &[u32],
+    train: &[bool],
+    keys: usize,
+) -> Option<(f64, f64)> {
     if p < 3 || p % 2 == 0 || logits.len() != answers.len() * p {
         return None;
     }
@@ -114,10 +120,9 @@ impl Probe for FourierLosses {
         Kind::Loss
     }
     fn measure(&mut self, m: &Measurements, replica: usize, out: &mut Vec<(String, f64)>) {
-        let values = m
-            .logits
-            .as_ref()
-            .and_then(|l| restricted_and_excluded(&l.values, self.p, &self.answers, &self.train[replica], KEY_FREQUENCIES));
+        let values = m.logits.as_ref().and_then(|l| {
+            restricted_and_excluded(&l.values, self.p, &self.answers, &self.train[replica], KEY_FREQUENCIES)
+        });
         let (restricted, excluded) = values.unwrap_or((f64::NAN, f64::NAN));
         out.push(("restricted_loss".into(), restricted));
         out.push(("excluded_loss".into(), excluded));
@@ -138,7 +143,8 @@ mod tests {
                 let s = (a + b) % p;
                 answers.push(s as u32);
                 for c in 0..p {
-                    let circuit: f64 = keys.iter().map(|&k| amp * (TAU * (k * ((s + p - c) % p)) as f64 / p as f64).cos()).sum();
+                    let circuit: f64 =
+                        keys.iter().map(|&k| amp * (TAU * (k * ((s + p - c) % p)) as f64 / p as f64).cos()).sum();
                     let memorised = if train[a * p + b] && c == s { memo } else { 0.0 };
                     values.push((circuit + memorised) as f32);
                 }

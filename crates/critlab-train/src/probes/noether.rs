@@ -130,7 +130,10 @@ impl Charges {
                 let dh = a.cols / heads;
                 for h in 0..*heads {
                     let c = h * dh..(h + 1) * dh;
-                    out.push((format!("{p}/head{h}"), frobenius_of_difference(&column_gram(a, c.clone()), &column_gram(b, c))));
+                    out.push((
+                        format!("{p}/head{h}"),
+                        frobenius_of_difference(&column_gram(a, c.clone()), &column_gram(b, c)),
+                    ));
                 }
             }
             Symmetry::GlValueOutput { v, o, heads } => {
@@ -138,7 +141,10 @@ impl Charges {
                 let dh = v.cols / heads;
                 for h in 0..*heads {
                     let c = h * dh..(h + 1) * dh;
-                    out.push((format!("{p}/head{h}"), frobenius_of_difference(&column_gram(v, c.clone()), &row_gram(o, c))));
+                    out.push((
+                        format!("{p}/head{h}"),
+                        frobenius_of_difference(&column_gram(v, c.clone()), &row_gram(o, c)),
+                    ));
                 }
             }
         }
@@ -175,10 +181,17 @@ mod tests {
     fn rescale_charge_is_incoming_minus_degree_times_outgoing() {
         let mut m = sample();
         // Two inputs, two hidden neurons, one output.
-        m.weights = vec![("l0.weight".into(), mat(2, 2, &[1.0, 2.0, 3.0, 4.0])), ("ro.weight".into(), mat(2, 1, &[0.5, 1.0]))];
+        m.weights =
+            vec![("l0.weight".into(), mat(2, 2, &[1.0, 2.0, 3.0, 4.0])), ("ro.weight".into(), mat(2, 1, &[0.5, 1.0]))];
         m.biases = vec![("l0.bias".into(), mat(1, 2, &[1.0, 0.0]))];
         m.param_grad_sq = vec![("l0.weight".into(), 3.0), ("l0.bias".into(), 1.0), ("ro.weight".into(), 0.5)];
-        let sym = Symmetry::Rescale { layer: "l0".into(), incoming: "l0.weight".into(), bias: Some("l0.bias".into()), outgoing: "ro.weight".into(), degree: 2 };
+        let sym = Symmetry::Rescale {
+            layer: "l0".into(),
+            incoming: "l0.weight".into(),
+            bias: Some("l0.bias".into()),
+            outgoing: "ro.weight".into(),
+            degree: 2,
+        };
         let mut out = Vec::new();
         Charges::new(vec![sym], true).measure(&m, 0, &mut out);
         let get = |k: &str| out.iter().find(|(n, _)| n == k).unwrap().1;

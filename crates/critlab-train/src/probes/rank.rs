@@ -24,10 +24,14 @@ pub fn effective_rank(sigma: &[f64]) -> f64 {
     if total <= 0.0 || !total.is_finite() {
         return 0.0;
     }
-    let h: f64 = sigma.iter().filter(|&&s| s > 0.0).map(|&s| {
-        let p = s / total;
-        -p * p.ln()
-    }).sum();
+    let h: f64 = sigma
+        .iter()
+        .filter(|&&s| s > 0.0)
+        .map(|&s| {
+            let p = s / total;
+            -p * p.ln()
+        })
+        .sum();
     h.exp()
 }
 

@@ -83,7 +83,9 @@ mod tests {
         for i in 0..n {
             for j in 0..k {
                 let t = i as f64;
-                let signal = (t * 0.1).sin() * (j % 3 == 0) as u8 as f64 + (t * 0.37).cos() * (j % 3 == 1) as u8 as f64 + (t * 0.71).sin() * (j % 3 == 2) as u8 as f64;
+                let signal = (t * 0.1).sin() * (j % 3 == 0) as u8 as f64
+                    + (t * 0.37).cos() * (j % 3 == 1) as u8 as f64
+                    + (t * 0.71).sin() * (j % 3 == 2) as u8 as f64;
                 let noise = 1e-3 * (((i * 31 + j * 17) % 13) as f64 - 6.0);
                 values.push((signal + noise) as f32);
             }

@@ -65,7 +65,11 @@ pub fn gram_spectra(m: &HostMatrix) -> GramSpectra {
     // The two eigenproblems are independent: one per core.
     let (singular_values, covariance) = rayon::join(
         || symmetric_eigenvalues(gram).into_iter().map(|l| l.max(0.0).sqrt()).collect(),
-        || centred.map_or_else(Vec::new, |g| symmetric_eigenvalues(g).into_iter().map(|l| l.max(0.0) / n as f64).collect()),
+        || {
+            centred.map_or_else(Vec::new, |g| {
+                symmetric_eigenvalues(g).into_iter().map(|l| l.max(0.0) / n as f64).collect()
+            })
+        },
     );
     GramSpectra { singular_values, covariance }
 }
@@ -229,7 +233,10 @@ fn fused_column_avx2(c: Column) -> f64 {
         // SAFETY: i + 4 ≤ m, and every slice is at least m long (asserted above).
         unsafe {
             let cp = col.as_mut_ptr().add(i);
-            let update = _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(v.as_ptr().add(i)), wjs), _mm256_mul_pd(_mm256_loadu_pd(w.as_ptr().add(i)), vjs));
+            let update = _mm256_add_pd(
+                _mm256_mul_pd(_mm256_loadu_pd(v.as_ptr().add(i)), wjs),
+                _mm256_mul_pd(_mm256_loadu_pd(w.as_ptr().add(i)), vjs),
+            );
             let x = _mm256_sub_pd(_mm256_loadu_pd(cp), update);
             _mm256_storeu_pd(cp, x);
             let pp = p.as_mut_ptr().add(i);
@@ -308,7 +315,11 @@ fn tridiagonal_eigenvalues(d: &mut [f64], e: &mut [f64]) {
 #[inline(always)]
 fn radius(f: f64, g: f64) -> f64 {
     let r = (f * f + g * g).sqrt();
-    if r > 1e-150 { r } else { f.hypot(g) }
+    if r > 1e-150 {
+        r
+    } else {
+        f.hypot(g)
+    }
 }
 
 #[cfg(test)]
@@ -343,11 +354,18 @@ mod tests {
         assert_eq!(l, vec![4.0, 1.0, 0.0, -5.0]);
         let n = 50;
         let lap = DMatrix::from_fn(n, n, |i, j| match i.abs_diff(j) {
-            0 => if i == 0 || i == n - 1 { 1.0 } else { 2.0 },
+            0 => {
+                if i == 0 || i == n - 1 {
+                    1.0
+                } else {
+                    2.0
+                }
+            }
             1 => -1.0,
             _ => 0.0,
         });
-        let mut exact: Vec<f64> = (0..n).map(|k| 2.0 - 2.0 * (std::f64::consts::PI * k as f64 / n as f64).cos()).collect();
+        let mut exact: Vec<f64> =
+            (0..n).map(|k| 2.0 - 2.0 * (std::f64::consts::PI * k as f64 / n as f64).cos()).collect();
         exact.sort_by(|x, y| y.total_cmp(x));
         for (x, y) in symmetric_eigenvalues(lap).iter().zip(&exact) {
             assert!((x - y).abs() < 1e-13, "{x} vs {y}");
@@ -361,13 +379,21 @@ mod tests {
             // Symmetric with entries of both signs.
             let b = DMatrix::from_fn(n, n, |_, _| rng.gen_range(-1.0..1.0));
             let a = &b + b.transpose();
-            assert_close(&symmetric_eigenvalues(a.clone()), &nalgebra_descending(&a), &format!("random symmetric n = {n}"));
+            assert_close(
+                &symmetric_eigenvalues(a.clone()),
+                &nalgebra_descending(&a),
+                &format!("random symmetric n = {n}"),
+            );
             // A Gram matrix of rank n/3 (most eigenvalues are zero up to rounding) with a large
             // mean, like a ReLU representation's.
             let r = (n / 3).max(1);
             let h = DMatrix::from_fn(n, r, |_, _| rng.gen_range(0.0..3.0));
             let g = &h * h.transpose();
-            assert_close(&symmetric_eigenvalues(g.clone()), &nalgebra_descending(&g), &format!("rank-{r} Gram n = {n}"));
+            assert_close(
+                &symmetric_eigenvalues(g.clone()),
+                &nalgebra_descending(&g),
+                &format!("rank-{r} Gram n = {n}"),
+            );
         }
         // Only the lower triangle is read.
         let b = DMatrix::from_fn(6, 6, |_, _| rng.gen_range(-1.0..1.0));
@@ -394,11 +420,17 @@ mod tests {
 
     #[test]
     fn the_shared_gram_gives_the_probes_what_separate_products_gave() {
-        use crate::probes::{effective_rank, spectral_contrast::head_tail_contrast, spectral_entropy::spectrum_entropy};
+        use crate::probes::{
+            effective_rank, spectral_contrast::head_tail_contrast, spectral_entropy::spectrum_entropy,
+        };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         // ReLU representations with more samples than units, fewer, and one of rank 6 riding on
         // a large offset (a few live directions, most units near-constant).
-        let relu = |n: usize, k: usize, rng: &mut rand_chacha::ChaCha8Rng| HostMatrix { rows: n, cols: k, values: (0..n * k).map(|_| rng.gen_range(-1.0f32..1.0).max(0.0)).collect() };
+        let relu = |n: usize, k: usize, rng: &mut rand_chacha::ChaCha8Rng| HostMatrix {
+            rows: n,
+            cols: k,
+            values: (0..n * k).map(|_| rng.gen_range(-1.0f32..1.0).max(0.0)).collect(),
+        };
         let (n, k, r) = (150, 80, 6);
         let basis: Vec<f32> = (0..r * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let low_rank = HostMatrix {
@@ -414,7 +446,11 @@ mod tests {
         // The effective rank counts every σ, including the ~√(ε λ_max) that rounding leaves of a
         // zero singular value; of a rank-deficient matrix it is therefore reproducible only to
         // about (number of zero σ) · √ε, here 74 · 1.5·10⁻⁸ ≈ 10⁻⁶, by any two computations.
-        for (what, m, rank_tolerance) in [("300 × 200", relu(300, 200, &mut rng), 1e-9), ("200 × 300", relu(200, 300, &mut rng), 1e-9), ("rank 6 + offset", low_rank, 1e-5)] {
+        for (what, m, rank_tolerance) in [
+            ("300 × 200", relu(300, 200, &mut rng), 1e-9),
+            ("200 × 300", relu(200, 300, &mut rng), 1e-9),
+            ("rank 6 + offset", low_rank, 1e-5),
+        ] {
             let (new, old) = (gram_spectra(&m), spectra_before(&m));
             let squares = |s: &[f64]| s.iter().map(|x| x * x).collect::<Vec<_>>();
             assert_close(&squares(&new.singular_values), &squares(&old.singular_values), what);
@@ -424,8 +460,13 @@ mod tests {
             let contrast = relative(head_tail_contrast(&new.covariance), head_tail_contrast(&old.covariance));
             let entropy = relative(spectrum_entropy(&new.covariance), spectrum_entropy(&old.covariance));
             // Against the rank without the rounding floor (σ below 10⁻⁶ σ_max set to 0).
-            let floorless = |s: &[f64]| effective_rank(&s.iter().map(|&x| if x > 1e-6 * s[0] { x } else { 0.0 }).collect::<Vec<_>>());
-            let (new_exact, old_exact) = (relative(effective_rank(&new.singular_values), floorless(&old.singular_values)), relative(effective_rank(&old.singular_values), floorless(&old.singular_values)));
+            let floorless = |s: &[f64]| {
+                effective_rank(&s.iter().map(|&x| if x > 1e-6 * s[0] { x } else { 0.0 }).collect::<Vec<_>>())
+            };
+            let (new_exact, old_exact) = (
+                relative(effective_rank(&new.singular_values), floorless(&old.singular_values)),
+                relative(effective_rank(&old.singular_values), floorless(&old.singular_values)),
+            );
             eprintln!("{what}: relative differences: effective rank {rank:e} (from the floorless rank: {new_exact:e} now, {old_exact:e} before), contrast {contrast:e}, entropy {entropy:e}");
             assert!(rank <= rank_tolerance && contrast <= 1e-9 && entropy <= 1e-9, "{what}");
             assert!(new_exact <= 1.5 * old_exact.max(1e-12), "{what}: the rounding floor is not larger than before");

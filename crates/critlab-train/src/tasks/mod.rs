@@ -121,10 +121,14 @@ impl Dataset {
                     counts[l as usize] += 1;
                 }
                 let n = labels.len() as f64;
-                counts.iter().filter(|&&c| c > 0).map(|&c| {
-                    let q = c as f64 / n;
-                    -q * q.ln()
-                }).sum()
+                counts
+                    .iter()
+                    .filter(|&&c| c > 0)
+                    .map(|&c| {
+                        let q = c as f64 / n;
+                        -q * q.ln()
+                    })
+                    .sum()
             }
             Targets::Real(_) => 0.0,
         }

@@ -25,10 +25,7 @@ pub fn generate(op: TaskKind, p: usize) -> Dataset {
             labels.push(label as u32);
         }
     }
-    Dataset {
-        inputs: Inputs::Tokens { ids, positions: 2, vocab: p },
-        targets: Targets::Classes { labels, classes: p },
-    }
+    Dataset { inputs: Inputs::Tokens { ids, positions: 2, vocab: p }, targets: Targets::Classes { labels, classes: p } }
 }
 
 /// b⁻¹ mod p by Fermat's little theorem (p prime).

@@ -31,9 +31,7 @@ pub fn generate(samples: usize, dim: usize, width: usize, noise: f64, seed: u64)
     let mut targets = Vec::with_capacity(samples);
     for _ in 0..samples {
         let x: Vec<f64> = (0..dim).map(|_| normal()).collect();
-        let y: f64 = (0..width)
-            .map(|j| w2[j] * (0..dim).map(|i| x[i] * w1[i * width + j]).sum::<f64>().tanh())
-            .sum();
+        let y: f64 = (0..width).map(|j| w2[j] * (0..dim).map(|i| x[i] * w1[i * width + j]).sum::<f64>().tanh()).sum();
         targets.push((y + noise * normal()) as f32);
         values.extend(x.iter().map(|&v| v as f32));
     }

@@ -70,12 +70,14 @@ fn weight_decay_makes_charges_decay_at_the_predicted_rates() {
         s.eval_every = 40;
     });
     let (_, c) = run(&[s]);
-    let t = |name: &str| -> Vec<(f64, f64)> {
-        c.0[&0][name].iter().map(|&(step, v)| (lr * step as f64, v)).collect()
-    };
+    let t = |name: &str| -> Vec<(f64, f64)> { c.0[&0][name].iter().map(|&(step, v)| (lr * step as f64, v)).collect() };
     let rescale = -log_slope(&t("charge_rescale/layer0"));
     let translation = -log_slope(&t("charge_translation"));
-    assert!((rescale / (2.0 * lambda) - 1.0).abs() < 0.02, "rescale decay rate {rescale}, expected 2λ = {}", 2.0 * lambda);
+    assert!(
+        (rescale / (2.0 * lambda) - 1.0).abs() < 0.02,
+        "rescale decay rate {rescale}, expected 2λ = {}",
+        2.0 * lambda
+    );
     assert!((translation / lambda - 1.0).abs() < 0.01, "translation decay rate {translation}, expected λ = {lambda}");
 }
 
@@ -93,7 +95,9 @@ fn transformer_conserves_its_attention_gl_charges_per_head() {
         s.eval_every = 50;
     });
     let (_, c) = run(&[s]);
-    for name in ["charge_gl/head0", "charge_gl/head1", "charge_gl_vo/head0", "charge_gl_vo/head1", "charge_rescale/mlp.in"] {
+    for name in
+        ["charge_gl/head0", "charge_gl/head1", "charge_gl_vo/head0", "charge_gl_vo/head1", "charge_rescale/mlp.in"]
+    {
         let v = c.series(0, name);
         let drift = (v.last().unwrap() - v[0]).abs() / v[0].abs();
         assert!(drift < 1e-3, "{name}: relative drift {drift:e} ({v:?})");

@@ -111,12 +111,21 @@ pub fn run(cmd: CollapseCmd) -> Result<ExitCode> {
     };
     let input = cmd.data.input.display().to_string();
     if cmd.method == Method::Bsa {
-        let b = BsaOptions { samples: cmd.samples, burn_in: cmd.samples.max(500), max_points: cmd.max_points, ..Default::default() };
+        let b = BsaOptions {
+            samples: cmd.samples,
+            burn_in: cmd.samples.max(500),
+            max_points: cmd.max_points,
+            ..Default::default()
+        };
         let result = bsa::analyze(&data, &opts, &b).with_context(|| format!("Bayesian scaling analysis of {input}"))?;
         cmd.out.emit(&result, || report::bsa_summary(&result), || plot::collapse_svg(&data, &result.default.fit))?;
     } else {
         let result = corrections::analyze(&data, &opts).with_context(|| format!("data collapse of {input}"))?;
-        cmd.out.emit(&result, || report::collapse_analysis_summary(&result), || plot::collapse_svg(&data, &result.fit))?;
+        cmd.out.emit(
+            &result,
+            || report::collapse_analysis_summary(&result),
+            || plot::collapse_svg(&data, &result.fit),
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,10 +20,17 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     /// Writes the figure (if asked) and prints the JSON or the summary.
-    pub fn emit<T: Serialize>(&self, result: &T, summary: impl FnOnce() -> String, figure: impl FnOnce() -> String) -> Result<()> {
+    pub fn emit<T: Serialize>(
+        &self,
+        result: &T,
+        summary: impl FnOnce() -> String,
+        figure: impl FnOnce() -> String,
+    ) -> Result<()> {
         if let Some(path) = &self.plot {
             // The extension is .svg or .png (checked by the parser): PNG is rasterised.
-            for f in critlab_report::write_figure(&figure(), path).with_context(|| format!("cannot write the plot to {}", path.display()))? {
+            for f in critlab_report::write_figure(&figure(), path)
+                .with_context(|| format!("cannot write the plot to {}", path.display()))?
+            {
                 eprintln!("wrote {}", f.display());
             }
         }
@@ -72,7 +79,8 @@ impl FssArgs {
     pub fn load(&self) -> Result<CollapseData> {
         let table = read_table(&self.input)?;
         let cols = FssColumns { size: self.size.clone(), x: self.x.clone(), y: self.y.clone(), dy: self.dy.clone() };
-        CollapseData::from_table(&table, &cols).with_context(|| format!("cannot read finite-size data from {}", self.input.display()))
+        CollapseData::from_table(&table, &cols)
+            .with_context(|| format!("cannot read finite-size data from {}", self.input.display()))
     }
 }
 
@@ -83,11 +91,17 @@ pub fn refuse_degenerate(data: &CollapseData, analysis: &str, input: &Path) -> R
     let ys = || data.curves.iter().flat_map(|c| c.y.iter().copied());
     let first = ys().next();
     if let Some(y0) = first.filter(|&y0| ys().all(|y| y == y0)) {
-        anyhow::bail!("{analysis} of {}: the observable is constant (y = {y0} everywhere); there is no transition to locate", input.display());
+        anyhow::bail!(
+            "{analysis} of {}: the observable is constant (y = {y0} everywhere); there is no transition to locate",
+            input.display()
+        );
     }
     if let Some((c0, rest)) = data.curves.split_first() {
         if !rest.is_empty() && rest.iter().all(|c| c.x == c0.x && c.y == c0.y) {
-            anyhow::bail!("{analysis} of {}: the curves of every size are identical; they do not single out a critical point", input.display());
+            anyhow::bail!(
+                "{analysis} of {}: the curves of every size are identical; they do not single out a critical point",
+                input.display()
+            );
         }
     }
     Ok(())

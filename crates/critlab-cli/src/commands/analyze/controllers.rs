@@ -104,7 +104,8 @@ pub fn run(cmd: ControllersCmd) -> Result<ExitCode> {
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     let mut loaded = Vec::new();
     for row in &rows {
-        let spec: RunSpec = serde_json::from_value(row.spec.clone()).with_context(|| format!("reading the spec of run {}", row.id))?;
+        let spec: RunSpec =
+            serde_json::from_value(row.spec.clone()).with_context(|| format!("reading the spec of run {}", row.id))?;
         let spec = spec.validate().with_context(|| format!("run {}'s stored spec no longer validates", row.id))?;
         // Workloads are told apart by everything but the per-replica keys; equal short labels
         // of different workloads get a number.
@@ -144,7 +145,11 @@ pub fn run(cmd: ControllersCmd) -> Result<ExitCode> {
     }
     let runs: Vec<ControlRun> = loaded.iter().map(|l| l.run.clone()).collect();
     let result = control::compare(&runs, &BootstrapOptions { resamples: cmd.resamples, seed: cmd.seed });
-    cmd.output.emit(&result, || summary(&result), || figure(&store, &loaded, &result).unwrap_or_else(|e| format!("<!-- {e} -->")))?;
+    cmd.output.emit(
+        &result,
+        || summary(&result),
+        || figure(&store, &loaded, &result).unwrap_or_else(|e| format!("<!-- {e} -->")),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,7 +187,12 @@ fn summary(result: &[WorkloadResult]) -> String {
             .map(|a: &ArmResult| {
                 vec![
                     a.arm.clone(),
-                    format!("{}/{}{}", a.grokked, a.runs, if a.diverged > 0 { format!(" ({} div.)", a.diverged) } else { String::new() }),
+                    format!(
+                        "{}/{}{}",
+                        a.grokked,
+                        a.runs,
+                        if a.diverged > 0 { format!(" ({} div.)", a.diverged) } else { String::new() }
+                    ),
                     cell(&a.t_grok, Some(a.budget)),
                     cell(&a.examples_to_grok, None),
                     cell(&a.final_test_acc, None),
@@ -194,7 +204,17 @@ fn summary(result: &[WorkloadResult]) -> String {
             })
             .collect();
         out.push_str(&table::render(
-            &["arm", "grokked", "t_grok (median, 95%)", "examples to t_grok", "final test acc", "wall s", "speed-up vs best fixed", "vs its start (η, λ)", "compute"],
+            &[
+                "arm",
+                "grokked",
+                "t_grok (median, 95%)",
+                "examples to t_grok",
+                "final test acc",
+                "wall s",
+                "speed-up vs best fixed",
+                "vs its start (η, λ)",
+                "compute",
+            ],
             &rows,
         ));
         out.push('\n');
@@ -208,7 +228,9 @@ fn figure(store: &Store, loaded: &[Loaded], result: &[WorkloadResult]) -> Result
     let mut trajectories = Vec::new();
     let names: Vec<&str> = w.arms.iter().map(|a| a.arm.as_str()).collect();
     for (a, legend) in w.arms.iter().zip(legend_labels(&names)) {
-        let Some(l) = loaded.iter().filter(|l| l.run.workload == w.workload && l.run.arm == a.arm).min_by_key(|l| l.seed) else {
+        let Some(l) =
+            loaded.iter().filter(|l| l.run.workload == w.workload && l.run.arm == a.arm).min_by_key(|l| l.seed)
+        else {
             continue;
         };
         let test_acc = store.series(l.id, "test_acc")?;
@@ -240,7 +262,11 @@ fn legend_labels(arms: &[&str]) -> Vec<String> {
                 return a.to_string();
             }
             let shared = arms.iter().filter(|b| !b.starts_with("fixed ") && name(b) == name(a)).count() > 1;
-            if shared { short(a) } else { name(a) }
+            if shared {
+                short(a)
+            } else {
+                name(a)
+            }
         })
         .collect()
 }

@@ -27,7 +27,8 @@ pub fn run(cmd: CrossingCmd) -> Result<ExitCode> {
     let data = cmd.data.load()?;
     super::common::refuse_degenerate(&data, "crossing analysis", &cmd.data.input)?;
     let opts = BinderOptions { bootstrap: cmd.boot.bootstrap, seed: cmd.boot.seed, drop_smallest: cmd.drop_smallest };
-    let result = binder::fit(&data, &opts).with_context(|| format!("crossing analysis of {}", cmd.data.input.display()))?;
+    let result =
+        binder::fit(&data, &opts).with_context(|| format!("crossing analysis of {}", cmd.data.input.display()))?;
     cmd.out.emit(&result, || report::binder_summary(&result), || plot::binder_svg(&data, &result))?;
     Ok(ExitCode::SUCCESS)
 }

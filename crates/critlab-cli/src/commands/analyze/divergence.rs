@@ -47,7 +47,8 @@ enum SideArg {
 pub fn run(cmd: DivergenceCmd) -> Result<ExitCode> {
     let table = read_table(&cmd.input)?;
     let cols = XyColumns { x: cmd.x.clone(), y: cmd.y.clone(), dy: cmd.dy.clone() };
-    let data = XyData::from_table(&table, &cols).with_context(|| format!("cannot read x, y from {}", cmd.input.display()))?;
+    let data =
+        XyData::from_table(&table, &cols).with_context(|| format!("cannot read x, y from {}", cmd.input.display()))?;
     let side = match cmd.side {
         SideArg::Auto => Side::Auto,
         SideArg::Above => Side::Above,

@@ -7,7 +7,9 @@ use crate::args::StoreArg;
 use crate::table;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use critlab_physics::early_warning::{self, Detrend, EwsOptions, Indicator, IndicatorScore, ScoredRun, Signals, Window};
+use critlab_physics::early_warning::{
+    self, Detrend, EwsOptions, Indicator, IndicatorScore, ScoredRun, Signals, Window,
+};
 use critlab_physics::transitions::{self, RunSeries, TransitionOptions};
 use critlab_store::{RunId, Store};
 use serde::Serialize;
@@ -128,9 +130,10 @@ pub fn load_signals(store: &Store, run: RunId, column: &str) -> Result<Signals> 
 /// t_grok of a stored run by the accuracy threshold (THEORY.md §4).
 pub fn t_grok(store: &Store, run: RunId) -> Result<Option<f64>> {
     let mut s = RunSeries::default();
-    for (slot, name) in [&mut s.train_acc, &mut s.test_acc, &mut s.train_loss, &mut s.test_loss, &mut s.explained_variance]
-        .into_iter()
-        .zip(RunSeries::NAMES)
+    for (slot, name) in
+        [&mut s.train_acc, &mut s.test_acc, &mut s.train_loss, &mut s.test_loss, &mut s.explained_variance]
+            .into_iter()
+            .zip(RunSeries::NAMES)
     {
         *slot = store.series(run, name)?;
     }
@@ -175,7 +178,12 @@ fn summary(r: &Report) -> String {
         out.push_str(&format!("run {}: t_grok {}\n", run.run, step(run.t_grok)));
         for w in &run.warnings {
             let lead = run.t_grok.map(|t| format!(" (lead {:.0})", t - w.step)).unwrap_or_default();
-            out.push_str(&format!("  {:<20} fires at step {:.0}, τ = {:.2}{lead}\n", w.indicator.as_str(), w.step, w.tau));
+            out.push_str(&format!(
+                "  {:<20} fires at step {:.0}, τ = {:.2}{lead}\n",
+                w.indicator.as_str(),
+                w.step,
+                w.tau
+            ));
         }
         if run.warnings.is_empty() {
             out.push_str("  no warning\n");

@@ -7,7 +7,9 @@ use super::common::print_result;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use critlab_core::RunStatus;
-use critlab_physics::exponents::sweep::{self, final_value, loss_improvement_variance, RunSummary, SweepExponents, SweepOptions};
+use critlab_physics::exponents::sweep::{
+    self, final_value, loss_improvement_variance, RunSummary, SweepExponents, SweepOptions,
+};
 use critlab_physics::{report, transitions};
 use critlab_store::{RunRow, Store};
 use std::path::PathBuf;
@@ -98,7 +100,11 @@ impl SweepArgs {
         }
         let done: Vec<&RunRow> = runs.iter().filter(|r| r.status == RunStatus::Done).collect();
         if done.len() < runs.len() {
-            eprintln!("using the {} finished runs of {} (others are running, diverged or failed)", done.len(), runs.len());
+            eprintln!(
+                "using the {} finished runs of {} (others are running, diverged or failed)",
+                done.len(),
+                runs.len()
+            );
         }
         let field_varies = self.field.as_deref().is_some_and(|field| {
             let vals: Vec<f64> = done.iter().filter_map(|r| spec_value(r, field).ok()).collect();
@@ -121,13 +127,20 @@ impl SweepArgs {
             done.len(),
             varying.join(", "),
             self.size.as_deref().map(|k| format!(", size `{k}`")).unwrap_or_default(),
-            self.field.as_deref().map(|k| format!(", field `{k}`{}", if field_varies { "" } else { " (does not vary: δ not estimated)" })).unwrap_or_default(),
+            self.field
+                .as_deref()
+                .map(|k| format!(
+                    ", field `{k}`{}",
+                    if field_varies { "" } else { " (does not vary: δ not estimated)" }
+                ))
+                .unwrap_or_default(),
             self.crossover.as_deref().map(|k| format!(", crossover `{k}`")).unwrap_or_default(),
         );
         let summaries = done
             .iter()
             .map(|run| {
-                let series = |n: &str| store.series(run.id, n).with_context(|| format!("reading `{n}` of run {}", run.id));
+                let series =
+                    |n: &str| store.series(run.id, n).with_context(|| format!("reading `{n}` of run {}", run.id));
                 Ok(RunSummary {
                     x: spec_value(run, control)?,
                     size: self.size.as_deref().map(|k| spec_value(run, k)).transpose()?,

@@ -54,11 +54,17 @@ pub fn run(cmd: HypothesesCmd) -> Result<ExitCode> {
     }
     let mut summaries = Vec::new();
     for row in &rows {
-        let spec: RunSpec = serde_json::from_value(row.spec.clone()).with_context(|| format!("reading the spec of run {}", row.id))?;
+        let spec: RunSpec =
+            serde_json::from_value(row.spec.clone()).with_context(|| format!("reading the spec of run {}", row.id))?;
         let spec = spec.validate().with_context(|| format!("run {}'s stored spec no longer validates", row.id))?;
         let t = t_grok(&store, row.id)?;
         let horizon = t.unwrap_or(f64::INFINITY);
-        let mut noise: Vec<f64> = store.series(row.id, "noise_scale")?.into_iter().filter(|p| p.0 as f64 <= horizon && p.1.is_finite()).map(|p| p.1).collect();
+        let mut noise: Vec<f64> = store
+            .series(row.id, "noise_scale")?
+            .into_iter()
+            .filter(|p| p.0 as f64 <= horizon && p.1.is_finite())
+            .map(|p| p.1)
+            .collect();
         noise.sort_by(f64::total_cmp);
         summaries.push(RunSummary {
             lr: spec.lr,
@@ -81,8 +87,16 @@ pub fn run(cmd: HypothesesCmd) -> Result<ExitCode> {
             .results
             .iter()
             .map(|r| {
-                let ci = r.interval.map(|(a, b)| format!("[{}, {}]", table::num(Some(a)), table::num(Some(b)))).unwrap_or_else(|| "–".into());
-                vec![r.hypothesis.to_string(), table::num(r.statistic), ci, serde_json::to_value(r.verdict).map(|v| v.as_str().unwrap_or("").to_string()).unwrap_or_default()]
+                let ci = r
+                    .interval
+                    .map(|(a, b)| format!("[{}, {}]", table::num(Some(a)), table::num(Some(b))))
+                    .unwrap_or_else(|| "–".into());
+                vec![
+                    r.hypothesis.to_string(),
+                    table::num(r.statistic),
+                    ci,
+                    serde_json::to_value(r.verdict).map(|v| v.as_str().unwrap_or("").to_string()).unwrap_or_default(),
+                ]
             })
             .collect();
         let mut out = format!("sweep {}: {} runs, {} grokked\n", report.sweep, report.runs, report.grokked);

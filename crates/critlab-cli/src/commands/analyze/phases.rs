@@ -78,10 +78,17 @@ impl ClassifyArgs {
         let grokking_delay = match self.grokking_delay_steps {
             Some(s) if s.is_finite() && s >= 0.0 => GrokkingDelay::Steps(s),
             Some(s) => bail!("--grokking-delay-steps must be a non-negative number, got {s}"),
-            None if self.grokking_delay.is_finite() && self.grokking_delay >= 0.0 => GrokkingDelay::BudgetFraction(self.grokking_delay),
+            None if self.grokking_delay.is_finite() && self.grokking_delay >= 0.0 => {
+                GrokkingDelay::BudgetFraction(self.grokking_delay)
+            }
             None => bail!("--grokking-delay must be a non-negative fraction, got {}", self.grokking_delay),
         };
-        let t = TransitionOptions { train_threshold: self.train_threshold, test_threshold: self.test_threshold, smooth: self.smooth, ..Default::default() };
+        let t = TransitionOptions {
+            train_threshold: self.train_threshold,
+            test_threshold: self.test_threshold,
+            smooth: self.smooth,
+            ..Default::default()
+        };
         Ok((t, PhaseOptions { grokking_delay }))
     }
 }
@@ -137,7 +144,8 @@ fn axis_value(run: &RunRow, key: &str) -> Option<f64> {
 
 /// Numeric spec keys whose value differs between runs (the sweep's axes), for messages.
 fn varying_keys(runs: &[RunRow]) -> Vec<String> {
-    let keys: BTreeSet<String> = runs.iter().filter_map(|r| r.spec.as_object()).flat_map(|o| o.keys().cloned()).collect();
+    let keys: BTreeSet<String> =
+        runs.iter().filter_map(|r| r.spec.as_object()).flat_map(|o| o.keys().cloned()).collect();
     keys.into_iter()
         .filter(|k| {
             let vals: BTreeSet<String> = runs.iter().filter_map(|r| axis_value(r, k)).map(|v| v.to_string()).collect();
@@ -155,10 +163,14 @@ pub fn analyse(store: &Store, sweep: &str, x: &str, y: &str, args: &ClassifyArgs
     }
     for key in [x, y] {
         if runs.iter().all(|r| axis_value(r, key).is_none()) {
-            bail!("`{key}` is not a numeric key of the runs of sweep `{sweep}`; keys that vary: {}", varying_keys(&runs).join(", "));
+            bail!(
+                "`{key}` is not a numeric key of the runs of sweep `{sweep}`; keys that vary: {}",
+                varying_keys(&runs).join(", ")
+            );
         }
     }
-    let mut budgets: Vec<i64> = runs.iter().filter_map(|r| r.spec.get("steps").and_then(serde_json::Value::as_i64)).collect();
+    let mut budgets: Vec<i64> =
+        runs.iter().filter_map(|r| r.spec.get("steps").and_then(serde_json::Value::as_i64)).collect();
     budgets.sort_unstable();
     budgets.dedup();
     if budgets.len() > 1 && x != "steps" && y != "steps" {
@@ -212,7 +224,13 @@ pub fn analyse(store: &Store, sweep: &str, x: &str, y: &str, args: &ClassifyArgs
     }
     let points: Vec<RunPoint> = results
         .iter()
-        .map(|r| RunPoint { run_id: r.run_id, x: r.x, y: r.y, label: r.classification.label, t_grok: r.transitions[0].t_grok })
+        .map(|r| RunPoint {
+            run_id: r.run_id,
+            x: r.x,
+            y: r.y,
+            label: r.classification.label,
+            t_grok: r.transitions[0].t_grok,
+        })
         .collect();
     let diagram = phase_diagram::build(x, y, &points);
     Ok(Analysis { sweep: sweep.into(), diagram, runs: results, stored: !store.is_read_only() })
@@ -240,7 +258,9 @@ pub fn summary(a: &Analysis, store: &Path) -> String {
         .map(|j| {
             let mut row = vec![table::num(Some(d.y.values[j]))];
             row.extend((0..d.x.values.len()).map(|i| match d.cell(i, j) {
-                Some(c) if c.share < 1.0 => format!("{} {:.0}/{}", c.label, c.share * c.runs.len() as f64, c.runs.len()),
+                Some(c) if c.share < 1.0 => {
+                    format!("{} {:.0}/{}", c.label, c.share * c.runs.len() as f64, c.runs.len())
+                }
                 Some(c) => c.label.to_string(),
                 None => "·".into(),
             }));

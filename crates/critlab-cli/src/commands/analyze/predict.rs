@@ -9,9 +9,9 @@ use crate::args::StoreArg;
 use crate::table;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use critlab_physics::predict::score::{self, LabeledRun, PredictReport, ScoreOptions};
 use critlab_core::{spec_key, RunStatus, NOT_CLASS_FIELDS, SEED_FIELDS};
 use critlab_physics::predict::norm_delay::ClassCalibrations;
+use critlab_physics::predict::score::{self, LabeledRun, PredictReport, ScoreOptions};
 use critlab_physics::predict::{PredictorKind, RunHistory};
 use critlab_store::{RunRow, Store};
 use std::path::PathBuf;
@@ -53,12 +53,17 @@ pub struct PredictCmd {
 
 /// A number of the spec (kebab-case key), or an error naming the run and the key.
 fn spec_number(row: &RunRow, key: &str) -> Result<f64> {
-    row.spec.get(key).and_then(|v| v.as_f64()).with_context(|| format!("run {} has no numeric `{key}` in its stored spec", row.id))
+    row.spec
+        .get(key)
+        .and_then(|v| v.as_f64())
+        .with_context(|| format!("run {} has no numeric `{key}` in its stored spec", row.id))
 }
 
 /// Everything the predictors read about a stored run.
 pub fn load_history(store: &Store, row: &RunRow) -> Result<RunHistory> {
-    let get = |name: &str| -> Result<Vec<(f64, f64)>> { Ok(store.series(row.id, name)?.into_iter().map(|(s, v)| (s as f64, v)).collect()) };
+    let get = |name: &str| -> Result<Vec<(f64, f64)>> {
+        Ok(store.series(row.id, name)?.into_iter().map(|(s, v)| (s as f64, v)).collect())
+    };
     Ok(RunHistory {
         run: row.id,
         seed: row.seed,
@@ -130,9 +135,18 @@ pub fn run(cmd: PredictCmd) -> Result<ExitCode> {
     }
     let kinds = parse_predictors(&cmd.predictors)?;
     let store = Store::open_read_only(&cmd.store.store)?;
-    let rows: Vec<RunRow> = store.runs(Some(&cmd.sweep))?.into_iter().filter(|r| r.status.as_str() != "running" && r.status.as_str() != "failed").collect();
+    let rows: Vec<RunRow> = store
+        .runs(Some(&cmd.sweep))?
+        .into_iter()
+        .filter(|r| r.status.as_str() != "running" && r.status.as_str() != "failed")
+        .collect();
     if rows.len() < 4 {
-        bail!("sweep `{}` in {} has {} finished runs; scoring needs at least 4", cmd.sweep, cmd.store.store.display(), rows.len());
+        bail!(
+            "sweep `{}` in {} has {} finished runs; scoring needs at least 4",
+            cmd.sweep,
+            cmd.store.store.display(),
+            rows.len()
+        );
     }
     let bar = indicatif::ProgressBar::new(rows.len() as u64).with_message("loading runs");
     let mut runs = Vec::with_capacity(rows.len());
@@ -141,14 +155,21 @@ pub fn run(cmd: PredictCmd) -> Result<ExitCode> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let opts = ScoreOptions { decision_at: cmd.decision_at, bootstrap: cmd.bootstrap, seed: cmd.seed, stop_hopeless: cmd.stop_hopeless };
+    let opts = ScoreOptions {
+        decision_at: cmd.decision_at,
+        bootstrap: cmd.bootstrap,
+        seed: cmd.seed,
+        stop_hopeless: cmd.stop_hopeless,
+    };
     let report = score::score(&runs, &kinds, &opts);
     if let Some(path) = &cmd.plot {
-        std::fs::write(path, critlab_report::plot::predict::roc_svg(&report)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, critlab_report::plot::predict::roc_svg(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &cmd.plot_predicted {
-        std::fs::write(path, critlab_report::plot::predict::predicted_svg(&report)).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, critlab_report::plot::predict::predicted_svg(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
     print_result(cmd.json, &JsonReport::from(&report), || summary(&report))?;
@@ -182,12 +203,31 @@ fn summary(r: &PredictReport) -> String {
                 table::num(p.lead_median),
                 ci(p.lead_ci),
                 table::num(p.mape),
-                p.stop_hopeless.as_ref().map_or("–".into(), |s| format!("{:.0}% / {} lost / {} of {}", 100.0 * s.steps_saved, s.grokking_runs_lost, s.cells_changed, s.cells)),
+                p.stop_hopeless.as_ref().map_or("–".into(), |s| {
+                    format!(
+                        "{:.0}% / {} lost / {} of {}",
+                        100.0 * s.steps_saved,
+                        s.grokking_runs_lost,
+                        s.cells_changed,
+                        s.cells
+                    )
+                }),
             ]
         })
         .collect();
     out.push_str(&table::render(
-        &["predictor", "AUROC", "95% CI", "AUROC within λ", "95% CI", "hits/false alarms", "median lead", "95% CI", "MAPE", "stop: saved / lost / cells changed"],
+        &[
+            "predictor",
+            "AUROC",
+            "95% CI",
+            "AUROC within λ",
+            "95% CI",
+            "hits/false alarms",
+            "median lead",
+            "95% CI",
+            "MAPE",
+            "stop: saved / lost / cells changed",
+        ],
         &rows,
     ));
     for p in &r.predictors {
@@ -200,7 +240,12 @@ fn summary(r: &PredictReport) -> String {
             (Some(a), Some([lo, hi])) => format!("{} [{lo:.2}, {hi:.2}]", table::num(Some(a))),
             (a, _) => table::num(a),
         };
-        out.push_str(&format!("  {}: {}; within a cell (seeds only differ): {cell} over {} pairs\n", p.name, strata.join("; "), p.within_cell_pairs));
+        out.push_str(&format!(
+            "  {}: {}; within a cell (seeds only differ): {cell} over {} pairs\n",
+            p.name,
+            strata.join("; "),
+            p.within_cell_pairs
+        ));
     }
     if let Some(best) = r.best_within_weight_decay {
         out.push_str(&format!("best within a fixed weight decay: {best}\n"));

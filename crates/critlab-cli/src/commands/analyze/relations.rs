@@ -45,7 +45,8 @@ pub fn run(cmd: RelationsCmd) -> Result<ExitCode> {
     let mut set = match &cmd.exponents {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            ExponentSet::from_json(&text).with_context(|| format!("cannot use {} as an exponent set", path.display()))?
+            ExponentSet::from_json(&text)
+                .with_context(|| format!("cannot use {} as an exponent set", path.display()))?
         }
         None => cmd.sweep.exponents()?.exponent_set(),
     };

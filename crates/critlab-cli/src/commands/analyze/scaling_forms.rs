@@ -80,8 +80,16 @@ impl From<FormArg> for Form {
 fn master_curve(cmd: &ScalingFormsCmd, size: &str) -> Result<FormData> {
     let table = read_table(&cmd.input)?;
     let cols = FssColumns { size: size.to_string(), x: cmd.x.clone(), y: cmd.y.clone(), dy: cmd.dy.clone() };
-    let data = CollapseData::from_table(&table, &cols).with_context(|| format!("cannot read finite-size data from {}", cmd.input.display()))?;
-    let opts = CollapseOptions { x_c_guess: cmd.x_c, nu_guess: cmd.nu, zeta_guess: cmd.zeta, bootstrap: 0, seed: cmd.seed, ..Default::default() };
+    let data = CollapseData::from_table(&table, &cols)
+        .with_context(|| format!("cannot read finite-size data from {}", cmd.input.display()))?;
+    let opts = CollapseOptions {
+        x_c_guess: cmd.x_c,
+        nu_guess: cmd.nu,
+        zeta_guess: cmd.zeta,
+        bootstrap: 0,
+        seed: cmd.seed,
+        ..Default::default()
+    };
     let fit = collapse::fit(&data, &opts).with_context(|| format!("data collapse of {}", cmd.input.display()))?;
     eprintln!("collapse: x_c = {:.6}, nu = {:.4}, zeta = {:.4}, S = {:.3}", fit.x_c, fit.nu, fit.zeta, fit.quality);
     let scaled = collapse::scaled_curves(&data, &fit);
@@ -99,14 +107,16 @@ pub fn run(cmd: ScalingFormsCmd) -> Result<ExitCode> {
         None => {
             let table = read_table(&cmd.input)?;
             let cols = FormColumns { x: cmd.x.clone(), y: cmd.y.clone(), z: cmd.z.clone(), dz: cmd.dy.clone() };
-            FormData::from_table(&table, &cols).with_context(|| format!("cannot read the scaling-form data from {}", cmd.input.display()))?
+            FormData::from_table(&table, &cols)
+                .with_context(|| format!("cannot read the scaling-form data from {}", cmd.input.display()))?
         }
     };
     let mut opts = scaling_forms::FormOptions { folds: cmd.folds, seed: cmd.seed, ..Default::default() };
     if !cmd.forms.is_empty() {
         opts.forms = cmd.forms.iter().map(|&f| f.into()).collect();
     }
-    let result = scaling_forms::fit(&data, &opts).with_context(|| format!("scaling-form fits of {}", cmd.input.display()))?;
+    let result =
+        scaling_forms::fit(&data, &opts).with_context(|| format!("scaling-form fits of {}", cmd.input.display()))?;
     cmd.out.emit(&result, || report::scaling_forms_summary(&result), || plot::scaling_forms_svg(&data, &result))?;
     Ok(ExitCode::SUCCESS)
 }

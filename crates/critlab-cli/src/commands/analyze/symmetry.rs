@@ -43,14 +43,18 @@ pub fn run(cmd: SymmetryCmd) -> Result<ExitCode> {
     let symmetries = symmetry::of_spec(&spec);
     let dynamics = match spec.optimizer {
         OptimizerKind::Sgd => Dynamics::Sgd { lr: spec.lr, weight_decay: spec.weight_decay, momentum: spec.momentum },
-        OptimizerKind::Adam | OptimizerKind::Adamw => Dynamics::Adaptive { lr: spec.lr, weight_decay: spec.weight_decay },
+        OptimizerKind::Adam | OptimizerKind::Adamw => {
+            Dynamics::Adaptive { lr: spec.lr, weight_decay: spec.weight_decay }
+        }
     };
     let mut charges = Vec::new();
     for s in &symmetries {
         for name in s.metric_names() {
-            let measured: Vec<(f64, f64)> = store.series(cmd.run, &name)?.into_iter().map(|(t, v)| (t as f64, v)).collect();
+            let measured: Vec<(f64, f64)> =
+                store.series(cmd.run, &name)?.into_iter().map(|(t, v)| (t as f64, v)).collect();
             let source_name = name.replacen('/', "_source/", 1);
-            let source: Vec<(f64, f64)> = store.series(cmd.run, &source_name)?.into_iter().map(|(t, v)| (t as f64, v)).collect();
+            let source: Vec<(f64, f64)> =
+                store.series(cmd.run, &source_name)?.into_iter().map(|(t, v)| (t as f64, v)).collect();
             let source = (!source.is_empty()).then_some(source.as_slice());
             charges.extend(conservation::compare(&name, &measured, source, s.quadratic(), dynamics));
         }
@@ -78,13 +82,18 @@ fn summary(r: &Report) -> String {
                 table::num(Some(c.last)),
                 table::num(Some(c.relative_drift)),
                 table::num(c.residual),
-                c.fitted_rate.map(|f| format!("{} ± {}", table::num(Some(f.value)), table::num(Some(f.stderr)))).unwrap_or_else(|| "–".into()),
+                c.fitted_rate
+                    .map(|f| format!("{} ± {}", table::num(Some(f.value)), table::num(Some(f.stderr))))
+                    .unwrap_or_else(|| "–".into()),
                 table::num(c.expected_rate),
             ]
         })
         .collect();
     if !rows.is_empty() {
-        out.push_str(&table::render(&["charge", "Q(0)", "Q(T)", "drift", "residual", "fitted rate", "theory rate"], &rows));
+        out.push_str(&table::render(
+            &["charge", "Q(0)", "Q(T)", "drift", "residual", "fitted rate", "theory rate"],
+            &rows,
+        ));
         if let Some(c) = r.charges.first() {
             out.push_str(&format!("theory: {}\n", c.theory));
         }
