@@ -233,7 +233,18 @@ pub fn resolve(config: Option<&Path>, flags: &RunArgs) -> Result<ValidRunSpec> {
         }
         None => RunSpec::default(),
     };
-    overlay(base, flags)
+    let set = serde_json::to_value(flags)?;
+    overlay(base, flags).map_err(|e| {
+        // A broken rule whose key the config file set (and no flag overrode) names the file.
+        let key = e.downcast_ref::<BadSpec>().and_then(|b| b.0.key());
+        match (config, key) {
+            (Some(path), Some(key)) if set.get(key).is_none() => {
+                let message = e.to_string();
+                anyhow::anyhow!("{}: {message}", path.display())
+            }
+            _ => e,
+        }
+    })
 }
 
 /// Applies set flags on top of a spec and validates.
@@ -319,35 +330,13 @@ pub fn figure_path(s: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Whether two paths name the same existing file (hard links and symlinks included).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
-/// Refuses an output path that is one of the command's inputs (or the store): writing it
-/// would destroy what is being read. `what` names the output flag.
-pub fn refuse_overwriting_input(what: &str, output: &Path, inputs: &[&Path]) -> Result<()> {
-    if let Some(input) = inputs.iter().find(|i| same_file(output, i)) {
-        anyhow::bail!(
-            "{what} {} is the same file as the input {}; choose another output file",
-            output.display(),
-            input.display()
-        );
-    }
-    Ok(())
-}
-
 /// The memory budget of commands that train or rebuild models.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct MemoryArg {
     /// Refuse work whose estimated memory is above this: a size (4G, 512M; powers of 1024) or
     /// a share of the available memory (50%) [default: 80% of the smallest of the machine's
     /// memory, the cgroup limit and what `ulimit -v` leaves]
-    #[arg(long, value_name = "SIZE", value_parser = critlab_train::budget::MemoryLimit::parse)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = critlab_train::budget::MemoryLimit::parse)]
     pub max_memory: Option<critlab_train::budget::MemoryLimit>,
 }
 

@@ -1,7 +1,6 @@
 //! The `critlab` binary: parses arguments, calls the library crates, maps the outcome to an
 //! exit status (0 success, 1 finished with failures, 2 could not do the job) and prints the
 //! error chain.
-use clap::Parser;
 use std::process::ExitCode;
 
 #[macro_use]
@@ -42,7 +41,7 @@ fn keep_freed_memory() {
 
 fn main() -> ExitCode {
     keep_freed_memory();
-    let cli = commands::Cli::parse();
+    let cli = commands::Cli::parse_args();
     let result = commands::run(cli).and_then(|code| Ok(output::flush().map(|()| code)?));
     match result {
         Ok(code) => code,
@@ -50,9 +49,9 @@ fn main() -> ExitCode {
         // quietly, as `ls | head` does.
         Err(_) if output::closed() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            errln!("error: {err}");
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                errln!("  caused by: {cause}");
             }
             ExitCode::from(2)
         }

@@ -84,10 +84,19 @@ macro_rules! outln {
     ($($arg:tt)*) => { crate::output::write_fmt(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
+/// `eprintln!` that never panics: a message that cannot be written to standard error
+/// (`2>/dev/full`, a closed terminal) is dropped, and the exit status still tells.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 #[cfg(test)]
 mod tests {
-    /// Every command prints through this module: a bare `println!`/`print!` would panic on a
-    /// closed pipe or a full disk.
+    /// Every command prints through this module: a bare `println!`/`print!`/`eprintln!` would
+    /// panic on a closed pipe or a full disk.
     #[test]
     fn no_command_prints_with_println() {
         fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
@@ -102,7 +111,7 @@ mod tests {
                         if code.starts_with("//") {
                             continue;
                         }
-                        for bad in ["println!(", "print!(", "io::stdout()"] {
+                        for bad in ["println!(", "print!(", "io::stdout()", "eprintln!("] {
                             let hit = code.match_indices(bad).any(|(at, _)| !code[..at].ends_with('e'));
                             if hit {
                                 found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));

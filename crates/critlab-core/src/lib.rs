@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod estimate;
+pub mod files;
 pub mod phase;
 pub mod spec;
 

@@ -421,6 +421,21 @@ pub enum SpecError {
     },
 }
 
+impl SpecError {
+    /// The spec key a broken rule is about, where it names one.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            SpecError::NotPositive { key, .. }
+            | SpecError::OutOfRange { key, .. }
+            | SpecError::NotFinite { key }
+            | SpecError::Incompatible { key, .. } => Some(key),
+            SpecError::BatchTooLarge { .. } => Some("batch-size"),
+            SpecError::EmptySplit { .. } => Some("train-frac"),
+            _ => None,
+        }
+    }
+}
+
 /// A run spec that passed validation; the trainer accepts nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ValidRunSpec(RunSpec);

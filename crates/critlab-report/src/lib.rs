@@ -102,10 +102,8 @@ pub fn write_figure(svg: &str, path: &Path) -> Result<Vec<PathBuf>, ReportError>
         } else {
             svg.as_bytes().to_vec()
         };
-        if let Some(dir) = t.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| ReportError::Io { path: t.clone(), source })?;
-        }
-        std::fs::write(t, bytes).map_err(|source| ReportError::Io { path: t.clone(), source })?;
+        critlab_core::files::write_atomic_bytes(t, &bytes)
+            .map_err(|source| ReportError::Io { path: t.clone(), source })?;
     }
     Ok(targets)
 }

@@ -1,15 +1,39 @@
 //! `critlab serve`: the report page over HTTP, updating while a sweep writes the store.
 //!
-//! tiny_http (a small synchronous HTTP/1.1 server: four dependencies, no async runtime) serves
-//! three routes and nothing else: `/` (the page), `/api/version` (a number that changes when
-//! the store changed) and `/api/data` (the page's data as JSON). The store is opened read-only;
-//! SQLite's `PRAGMA data_version` tells when another connection (the sweep) committed, and only
-//! then is the data read again. Requests are answered one at a time.
+//! Three routes and nothing else: `/` (the page), `/api/version` (a number that changes when
+//! the store changed) and `/api/data` (the page's data as JSON). The store is opened
+//! read-only; SQLite's `PRAGMA data_version` tells when another connection (the sweep)
+//! committed, and only then is the data read again.
+//!
+//! The HTTP/1.1 layer is small and bounded, because anything on the machine can connect:
+//! requests are parsed with `httparse` from a head of at most [`MAX_HEAD_BYTES`] bytes and
+//! [`MAX_HEADERS`] headers, read within [`HEAD_TIMEOUT`] (a slow client is dropped, not
+//! waited for); a request with a body is refused before any of it is read, so no client's
+//! number is ever allocated; one request per connection; at most [`MAX_CONNECTIONS`]
+//! connections are served at once (each on its own thread; the store is read under one lock)
+//! and more are answered 503 at once. Bound to loopback, a request must carry exactly one
+//! `Host` header naming a loopback address and the bound port (DNS rebinding cannot reach
+//! the store). (tiny_http, used before, read a body's `Content-Length` into one allocation
+//! when a request was answered unread: `Content-Length: 9223372036854775807` aborted the
+//! process.)
 use crate::page::{collect, data_json, render, Mode, ReportOptions};
 use crate::ReportError;
 use critlab_store::Store;
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The largest request head (request line and headers) read, in bytes.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The most headers a request may carry.
+pub const MAX_HEADERS: usize = 64;
+/// How long a client may take to send its request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once; more are answered 503.
+pub const MAX_CONNECTIONS: usize = 32;
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -24,15 +48,21 @@ pub struct ServeOptions {
     pub report: ReportOptions,
 }
 
-/// A bound server, not yet answering.
-pub struct Server {
-    http: tiny_http::Server,
-    addr: SocketAddr,
+/// What the connections share: the store and the last page built from it.
+struct State {
     store: Store,
     opts: ServeOptions,
     /// (data_version of the store when last read, generation, data JSON, page)
-    cache: Option<(i64, u64, String, String)>,
+    cache: Option<(i64, u64, Arc<String>, Arc<String>)>,
     generation: u64,
+}
+
+/// A bound server, not yet answering.
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    store_path: PathBuf,
+    state: Arc<Mutex<State>>,
 }
 
 /// Opens `store` read-only and binds the address; a port in use is an error naming it.
@@ -49,14 +79,123 @@ pub fn bind(store: &Path, opts: ServeOptions) -> Result<Server, ReportError> {
         ReportError::Bind { addr: want, reason }
     })?;
     let addr = listener.local_addr().map_err(|e| ReportError::Bind { addr: want, reason: e.to_string() })?;
-    let http = tiny_http::Server::from_listener(listener, None)
-        .map_err(|e| ReportError::Bind { addr, reason: e.to_string() })?;
-    Ok(Server { http, addr, store, opts, cache: None, generation: 0 })
+    let store_path = store.path().to_path_buf();
+    let state = Arc::new(Mutex::new(State { store, opts, cache: None, generation: 0 }));
+    Ok(Server { listener, addr, store_path, state })
 }
 
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .expect("static header names and ASCII values are valid")
+impl State {
+    /// Reads the store again if another connection committed since the last read.
+    fn refresh(&mut self) -> Result<(u64, Arc<String>, Arc<String>), ReportError> {
+        let version: i64 = self
+            .store
+            .connection()
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .map_err(|e| ReportError::Serve(format!("reading the store's data_version: {e}")))?;
+        if self.cache.as_ref().is_none_or(|c| c.0 != version) {
+            let data = collect(&self.store, &self.opts.report)?;
+            self.generation += 1;
+            let mode = Mode::Live { version: self.generation.to_string(), poll_ms: self.opts.poll_ms };
+            let json = Arc::new(data_json(&data, &mode));
+            let page = Arc::new(render(&data, &mode));
+            self.cache = Some((version, self.generation, json, page));
+        }
+        let c = self.cache.as_ref().expect("filled above");
+        Ok((c.1, c.2.clone(), c.3.clone()))
+    }
+}
+
+/// One response: status, content type, body.
+struct Response {
+    status: u16,
+    kind: &'static str,
+    body: Arc<String>,
+}
+
+fn text(status: u16, body: impl Into<String>) -> Response {
+    Response { status, kind: "text/plain; charset=utf-8", body: Arc::new(body.into()) }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+/// Writes a response and closes the connection (one request per connection).
+fn respond(stream: &mut TcpStream, r: &Response, head_only: bool) {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
+         X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        r.status,
+        reason(r.status),
+        r.kind,
+        r.body.len()
+    );
+    // A client that went away is not the server's problem.
+    let _ = stream.write_all(head.as_bytes());
+    if !head_only {
+        let _ = stream.write_all(r.body.as_bytes());
+    }
+    let _ = stream.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// Reads the request head (up to the blank line) within [`HEAD_TIMEOUT`] and
+/// [`MAX_HEAD_BYTES`]; `Err` carries the response to a client that broke either bound.
+fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, Option<Response>> {
+    let deadline = Instant::now() + HEAD_TIMEOUT;
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Some(text(408, "the request head did not arrive in time\n")));
+        }
+        let _ = stream.set_read_timeout(Some(left));
+        match stream.read(&mut buf) {
+            Ok(0) => return Err(None),
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(Some(text(408, "the request head did not arrive in time\n")))
+            }
+            Err(_) => return Err(None),
+        }
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            head.truncate(end + 4);
+            return Ok(head);
+        }
+        if head.len() > MAX_HEAD_BYTES {
+            return Err(Some(text(431, format!("the request head is over {MAX_HEAD_BYTES} bytes\n"))));
+        }
+    }
+}
+
+/// Whether a `Host` value names this loopback server: a loopback name or address and the
+/// bound port (`127.0.0.1:P@evil.com`, `evil.com`, another port are not).
+fn host_is_loopback(host: &str, port: u16) -> bool {
+    let (name, given_port) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.is_empty() && !p.contains(']') => (n, Some(p)),
+        _ => (host, None),
+    };
+    if let Some(p) = given_port {
+        if p.parse::<u16>().ok() != Some(port) {
+            return false;
+        }
+    }
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Server {
@@ -67,93 +206,133 @@ impl Server {
 
     /// The store being served.
     pub fn store_path(&self) -> PathBuf {
-        self.store.path().to_path_buf()
-    }
-
-    /// Reads the store again if another connection committed since the last read.
-    fn refresh(&mut self) -> Result<(u64, &str, &str), ReportError> {
-        let version: i64 = self
-            .store
-            .connection()
-            .pragma_query_value(None, "data_version", |r| r.get(0))
-            .map_err(|e| ReportError::Serve(format!("reading the store's data_version: {e}")))?;
-        if self.cache.as_ref().is_none_or(|c| c.0 != version) {
-            let data = collect(&self.store, &self.opts.report)?;
-            self.generation += 1;
-            let mode = Mode::Live { version: self.generation.to_string(), poll_ms: self.opts.poll_ms };
-            self.cache = Some((version, self.generation, data_json(&data, &mode), render(&data, &mode)));
-        }
-        let c = self.cache.as_ref().expect("filled above");
-        Ok((c.1, &c.2, &c.3))
-    }
-
-    fn host_allowed(&self, req: &tiny_http::Request) -> bool {
-        // Bound to loopback, answer only requests addressed to loopback names (a web page
-        // elsewhere cannot reach the store through DNS rebinding).
-        if !self.addr.ip().is_loopback() {
-            return true;
-        }
-        let Some(host) = req.headers().iter().find(|h| h.field.equiv("Host")) else { return true };
-        let host = host.value.as_str();
-        let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        matches!(name, "127.0.0.1" | "localhost" | "[::1]") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    }
-
-    /// Answers one request.
-    fn answer(&mut self, req: tiny_http::Request) {
-        let text = |status: u16, body: String| {
-            tiny_http::Response::from_string(body)
-                .with_status_code(status)
-                .with_header(header("Content-Type", "text/plain; charset=utf-8"))
-        };
-        let response = if !self.host_allowed(&req) {
-            text(403, "critlab serve answers only requests addressed to this machine's loopback address\n".into())
-        } else if *req.method() != tiny_http::Method::Get && *req.method() != tiny_http::Method::Head {
-            text(405, format!("critlab serve is read-only: {} is not allowed\n", req.method()))
-        } else {
-            let path = req.url().split('?').next().unwrap_or("").to_string();
-            match path.as_str() {
-                "/" | "/index.html" | "/api/version" | "/api/data" => match self.refresh() {
-                    Ok((generation, json, page)) => {
-                        let (body, kind) = match path.as_str() {
-                            "/api/version" => (format!("{{\"version\":\"{generation}\"}}"), "application/json"),
-                            "/api/data" => (json.to_string(), "application/json"),
-                            _ => (page.to_string(), "text/html; charset=utf-8"),
-                        };
-                        tiny_http::Response::from_string(body).with_header(header("Content-Type", kind))
-                    }
-                    Err(e) => text(500, format!("cannot read the store: {e}\n")),
-                },
-                _ => text(404, format!("no such page: {path} (critlab serve has /, /api/version and /api/data)\n")),
-            }
-        };
-        let response = response
-            .with_header(header("Cache-Control", "no-store"))
-            .with_header(header("X-Content-Type-Options", "nosniff"));
-        // A client that went away is not the server's problem.
-        let _ = req.respond(response);
+        self.store_path.clone()
     }
 
     /// Answers requests until the process is stopped.
-    pub fn run(mut self) -> Result<(), ReportError> {
-        loop {
-            match self.http.recv() {
-                Ok(req) => self.answer(req),
-                Err(e) => return Err(ReportError::Serve(format!("accepting a connection on {}: {e}", self.addr))),
-            }
-        }
+    pub fn run(self) -> Result<(), ReportError> {
+        self.run_until(|| false)
     }
 
-    /// Answers requests until `stop` returns true (checked every 100 ms); for tests.
-    pub fn run_until(mut self, stop: impl Fn() -> bool) -> Result<(), ReportError> {
+    /// Answers requests until `stop` returns true (checked every 20 ms while idle).
+    pub fn run_until(self, stop: impl Fn() -> bool) -> Result<(), ReportError> {
+        self.listener
+            .set_nonblocking(true)
+            .map_err(|e| ReportError::Serve(format!("listening on {}: {e}", self.addr)))?;
+        let active = Arc::new(AtomicUsize::new(0));
         while !stop() {
-            match self.http.recv_timeout(std::time::Duration::from_millis(100)) {
-                Ok(Some(req)) => self.answer(req),
-                Ok(None) => {}
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+                    if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        respond(&mut stream, &text(503, "too many connections; try again\n"), false);
+                        continue;
+                    }
+                    active.fetch_add(1, Ordering::SeqCst);
+                    let (state, working, addr) = (self.state.clone(), active.clone(), self.addr);
+                    let spawned = std::thread::Builder::new().name("serve".into()).spawn(move || {
+                        answer(&state, &mut stream, addr);
+                        working.fetch_sub(1, Ordering::SeqCst);
+                    });
+                    if spawned.is_err() {
+                        active.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+                // A connection reset before it was accepted, or out of descriptors for now.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::Interrupted
+                    ) || e.raw_os_error() == Some(libc_emfile()) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 Err(e) => return Err(ReportError::Serve(format!("accepting a connection on {}: {e}", self.addr))),
             }
         }
         Ok(())
+    }
+}
+
+/// EMFILE (too many open files) on Linux.
+fn libc_emfile() -> i32 {
+    24
+}
+
+/// Answers one connection's request.
+fn answer(state: &Mutex<State>, stream: &mut TcpStream, addr: SocketAddr) {
+    let head = match read_head(stream) {
+        Ok(h) => h,
+        Err(Some(r)) => return respond(stream, &r, false),
+        Err(None) => return,
+    };
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let response = match req.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => route(state, &req, addr),
+        Ok(httparse::Status::Partial) => text(400, "incomplete request\n"),
+        Err(httparse::Error::TooManyHeaders) => text(431, format!("more than {MAX_HEADERS} headers\n")),
+        Err(e) => text(400, format!("malformed request: {e}\n")),
+    };
+    let head_only = req.method == Some("HEAD");
+    respond(stream, &response, head_only);
+}
+
+/// The response to a parsed request.
+fn route(state: &Mutex<State>, req: &httparse::Request<'_, '_>, addr: SocketAddr) -> Response {
+    fn named<'h, 'b>(
+        headers: &'h [httparse::Header<'b>],
+        name: &'static str,
+    ) -> impl Iterator<Item = &'h httparse::Header<'b>> {
+        headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name))
+    }
+    let header = |name: &'static str| named(req.headers, name);
+    if addr.ip().is_loopback() {
+        let hosts: Vec<&[u8]> = header("Host").map(|h| h.value).collect();
+        let ok = match hosts.as_slice() {
+            [one] => std::str::from_utf8(one).is_ok_and(|h| host_is_loopback(h.trim(), addr.port())),
+            _ => false,
+        };
+        if !ok {
+            return text(
+                403,
+                "critlab serve answers only requests with one Host header naming this machine's loopback address and port\n",
+            );
+        }
+    }
+    // No route takes a body: refuse one before reading any of it (its length is never
+    // allocated).
+    let has_body = header("Transfer-Encoding").next().is_some()
+        || header("Content-Length").any(|h| std::str::from_utf8(h.value).map_or(true, |v| v.trim() != "0"));
+    if has_body {
+        return text(413, "critlab serve takes no request body\n");
+    }
+    let method = req.method.unwrap_or("");
+    if method != "GET" && method != "HEAD" {
+        return text(405, format!("critlab serve is read-only: {method} is not allowed\n"));
+    }
+    let path = req.path.unwrap_or("").split('?').next().unwrap_or("");
+    match path {
+        "/" | "/index.html" | "/api/version" | "/api/data" => {
+            let refreshed = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).refresh();
+            match refreshed {
+                Ok((generation, json, page)) => match path {
+                    "/api/version" => Response {
+                        status: 200,
+                        kind: "application/json",
+                        body: Arc::new(format!("{{\"version\":\"{generation}\"}}")),
+                    },
+                    "/api/data" => Response { status: 200, kind: "application/json", body: json },
+                    _ => Response { status: 200, kind: "text/html; charset=utf-8", body: page },
+                },
+                Err(e) => text(500, format!("cannot read the store: {e}\n")),
+            }
+        }
+        _ => text(404, format!("no such page: {path} (critlab serve has /, /api/version and /api/data)\n")),
     }
 }
 

@@ -58,15 +58,16 @@ pub fn wide_table(store: &Store, runs: Option<&[RunId]>) -> Result<WideTable, St
     Ok(WideTable { columns, rows })
 }
 
-/// Writes the table in `format` to `out` (a path; parent directories must exist).
+/// Writes the table in `format` to `out` atomically (a temporary file renamed over it).
 pub fn write(table: &WideTable, format: Format, out: &Path) -> Result<(), StoreError> {
     let fail = |reason: String| StoreError::Export { path: out.to_path_buf(), reason };
-    let file = std::fs::File::create(out).map_err(|e| fail(e.to_string()))?;
-    match format {
-        Format::Csv => write_csv(table, std::io::BufWriter::new(file)).map_err(|e| fail(e.to_string())),
-        Format::Jsonl => write_jsonl(table, std::io::BufWriter::new(file)).map_err(|e| fail(e.to_string())),
-        Format::Parquet => write_parquet(table, file).map_err(|e| fail(e.to_string())),
-    }
+    // Atomic: a full disk or a kill leaves the old file (or none), never part of a table.
+    critlab_core::files::write_atomic(out, |w| match format {
+        Format::Csv => write_csv(table, w),
+        Format::Jsonl => write_jsonl(table, w),
+        Format::Parquet => write_parquet(table, w).map_err(|e| std::io::Error::other(e.to_string())),
+    })
+    .map_err(|e| fail(e.to_string()))
 }
 
 /// Writes CSV to any writer.
@@ -115,7 +116,7 @@ pub fn write_jsonl(table: &WideTable, mut w: impl Write) -> std::io::Result<()> 
     w.flush()
 }
 
-fn write_parquet(table: &WideTable, file: std::fs::File) -> Result<(), parquet::errors::ParquetError> {
+fn write_parquet(table: &WideTable, file: impl Write + Send) -> Result<(), parquet::errors::ParquetError> {
     use parquet::basic::{Repetition, Type as Physical};
     use parquet::data_type::{DoubleType, Int64Type};
     use parquet::file::properties::WriterProperties;

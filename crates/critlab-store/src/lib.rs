@@ -134,8 +134,13 @@ impl Store {
     /// directory this process cannot write to is read as an immutable snapshot.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        if !path.exists() {
-            return Err(StoreError::Missing { path });
+        match std::fs::metadata(&path) {
+            Err(_) => return Err(StoreError::Missing { path }),
+            Ok(meta) if !meta.is_file() => {
+                let what = if meta.is_dir() { "a directory" } else { "not a regular file" };
+                return Err(StoreError::Schema { path, reason: format!("is {what}, not a store") });
+            }
+            Ok(_) => {}
         }
         let conn = match connect_read_only(&path, false) {
             // A WAL store needs its shared-memory file, which an unwritable directory cannot

@@ -43,6 +43,14 @@ impl Store {
         if !shard.is_file() {
             return Err(StoreError::Schema { path: shard.to_path_buf(), reason: "no such shard file".into() });
         }
+        // An empty file (a sweep's `.lock`, a shard a killed task created) holds no store:
+        // opening it read-write would make one there.
+        if std::fs::metadata(shard).is_ok_and(|m| m.len() == 0) {
+            return Err(StoreError::Schema {
+                path: shard.to_path_buf(),
+                reason: "is an empty file, not a store (nothing to merge)".into(),
+            });
+        }
         // Opening checks (and if needed migrates) the shard's schema before it is attached.
         drop(Store::open(shard)?);
         let err = |e| StoreError::sql(&self.path, "merge shard", e);

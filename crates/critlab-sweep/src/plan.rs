@@ -2,7 +2,7 @@
 //! grouped into replica batches and sharded for Slurm.
 use crate::spec::{Sampling, SweepSpec};
 use crate::SweepError;
-use critlab_core::{RunSpec, SpecError, ValidRunSpec};
+use critlab_core::{RunSpec, ValidRunSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -58,9 +58,8 @@ impl Plan {
             let describe = || describe_point(&point);
             let spec: RunSpec = serde_json::from_value(json)
                 .map_err(|e| sweep.run_error(None, format!("run {index} ({}): {e}", describe())))?;
-            let spec = spec
-                .validate()
-                .map_err(|e| sweep.run_error(spec_error_key(&e), format!("run {index} ({}): {e}", describe())))?;
+            let spec =
+                spec.validate().map_err(|e| sweep.run_error(e.key(), format!("run {index} ({}): {e}", describe())))?;
             let hash = spec.hash();
             if let Some(first) = seen.insert(hash.clone(), index) {
                 return Err(sweep.run_error(
@@ -173,19 +172,6 @@ pub fn describe_point(point: &[(String, Value)]) -> String {
     point.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The key a spec error is about.
-fn spec_error_key(e: &SpecError) -> Option<&'static str> {
-    match e {
-        SpecError::NotPositive { key, .. }
-        | SpecError::OutOfRange { key, .. }
-        | SpecError::NotFinite { key }
-        | SpecError::Incompatible { key, .. } => Some(key),
-        SpecError::BatchTooLarge { .. } => Some("batch-size"),
-        SpecError::EmptySplit { .. } => Some("train-frac"),
-        _ => None,
-    }
-}
-
 type Point = Vec<(String, Value)>;
 
 /// The axis values of every run; seeds are applied last (fastest).
@@ -204,6 +190,7 @@ fn points(sweep: &SweepSpec) -> Result<Vec<Point>, SweepError> {
             if n > sweep.max_runs {
                 return Err(too_many(sweep));
             }
+            check_plan_memory(sweep, n)?;
             let mut rng = ChaCha8Rng::seed_from_u64(sweep.sample_seed);
             (0..n)
                 .map(|_| sweep.axes.iter().map(|a| (a.key.clone(), a.values.sample(&a.key, &mut rng))).collect())
@@ -217,11 +204,41 @@ fn points(sweep: &SweepSpec) -> Result<Vec<Point>, SweepError> {
     Ok(points)
 }
 
+/// Memory one planned run holds while the plan exists: its axis point, resolved spec (as
+/// JSON and validated), hash and index entry. Measured as the peak resident memory of
+/// `critlab sweep plan` on a 100 000-run spec (122 MB) divided by its runs, times 1.7 (see
+/// docs/reliability.md, "Plan sizes").
+pub const PLAN_BYTES_PER_RUN: f64 = 2048.0;
+
+/// Refuses a plan of `n` runs whose estimated memory is above the default memory budget
+/// (80 % of what the machine, the cgroup and `ulimit -v` leave): a `max-runs` raised to 10¹²
+/// must be an error, not an allocation that aborts the process.
+fn check_plan_memory(sweep: &SweepSpec, n: usize) -> Result<(), SweepError> {
+    let need = n as f64 * PLAN_BYTES_PER_RUN;
+    let budget = critlab_train::budget::Budget::new(None);
+    if need <= budget.limit {
+        return Ok(());
+    }
+    Err(sweep.run_error(
+        None,
+        format!(
+            "the plan of {n} runs would need about {} of memory to hold ({} per run) but the memory budget is {} ({}); \
+             make the axes, `seeds` or `samples` smaller",
+            critlab_train::budget::bytes(need),
+            critlab_train::budget::bytes(PLAN_BYTES_PER_RUN),
+            critlab_train::budget::bytes(budget.limit),
+            budget.source
+        ),
+    ))
+}
+
 /// Every point extended by every value of `key` (the new key varies fastest).
 fn product(sweep: &SweepSpec, points: Vec<Point>, key: &str, values: &[Value]) -> Result<Vec<Point>, SweepError> {
-    if points.len().saturating_mul(values.len()) > sweep.max_runs {
+    let n = points.len().saturating_mul(values.len());
+    if n > sweep.max_runs {
         return Err(too_many(sweep));
     }
+    check_plan_memory(sweep, n)?;
     Ok(points
         .into_iter()
         .flat_map(|p| {

@@ -268,9 +268,79 @@ impl Budget {
     }
 }
 
-/// A run or group that would not fit in memory.
+/// Bytes the store grows by per stored metric value: its row in `metrics` and its share of
+/// the index: 42 bytes measured (a 2 000-step run, 5 828 values in 245 760 bytes).
+pub const STORE_BYTES_PER_VALUE: f64 = 48.0;
+
+/// Metric values one run stores at an eval step, an upper estimate: the default probes store
+/// 29 on the default MLP (more with the Fourier probes of modular tasks and other options).
+pub const VALUES_PER_EVAL: f64 = 64.0;
+
+/// How many bytes the store will grow by for these runs: every eval step (and the first and
+/// last step) stores [`VALUES_PER_EVAL`] values of [`STORE_BYTES_PER_VALUE`] bytes.
+pub fn store_growth(specs: &[ValidRunSpec]) -> f64 {
+    specs
+        .iter()
+        .map(|s| {
+            let evals = (s.steps / s.eval_every.max(1)) as f64 + 2.0;
+            evals * VALUES_PER_EVAL * STORE_BYTES_PER_VALUE
+        })
+        .sum()
+}
+
+/// Free bytes on the file system that holds `path` (or its directory, when it does not exist
+/// yet); `None` when it cannot be read.
+pub fn free_disk(path: &std::path::Path) -> Option<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        }
+    };
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills one struct we own from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some(st.f_bavail as f64 * st.f_frsize as f64)
+}
+
+/// The share of the free disk the runs of one command may fill.
+pub const DISK_FRACTION: f64 = 0.9;
+
+/// Refuses work whose stored metrics would not fit on the store's disk: `growth` bytes (see
+/// [`store_growth`]) against [`DISK_FRACTION`] of the free space where `store` lives.
+pub fn check_disk(what: &str, store: &std::path::Path, growth: f64) -> Result<(), BudgetError> {
+    let Some(free) = free_disk(store) else { return Ok(()) };
+    if growth <= DISK_FRACTION * free {
+        return Ok(());
+    }
+    Err(BudgetError::Disk { what: what.to_string(), growth, free, store: store.to_path_buf() })
+}
+
+/// A run or group that would not fit in memory, or whose metrics would not fit on disk.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BudgetError {
+    /// The stored metrics would fill the disk.
+    #[error(
+        "{what} would store about {} of metrics in {} but its disk has {} free; raise `eval-every`, \
+         lower `steps`, or free disk space",
+        bytes(*growth), store.display(), bytes(*free)
+    )]
+    Disk {
+        /// What was checked.
+        what: String,
+        /// Estimated growth of the store in bytes.
+        growth: f64,
+        /// Free bytes where the store lives.
+        free: f64,
+        /// The store.
+        store: std::path::PathBuf,
+    },
     /// The estimate is above the limit.
     #[error(
         "{what} would need about {estimate} but the memory budget is {} ({origin}); make the model, \

@@ -2,6 +2,7 @@
 use crate::args::StoreArg;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
+use critlab_core::files::{check_output, FileKind, Protected};
 use critlab_store::export::{self, Format};
 use critlab_store::{RunId, Store};
 use std::path::PathBuf;
@@ -19,6 +20,10 @@ pub struct ExportCmd {
     /// Output file (required for parquet; standard output otherwise)
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Replace an existing output file that holds another kind of data, or whose name has
+    /// another format's extension (the store itself is never overwritten)
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     store: StoreArg,
 }
@@ -33,8 +38,12 @@ enum ExportFormat {
 /// Runs `critlab export`.
 pub fn run(cmd: ExportCmd) -> Result<ExitCode> {
     if let Some(out) = &cmd.output {
-        crate::args::refuse_overwriting_input("--output", out, &[&cmd.store.store])?;
-        check_extension(out, cmd.format)?;
+        let kind = match cmd.format {
+            ExportFormat::Csv => FileKind::Csv,
+            ExportFormat::Jsonl => FileKind::Jsonl,
+            ExportFormat::Parquet => FileKind::Parquet,
+        };
+        check_output("--output", out, kind, &Protected::new().store(&cmd.store.store), cmd.force)?;
     }
     let store = Store::open_read_only(&cmd.store.store)?;
     let runs = (!cmd.runs.is_empty()).then_some(cmd.runs.as_slice());
@@ -47,7 +56,7 @@ pub fn run(cmd: ExportCmd) -> Result<ExitCode> {
     match (&cmd.output, format) {
         (Some(path), f) => {
             export::write(&table, f, path)?;
-            eprintln!(
+            errln!(
                 "wrote {} rows × {} metrics as {:?} to {}",
                 table.rows.len(),
                 table.columns.len(),
@@ -60,23 +69,4 @@ pub fn run(cmd: ExportCmd) -> Result<ExitCode> {
         (None, Format::Parquet) => bail!("--format parquet needs --output FILE"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Refuses an output file whose extension names another format (`-o runs.csv --format
-/// parquet`); any other extension, or none, is written in the format asked for.
-fn check_extension(path: &std::path::Path, format: ExportFormat) -> Result<()> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let implied = match ext.as_deref() {
-        Some("csv" | "tsv") => Some(ExportFormat::Csv),
-        Some("jsonl" | "ndjson" | "json") => Some(ExportFormat::Jsonl),
-        Some("parquet" | "pq") => Some(ExportFormat::Parquet),
-        _ => None,
-    };
-    match implied {
-        Some(f) if f != format => bail!(
-            "--output {} has the extension of {f:?} but --format is {format:?}; rename the file or change --format",
-            path.display()
-        ),
-        _ => Ok(()),
-    }
 }

@@ -83,6 +83,10 @@ pub struct TableCmd {
     /// Column holding a hyperparameter, constant within each run (repeatable)
     #[arg(long = "param-col", value_name = "COL")]
     param_col: Vec<String>,
+    /// Skip rows that cannot be read faithfully (a text cell in a numeric column, a step out of
+    /// range or repeated within a run) instead of refusing the file; the summary counts them
+    #[arg(long)]
+    skip_bad_rows: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -103,14 +107,29 @@ pub fn run(cmd: IngestCmd) -> Result<ExitCode> {
         map: IngestOptions::parse_map(&common.map)?,
         params: IngestOptions::parse_params(&common.param)?,
     };
-    let store = Store::open(&common.store.store)?;
+    let path = &common.store.store;
+    let existed = path.exists();
     let mut reports = Vec::with_capacity(sources.len());
-    for source in &sources {
-        let report = store.ingest(source, &opts)?;
-        if !common.json {
-            out!("{}", summary(&report))?;
+    let ingested = (|| -> Result<()> {
+        let store = Store::open(path)?;
+        for source in &sources {
+            let report = store.ingest(source, &opts)?;
+            if !common.json {
+                out!("{}", summary(&report))?;
+            }
+            reports.push(report);
         }
-        reports.push(report);
+        Ok(())
+    })();
+    if let Err(e) = ingested {
+        // A store this command created and could not fill (a full disk) is removed, not left
+        // as an empty file that later commands would call an empty store.
+        if !existed && reports.is_empty() {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        return Err(e);
     }
     if common.json {
         outln!("{}", serde_json::to_string_pretty(&reports)?)?;
@@ -127,6 +146,7 @@ fn table_sources(c: TableCmd, jsonl: bool) -> Result<(Vec<Source>, CommonArgs)> 
         name_col: c.name_col,
         value_col: c.value_col,
         param_cols: c.param_col,
+        skip_bad_rows: c.skip_bad_rows,
     };
     let sources = c.files.iter().map(|f| ingest::table::read(f, jsonl, &opts)).collect::<Result<_, _>>()?;
     Ok((sources, c.common))

@@ -33,7 +33,7 @@ enum Merged {
 /// Runs `critlab merge`. Exit 1 when a shard is missing or has unfinished runs.
 pub fn run(cmd: MergeCmd) -> Result<ExitCode> {
     for input in &cmd.inputs {
-        if crate::args::same_file(input, &cmd.store.store) {
+        if critlab_core::files::same_file(input, &cmd.store.store) {
             anyhow::bail!("cannot merge {} into itself (it is the --store)", input.display());
         }
     }

@@ -26,6 +26,19 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// Parses the command line. Negative numbers are values everywhere (`--beta2 -0.1` is a
+    /// range error naming the flag, not "unexpected argument '-0'").
+    pub fn parse_args() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        fn negatives(cmd: clap::Command) -> clap::Command {
+            cmd.allow_negative_numbers(true).mut_subcommands(negatives)
+        }
+        let matches = negatives(Cli::command()).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Grokking as a phase transition in one command: a small sweep, its phases and diagram.

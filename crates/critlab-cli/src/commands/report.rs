@@ -2,6 +2,7 @@
 use crate::args::StoreArg;
 use anyhow::Result;
 use clap::Args;
+use critlab_core::files::{check_output, FileKind, Protected};
 use critlab_report::page::{write_report, ReportOptions};
 use critlab_store::RunId;
 use std::path::PathBuf;
@@ -54,10 +55,16 @@ pub struct ReportCmd {
     /// Output file
     #[arg(short, long, default_value = "report.html")]
     output: PathBuf,
+    /// Replace an existing output file that holds another kind of data, or whose name has
+    /// another kind's extension (the store itself is never overwritten)
+    #[arg(long)]
+    force: bool,
 }
 
 /// Runs `critlab report`.
 pub fn run(cmd: ReportCmd) -> Result<ExitCode> {
+    let protected = Protected::new().store(&cmd.store.store);
+    check_output("--output", &cmd.output, FileKind::Html, &protected, cmd.force)?;
     let data = write_report(&cmd.store.store, &cmd.page.options(), &cmd.output)?;
     let size = std::fs::metadata(&cmd.output).map(|m| m.len()).unwrap_or(0);
     outln!(

@@ -77,11 +77,20 @@ fn spec_field(spec: &Value, key: &str) -> String {
     }
 }
 
+/// A run as JSON, its `status` the one word the table shows (`stale` for a `running` run
+/// whose process is gone; the `stale` flag stays beside it).
+fn json_run(run: &critlab_store::RunRow) -> Result<Value> {
+    let mut obj = serde_json::to_value(run)?;
+    obj["status"] = Value::from(run.shown_status());
+    Ok(obj)
+}
+
 fn list(cmd: ListCmd) -> Result<ExitCode> {
     let store = Store::open_read_only(&cmd.store.store)?;
     let runs = store.runs(cmd.sweep.as_deref())?;
     if cmd.json {
-        outln!("{}", serde_json::to_string_pretty(&runs)?)?;
+        let shown = runs.iter().map(json_run).collect::<Result<Vec<_>>>()?;
+        outln!("{}", serde_json::to_string_pretty(&shown)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     if runs.is_empty() {
@@ -143,7 +152,7 @@ fn show(cmd: ShowCmd) -> Result<ExitCode> {
     }
     let transitions = store.transitions(Some(cmd.id))?;
     if cmd.json {
-        let mut obj = serde_json::to_value(&run)?;
+        let mut obj = json_run(&run)?;
         obj["last_metrics"] = Value::Object(last);
         obj["transitions"] = serde_json::to_value(&transitions)?;
         outln!("{}", serde_json::to_string_pretty(&obj)?)?;

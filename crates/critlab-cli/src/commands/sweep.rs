@@ -431,7 +431,7 @@ fn stop_rule(confidence: f64, predictor: &str, calibrate_from: Option<&str>, sto
         }
     };
     let c = calibrations.pooled;
-    eprintln!(
+    errln!(
         "stop-hopeless: {} with ln K ~ N({:.2}, {:.2}²) pooled over {} runs, per class for {} classes and per cell for {} cells; stop memorised runs when P(grok) < {:.3}",
         predictor.name(),
         c.mu,
@@ -495,7 +495,7 @@ fn run_slurm(cmd: RunCmd) -> Result<ExitCode> {
     let max_array = match slurm::max_array_size() {
         Ok(n) => n,
         Err(e) if cmd.dry_run => {
-            eprintln!("note: {e}; planning with Slurm's default MaxArraySize {}", slurm::DEFAULT_MAX_ARRAY_SIZE);
+            errln!("note: {e}; planning with Slurm's default MaxArraySize {}", slurm::DEFAULT_MAX_ARRAY_SIZE);
             slurm::DEFAULT_MAX_ARRAY_SIZE
         }
         Err(e) => return Err(e.into()),
@@ -600,7 +600,7 @@ fn summarize(plan: &Plan, store_path: &Path, work_dir: Option<&Path>) -> Result<
     if store_path.exists() {
         let store = Store::open_read_only(store_path)?;
         if let Err(e) = plan.check_identity(&store) {
-            eprintln!("warning: {e}");
+            errln!("warning: {e}");
         }
         for r in store.runs(Some(plan.name()))? {
             let rank = |s: Option<RunStatus>| match s {

@@ -3,6 +3,7 @@ use crate::args::{self, DeviceArg, MemoryArg, RunArgs, StoreArg};
 use crate::table;
 use anyhow::{Context, Result};
 use clap::Args;
+use critlab_core::files::{check_output, FileKind, Protected};
 use critlab_core::{RunStatus, ValidRunSpec};
 use critlab_physics::transitions::{self, RunSeries, TransitionOptions};
 use critlab_store::{MetricRow, RunId, Store, StoreError, Writer};
@@ -40,6 +41,9 @@ pub struct TrainCmd {
     /// exactly the same place and its measurements be compared number for number
     #[arg(long, value_name = "FILE")]
     export_init: Option<PathBuf>,
+    /// Let --export-init replace an existing file of another kind (never the store or the config)
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -196,13 +200,23 @@ struct Summary<'a> {
 /// Runs `critlab train`.
 pub fn run(cmd: TrainCmd) -> Result<ExitCode> {
     let spec: ValidRunSpec = args::resolve(cmd.config.as_deref(), &cmd.run)?;
+    if let Some(path) = &cmd.export_init {
+        let mut protected = Protected::new().store(&cmd.store.store);
+        if let Some(config) = &cmd.config {
+            protected = protected.file("config", config);
+        }
+        check_output("--export-init", path, FileKind::Json, &protected, cmd.force)?;
+    }
     // Before anything is allocated or stored.
-    cmd.memory.budget().check("the run", &critlab_train::budget::estimate(std::slice::from_ref(&spec)))?;
+    let specs = std::slice::from_ref(&spec);
+    cmd.memory.budget().check("the run", &critlab_train::budget::estimate(specs))?;
+    critlab_train::budget::check_disk("the run", &cmd.store.store, critlab_train::budget::store_growth(specs))?;
     let device = cmd.device.open()?;
     if let Some(path) = &cmd.export_init {
         let state = critlab_train::export::initial_state(&spec);
         let text = serde_json::to_string(&state)?;
-        std::fs::write(path, text).with_context(|| format!("writing the initial state to {}", path.display()))?;
+        critlab_core::files::write_atomic_bytes(path, text.as_bytes())
+            .with_context(|| format!("writing the initial state to {}", path.display()))?;
     }
     let store = Store::open(&cmd.store.store)?;
     let run_id = store.create_run(spec.spec(), None, cmd.device.device.backend())?;

@@ -146,7 +146,7 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
                 let run = cmd.run.expect("clap requires --run with --store");
                 let row = store.run(run)?;
                 if row.stale && !stale_noted {
-                    eprintln!("run {run} is stale: it is `running` but its process is gone; it will never finish");
+                    errln!("run {run} is stale: it is `running` but its process is gone; it will never finish");
                     stale_noted = true;
                 }
                 let done = row.status != RunStatus::Running || row.stale;
@@ -179,6 +179,6 @@ pub fn run(cmd: WatchCmd) -> Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_secs_f64(cmd.interval));
     }
-    eprintln!("watch ended: {} warning(s)", monitor.fired().len());
+    errln!("watch ended: {} warning(s)", monitor.fired().len());
     Ok(ExitCode::SUCCESS)
 }

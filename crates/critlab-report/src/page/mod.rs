@@ -19,9 +19,7 @@ pub fn write_report(store: &Path, opts: &ReportOptions, out: &Path) -> Result<Re
         return Err(ReportError::Selection(format!("store {} has no runs{which} to report", store.path().display())));
     }
     let page = render(&data, &Mode::File);
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io { path: out.to_path_buf(), source })?;
-    }
-    std::fs::write(out, page).map_err(|source| ReportError::Io { path: out.to_path_buf(), source })?;
+    critlab_core::files::write_atomic_bytes(out, page.as_bytes())
+        .map_err(|source| ReportError::Io { path: out.to_path_buf(), source })?;
     Ok(data)
 }

@@ -31,6 +31,36 @@ pub struct TableOptions {
     pub value_col: Option<String>,
     /// Columns that hold hyperparameters (constant within a run).
     pub param_cols: Vec<String>,
+    /// Skip the rows that cannot be read faithfully (a text cell in a numeric column, a step
+    /// out of range, a step repeated within a run) instead of refusing the file; the source's
+    /// notes count them.
+    pub skip_bad_rows: bool,
+}
+
+/// The largest step stored: every whole number up to 2^53 is exact in an f64 (a step read as
+/// 99999999999999999999999 is refused, not stored as i64::MAX).
+const MAX_STEP: f64 = 9_007_199_254_740_992.0;
+
+/// Refuses a CSV with an unterminated quoted field (the rest of the file would silently
+/// become one cell), naming the line where the quote opens.
+fn check_quotes(path: &Path, text: &str) -> Result<(), IngestError> {
+    let mut open_line = None;
+    let mut line = 1usize;
+    for c in text.chars() {
+        match c {
+            '"' => open_line = if open_line.is_some() { None } else { Some(line) },
+            '\n' => line += 1,
+            _ => {}
+        }
+    }
+    match open_line {
+        Some(l) => Err(IngestError::Line {
+            path: path.to_path_buf(),
+            line: l,
+            reason: "a quoted field opens here and is never closed".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// W&B's bookkeeping columns, which are not series.
@@ -192,7 +222,29 @@ fn pick<'a>(
 
 /// Reads a CSV (`jsonl = false`) or JSON Lines log.
 pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, IngestError> {
-    let text = std::fs::read_to_string(path).map_err(|e| IngestError::io(path, e))?;
+    let meta = std::fs::metadata(path).map_err(|e| IngestError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+            reason: "is not a regular file (a device, pipe or directory cannot be read as a log)".into(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| IngestError::io(path, e))?;
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(IngestError::Record {
+            path: path.to_path_buf(),
+            offset: at as u64,
+            reason: "a NUL byte: this is not a text log".into(),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| IngestError::Record {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to() as u64,
+        reason: "not valid UTF-8 text".into(),
+    })?;
+    if !jsonl {
+        check_quotes(path, &text)?;
+    }
     let mut notes = Vec::new();
     let (header, rows) = if jsonl { read_jsonl(path, &text, &mut notes)? } else { read_csv(path, &text)? };
     if rows.is_empty() {
@@ -225,6 +277,8 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
             path.display()
         ));
     }
+    let reserved: BTreeSet<&str> =
+        [run_col, step_col, name_col, value_col].into_iter().flatten().chain(WANDB_META.iter().copied()).collect();
     // Group rows by run, keeping the file's order of runs.
     let mut order: Vec<String> = Vec::new();
     let mut groups: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
@@ -247,13 +301,40 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
         }
         groups.entry(key).or_default().push(row);
     }
-    let reserved: BTreeSet<&str> =
-        [run_col, step_col, name_col, value_col].into_iter().flatten().chain(WANDB_META.iter().copied()).collect();
-    // Column kinds over the whole file: numeric when every non-empty cell is a number.
+    // Column kinds over the whole file: numeric when every non-empty cell is a number. A
+    // column of numbers with a few text cells is a damaged series, not a text column: refused
+    // at its first text cell (or those rows skipped with --skip-bad-rows).
+    let mut bad_rows: BTreeSet<usize> = BTreeSet::new();
+    for h in header.iter().map(String::as_str) {
+        if reserved.contains(h) && Some(h) != step_col || opts.param_cols.iter().any(|p| p == h) {
+            continue;
+        }
+        let nums = rows.iter().filter(|(_, c)| matches!(c.get(h), Some(Cell::Num(_)))).count();
+        let texts: Vec<&Row> = rows.iter().filter(|(_, c)| matches!(c.get(h), Some(Cell::Text(_)))).collect();
+        if nums > 0 && !texts.is_empty() && texts.len() < nums {
+            if !opts.skip_bad_rows {
+                let (line, cells) = texts[0];
+                return Err(IngestError::Line {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    reason: format!(
+                        "`{}` in the numeric column `{h}` is not a number ({} such cells; --skip-bad-rows skips those rows)",
+                        cells[h].text(),
+                        texts.len()
+                    ),
+                });
+            }
+            bad_rows.extend(texts.iter().map(|r| r.0));
+        }
+    }
     let numeric: BTreeSet<&str> = header
         .iter()
         .map(String::as_str)
-        .filter(|h| rows.iter().all(|(_, cells)| !matches!(cells.get(*h), Some(Cell::Text(_)))))
+        .filter(|h| {
+            rows.iter()
+                .filter(|r| !bad_rows.contains(&r.0))
+                .all(|(_, cells)| !matches!(cells.get(*h), Some(Cell::Text(_))))
+        })
         .collect();
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into());
     let abs = absolute(path);
@@ -265,10 +346,27 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
         let mut series: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
         let mut params: BTreeMap<String, Value> = BTreeMap::new();
         let mut text_values: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let mut seen_steps: BTreeMap<i64, usize> = BTreeMap::new();
+        let mut skipped = 0usize;
         for (i, (line, cells)) in group.iter().map(|r| (r.0, &r.1)).enumerate() {
+            if bad_rows.contains(&line) {
+                skipped += 1;
+                continue;
+            }
             let step = match step_col {
                 Some(c) => match cells.get(c) {
-                    Some(Cell::Num(x)) if x.is_finite() && x.fract() == 0.0 => *x as i64,
+                    Some(Cell::Num(x)) if x.is_finite() && x.fract() == 0.0 && x.abs() <= MAX_STEP => *x as i64,
+                    Some(Cell::Num(x)) if x.is_finite() && x.fract() == 0.0 => {
+                        if opts.skip_bad_rows {
+                            skipped += 1;
+                            continue;
+                        }
+                        return Err(IngestError::Line {
+                            path: path.to_path_buf(),
+                            line,
+                            reason: format!("step {x} is out of range (at most 2^53 = {MAX_STEP})"),
+                        });
+                    }
                     Some(cell) => {
                         return Err(IngestError::Line {
                             path: path.to_path_buf(),
@@ -286,6 +384,28 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
                 },
                 None => i as i64,
             };
+            // Wide layout: one row per step of a run. A repeated step means two runs in one
+            // file (a missing --run-col) or a log restarted: never merged silently.
+            if long.is_none() {
+                if let Some(first) = seen_steps.insert(step, line) {
+                    if opts.skip_bad_rows {
+                        skipped += 1;
+                        continue;
+                    }
+                    let hint = if run_col.is_none() {
+                        "; if the file holds several runs, name their column with --run-col"
+                    } else {
+                        ""
+                    };
+                    return Err(IngestError::Line {
+                        path: path.to_path_buf(),
+                        line,
+                        reason: format!(
+                            "step {step} appears again (first at line {first}){hint}; --skip-bad-rows keeps the first"
+                        ),
+                    });
+                }
+            }
             if let Some((n, v)) = long {
                 let name = cells.get(n).map(Cell::text).ok_or_else(|| IngestError::Line {
                     path: path.to_path_buf(),
@@ -339,6 +459,9 @@ pub fn read(path: &Path, jsonl: bool, opts: &TableOptions) -> Result<Source, Ing
         } else {
             (stem.clone(), format!("{format}:{}", abs.display()))
         };
+        if skipped > 0 {
+            notes.push(format!("run {name}: {skipped} bad row(s) skipped (--skip-bad-rows)"));
+        }
         if series.is_empty() {
             notes.push(format!("run {name}: no numeric series; skipped"));
             continue;

@@ -32,6 +32,10 @@ pub struct Records<'a> {
     pub truncated_at: Option<u64>,
 }
 
+/// The largest record accepted (1 GiB): an event is a few bytes to a few megabytes, and a
+/// longer claimed length is damage, not a record to wait for.
+pub const MAX_RECORD_BYTES: u64 = 1 << 30;
+
 /// Splits a file's bytes into records, checking both checksums of each.
 pub fn split(bytes: &[u8]) -> Result<Records<'_>, FrameError> {
     let mut out = Records::default();
@@ -52,6 +56,14 @@ pub fn split(bytes: &[u8]) -> Result<Records<'_>, FrameError> {
             });
         }
         let len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
+        if len > MAX_RECORD_BYTES {
+            return Err(FrameError {
+                offset,
+                reason: format!(
+                    "the record claims {len} bytes, more than any event ({MAX_RECORD_BYTES} bytes at most): damaged file"
+                ),
+            });
+        }
         let need = 12u64.saturating_add(len).saturating_add(4);
         if (rest.len() as u64) < need {
             out.truncated_at = Some(offset);

@@ -31,7 +31,7 @@ impl OutputArgs {
             for f in critlab_report::write_figure(&figure(), path)
                 .with_context(|| format!("cannot write the plot to {}", path.display()))?
             {
-                eprintln!("wrote {}", f.display());
+                errln!("wrote {}", f.display());
             }
         }
         print_result(self.json, result, summary)

@@ -100,11 +100,7 @@ impl SweepArgs {
         }
         let done: Vec<&RunRow> = runs.iter().filter(|r| r.status == RunStatus::Done).collect();
         if done.len() < runs.len() {
-            eprintln!(
-                "using the {} finished runs of {} (others are running, diverged or failed)",
-                done.len(),
-                runs.len()
-            );
+            errln!("using the {} finished runs of {} (others are running, diverged or failed)", done.len(), runs.len());
         }
         let field_varies = self.field.as_deref().is_some_and(|field| {
             let vals: Vec<f64> = done.iter().filter_map(|r| spec_value(r, field).ok()).collect();
@@ -122,7 +118,7 @@ impl SweepArgs {
                 }
             }
         }
-        eprintln!(
+        errln!(
             "sweep `{name}`: {} finished runs; keys that vary: {}; control `{control}`{}{}{}",
             done.len(),
             varying.join(", "),

@@ -174,7 +174,7 @@ pub fn analyse(store: &Store, sweep: &str, x: &str, y: &str, args: &ClassifyArgs
     budgets.sort_unstable();
     budgets.dedup();
     if budgets.len() > 1 && x != "steps" && y != "steps" {
-        eprintln!(
+        errln!(
             "warning: the runs of sweep `{sweep}` have {} different step budgets ({}); phases of runs with unequal budgets are not comparable",
             budgets.len(),
             budgets.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
@@ -301,7 +301,7 @@ pub fn run(cmd: PhasesCmd) -> Result<ExitCode> {
     let analysis = analyse(&store, &cmd.sweep, &cmd.x, &cmd.y, &cmd.options)?;
     if let Some(path) = &cmd.plot {
         for f in write_diagram(&analysis, path)? {
-            eprintln!("wrote {}", f.display());
+            errln!("wrote {}", f.display());
         }
     }
     if cmd.json {

@@ -165,12 +165,12 @@ pub fn run(cmd: PredictCmd) -> Result<ExitCode> {
     if let Some(path) = &cmd.plot {
         std::fs::write(path, critlab_report::plot::predict::roc_svg(&report))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+        errln!("wrote {}", path.display());
     }
     if let Some(path) = &cmd.plot_predicted {
         std::fs::write(path, critlab_report::plot::predict::predicted_svg(&report))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+        errln!("wrote {}", path.display());
     }
     print_result(cmd.json, &JsonReport::from(&report), || summary(&report))?;
     Ok(ExitCode::SUCCESS)

@@ -91,7 +91,7 @@ fn master_curve(cmd: &ScalingFormsCmd, size: &str) -> Result<FormData> {
         ..Default::default()
     };
     let fit = collapse::fit(&data, &opts).with_context(|| format!("data collapse of {}", cmd.input.display()))?;
-    eprintln!("collapse: x_c = {:.6}, nu = {:.4}, zeta = {:.4}, S = {:.3}", fit.x_c, fit.nu, fit.zeta, fit.quality);
+    errln!("collapse: x_c = {:.6}, nu = {:.4}, zeta = {:.4}, S = {:.3}", fit.x_c, fit.nu, fit.zeta, fit.quality);
     let scaled = collapse::scaled_curves(&data, &fit);
     let (x, (y, dy)): (Vec<f64>, (Vec<f64>, Vec<f64>)) =
         scaled.iter().flat_map(|c| c.x.iter().zip(c.y.iter().zip(&c.dy)).map(|(&x, (&y, &d))| (x, (y, d)))).unzip();
