@@ -582,3 +582,239 @@ fn a_backend_failure_mid_run_is_a_failed_run_with_its_metrics_kept() {
         assert_eq!(store.series(r.id, "test_acc").unwrap().len(), 2, "steps 0 and 10 kept: {r:?}");
     }
 }
+
+/// The bytes of every file in `dir` (names and contents), to show a command changed nothing.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with("-shm") && !p.to_string_lossy().ends_with("-wal"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Issue 26, item 1: `report -o s.db` (also through a symlink), `--export-init s.db`,
+/// `--export-init` onto the config, `report -o existing.csv` and `merge` of an empty lock file
+/// overwrote the store or the user's files. Each is refused (exit 2) and every file is
+/// byte-identical afterwards; `--force` replaces a file of another kind, never the store.
+#[test]
+fn no_command_overwrites_the_store_the_config_or_a_file_of_another_kind() {
+    let dir = copy_of_tiny();
+    let d = dir.path();
+    std::os::unix::fs::symlink(d.join("s.db"), d.join("link.db")).unwrap();
+    std::fs::write(d.join("c.toml"), "p = 5\nwidth = 8\n").unwrap();
+    std::fs::write(d.join("existing.csv"), "a,b\n1,2\n").unwrap();
+    std::fs::write(d.join("k.toml"), "x = 1\n").unwrap();
+    std::fs::write(d.join("x.db.lock"), "").unwrap();
+    let before = snapshot(d);
+    let train = ["train", "--store", "s.db", "--steps", "5", "--eval-every", "5", "--p", "5", "--width", "8"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["report", "--store", "s.db", "-o", "s.db"], "same file as the store"),
+        (vec!["report", "--store", "s.db", "-o", "link.db"], "same file as the store"),
+        (vec!["report", "--store", "s.db", "-o", "s.db", "--force"], "same file as the store"),
+        (vec!["report", "--store", "s.db", "-o", "existing.csv"], "extension of a CSV file"),
+        (vec!["report", "--store", "s.db", "-o", "k.toml"], "extension of a TOML file"),
+        (vec!["export", "--store", "s.db", "--format", "csv", "-o", "link.db"], "same file as the store"),
+        (vec!["export", "--store", "s.db", "--format", "parquet", "-o", "existing.csv"], "extension of a CSV file"),
+        ([&train[..], &["--export-init", "s.db"]].concat(), "same file as the store"),
+        ([&train[..], &["--export-init", "link.db", "--force"]].concat(), "same file as the store"),
+        (
+            vec!["train", "--store", "s.db", "--config", "c.toml", "--steps", "5", "--export-init", "c.toml"],
+            "same file as the config",
+        ),
+        (vec!["merge", "--store", "m.db", "x.db.lock"], "empty file, not a store"),
+    ];
+    for (args, want) in &cases {
+        let out = critlab(d, args);
+        assert_eq!(out.status.code(), Some(2), "critlab {}: {}", args.join(" "), text(&out));
+        assert!(text(&out).contains(want), "critlab {}: {}", args.join(" "), text(&out));
+        let now: Vec<_> = snapshot(d).into_iter().filter(|f| f.0 != "m.db" && !f.0.starts_with("m.db")).collect();
+        assert!(now == before, "critlab {} changed a file", args.join(" "));
+    }
+    // --force replaces a file of another kind (not the store), atomically.
+    let out = critlab(d, &["report", "--store", "s.db", "-o", "existing.csv", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(std::fs::read_to_string(d.join("existing.csv")).unwrap().contains("<html"));
+    assert_eq!(std::fs::read(d.join("s.db")).unwrap(), before.iter().find(|f| f.0 == "s.db").unwrap().1);
+}
+
+/// Issue 26, item 5: on a full disk `export -o` and `report -o` left partial files. Writes go
+/// to a temporary file renamed on success: the old file stays, and no debris is left.
+#[test]
+fn a_write_that_fails_leaves_the_old_output_and_no_debris() {
+    let dir = copy_of_tiny();
+    let d = dir.path();
+    // A directory the process cannot create files in stands for a full disk (root ignores
+    // permissions, so the output goes through a path whose parent is a file).
+    std::fs::write(d.join("plain"), "x").unwrap();
+    for args in [
+        &["export", "--store", "s.db", "--format", "csv", "-o", "plain/out.csv"][..],
+        &["report", "--store", "s.db", "-o", "plain/out.html"],
+    ] {
+        let out = critlab(d, args);
+        assert_eq!(out.status.code(), Some(2), "critlab {}: {}", args.join(" "), text(&out));
+    }
+    std::fs::write(d.join("old.csv"), "old\n").unwrap();
+    let out = critlab(d, &["export", "--store", "s.db", "--format", "csv", "-o", "old.csv"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(std::fs::read_to_string(d.join("old.csv")).unwrap().starts_with("run_id,step"));
+    let debris: Vec<_> = snapshot(d).into_iter().filter(|f| f.0.contains("critlab-tmp")).collect();
+    assert!(debris.is_empty(), "temporary files left: {:?}", debris.iter().map(|f| &f.0).collect::<Vec<_>>());
+}
+
+/// Issue 26, item 3: a second `sweep run` through a symlink or a hard link to a store in use
+/// restarted the first sweep's live runs. The lock belongs to the file.
+#[test]
+fn a_second_sweep_through_a_link_to_a_store_in_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut first = sweep_in_flight(d);
+    std::os::unix::fs::symlink(d.join("s.db"), d.join("sym.db")).unwrap();
+    std::fs::hard_link(d.join("s.db"), d.join("hard.db")).unwrap();
+    for other in ["sym.db", "hard.db"] {
+        let out = critlab(d, &["sweep", "run", "long.toml", "--store", other, "--jobs", "1"]);
+        assert_eq!(out.status.code(), Some(2), "{other}: {}", text(&out));
+        assert!(text(&out).contains("lock"), "{other}: {}", text(&out));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let out = critlab(d, &["runs", "list", "--store", "s.db"]);
+    assert!(out.status.success(), "the store is intact: {}", text(&out));
+}
+
+/// Issue 26, item 4: a plan of 10^12 runs aborted at 3.9 GB under `ulimit -v`, and
+/// `train --steps 1000000000000 --eval-every 10` grew the store without bound. Both are
+/// refused from the estimate, exit 2, before anything is allocated or stored.
+#[test]
+fn plans_and_runs_too_big_to_hold_or_store_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("huge.toml"),
+        "name = \"huge\"\nseeds = 1000\nmax-runs = 1000000000000\n[base]\np = 5\n[axes]\nlr = { logspace = [1e-4, 1e-2, 1000] }\nweight-decay = { linspace = [0.0, 1.0, 1000] }\n",
+    )
+    .unwrap();
+    for args in [&["sweep", "plan", "huge.toml"][..], &["sweep", "run", "huge.toml", "--store", "s.db"]] {
+        let out = Command::new("bash")
+            .current_dir(d)
+            .arg("-c")
+            .arg(format!("ulimit -v 4000000; exec {BIN} {}", args.join(" ")))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "critlab {}: {}", args.join(" "), text(&out));
+        assert!(text(&out).contains("memory budget"), "{}", text(&out));
+    }
+    let out = critlab(d, &["train", "--store", "s.db", "--steps", "1000000000000", "--eval-every", "10"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("of metrics") && text(&out).contains("free"), "{}", text(&out));
+    assert!(!d.join("s.db").exists(), "nothing was stored");
+}
+
+/// Issue 26, item 6: ingest changed data without saying so. Each case is refused, exit 2,
+/// naming the file and line (or byte offset), and the store is not created; with
+/// `--skip-bad-rows` the bad rows are skipped and counted.
+#[test]
+fn ingest_refuses_what_it_cannot_read_faithfully() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("two_runs.csv", b"step,test_acc\n0,0.1\n10,0.2\n0,0.3\n10,0.4\n", "line 4: step 0 appears again"),
+        (
+            "abc.csv",
+            b"step,test_acc\n0,0.1\n10,abc\n20,0.3\n30,0.4\n",
+            "line 3: `abc` in the numeric column `test_acc`",
+        ),
+        ("big_step.csv", b"step,loss\n0,1\n99999999999999999999999,2\n", "line 3: step"),
+        ("quote.csv", b"step,loss\n0,1\n1,\"2\n2,3\n", "line 3: a quoted field"),
+        ("nul.csv", b"step,loss\n0,1\x00\n", "byte offset 13"),
+    ];
+    for (name, bytes, want) in cases {
+        std::fs::write(d.join(name), bytes).unwrap();
+        let out = critlab(d, &["ingest", "csv", name, "--store", "s.db"]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out));
+        assert!(text(&out).contains(name) && text(&out).contains(want), "{name}: {}", text(&out));
+        assert!(!d.join("s.db").exists(), "{name}: no store is left behind");
+    }
+    let out = critlab(d, &["ingest", "csv", "/dev/zero", "--store", "s.db"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+    let out = critlab(d, &["ingest", "csv", "abc.csv", "--store", "s.db", "--skip-bad-rows"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 bad row(s) skipped"), "{}", text(&out));
+    let out = critlab(d, &["ingest", "csv", "two_runs.csv", "--store", "s.db", "--skip-bad-rows"]);
+    assert!(text(&out).contains("2 bad row(s) skipped"), "{}", text(&out));
+}
+
+/// Issue 26, item 7: `2>/dev/full` panicked (exit 101); `--beta2 -0.1` and `--max-memory -5G`
+/// were parsed as flags; a range error in a config file did not name the file; a directory
+/// as `--store` gave "disk I/O error"; `runs list --json` said "running" where the table
+/// said "stale".
+#[test]
+fn small_hostile_inputs_get_clear_errors() {
+    let dir = copy_of_tiny();
+    let d = dir.path();
+    let out = Command::new(BIN)
+        .current_dir(d)
+        .args(["runs", "list", "--store", "missing.db"])
+        .stderr(dev_full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unwritable stderr is not a panic");
+    let out = critlab(d, &["train", "--store", "t.db", "--beta2", "-0.1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("beta2") && text(&out).contains("[0, 1)"), "{}", text(&out));
+    let out = critlab(d, &["train", "--store", "t.db", "--max-memory", "-5G"]);
+    assert!(text(&out).contains("positive"), "{}", text(&out));
+    std::fs::write(d.join("bad.toml"), "train-frac = 1.5\n").unwrap();
+    let out = critlab(d, &["train", "--store", "t.db", "--config", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("bad.toml") && text(&out).contains("train-frac"), "{}", text(&out));
+    std::fs::create_dir(d.join("dir.db")).unwrap();
+    let out = critlab(d, &["runs", "list", "--store", "dir.db"]);
+    assert!(text(&out).contains("is a directory"), "{}", text(&out));
+    // A run whose process is gone: the table and the JSON say the same word.
+    let stale = killed_train(d);
+    let out = critlab(d, &["runs", "list", "--store", "s.db", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = runs.as_array().unwrap().iter().find(|r| r["id"] == stale).unwrap();
+    assert_eq!(run["status"], "stale", "{run}");
+}
+
+/// Leaves a `running` run whose process is gone in the store at `dir/s.db` (a SIGKILLed
+/// train); returns its id.
+fn killed_train(dir: &Path) -> i64 {
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .args([
+            "train",
+            "--store",
+            "s.db",
+            "--p",
+            "5",
+            "--width",
+            "8",
+            "--steps",
+            "100000000",
+            "--eval-every",
+            "100000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = critlab(dir, &["runs", "list", "--store", "s.db", "--json"]);
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if let Some(r) = runs.as_array().and_then(|a| a.iter().find(|r| r["status"] == "running")) {
+            let id = r["id"].as_i64().unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return id;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -150,6 +150,17 @@ fn respond(stream: &mut TcpStream, r: &Response, head_only: bool) {
     }
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Write);
+    // Closing with unread input makes the kernel reset the connection, and the client may
+    // lose the answer: read (and drop) what is still coming, a bounded amount for a short time.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut sink = [0u8; 8192];
+    let mut drained = 0usize;
+    while drained < 1 << 20 {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
 }
 
 /// Reads the request head (up to the blank line) within [`HEAD_TIMEOUT`] and
@@ -389,5 +400,94 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         handle.join().unwrap().unwrap();
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// Sends raw bytes and reads the status code of the answer (0 when there was none).
+    fn raw(addr: SocketAddr, bytes: &[u8]) -> u16 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let _ = s.write_all(bytes);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let out = String::from_utf8_lossy(&out);
+        out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    }
+
+    /// Issue 26: one request with `Content-Length: 9223372036854775807` aborted the process;
+    /// the Host check let through no Host, a second Host and `127.0.0.1:P@evil.com`. Hostile
+    /// requests, slow clients and a bounded load on 127.0.0.1: the server answers each one
+    /// and keeps serving the page.
+    #[test]
+    fn hostile_requests_slow_clients_and_load_leave_the_server_answering() {
+        let dir = tempfile_dir("hostile");
+        let path = dir.join("s.db");
+        Store::open(&path).unwrap().create_run(&RunSpec::default(), Some("sw"), "test").unwrap();
+        let opts = ServeOptions {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            poll_ms: 500,
+            report: ReportOptions::default(),
+        };
+        let server = bind(&path, opts).unwrap();
+        let addr = server.addr();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || server.run_until(|| flag.load(std::sync::atomic::Ordering::SeqCst)));
+        let host = format!("Host: {addr}\r\n");
+        let cases: Vec<(String, u16)> = vec![
+            (format!("GET / HTTP/1.1\r\n{host}Content-Length: 9223372036854775807\r\n\r\n"), 413),
+            (format!("POST / HTTP/1.1\r\n{host}Content-Length: 18446744073709551615\r\n\r\n"), 413),
+            (format!("GET / HTTP/1.1\r\n{host}Content-Length: 99999999999999999999999999\r\n\r\n"), 413),
+            (format!("GET / HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n"), 413),
+            ("GET / HTTP/1.1\r\n\r\n".into(), 403),
+            (format!("GET / HTTP/1.1\r\n{host}Host: evil.com\r\n\r\n"), 403),
+            (format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}@evil.com\r\n\r\n", addr.port()), 403),
+            ("GET / HTTP/1.1\r\nHost: evil.com\r\n\r\n".into(), 403),
+            (format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", addr.port().wrapping_add(1)), 403),
+            (format!("GET / HTTP/1.1\r\nHost: localhost:{}\r\n\r\n", addr.port()), 200),
+            (format!("GET /api/version HTTP/1.1\r\n{host}\r\n"), 200),
+            (format!("DELETE / HTTP/1.1\r\n{host}\r\n"), 405),
+            (format!("GET / HTTP/1.1\r\n{host}X-Big: {}\r\n\r\n", "a".repeat(100_000)), 431),
+            (format!("GET / HTTP/1.1\r\n{host}{}\r\n", "X-A: b\r\n".repeat(100)), 431),
+            ("\x00\x01garbage\r\n\r\n".into(), 400),
+        ];
+        for (req, want) in &cases {
+            assert_eq!(raw(addr, req.as_bytes()), *want, "{:.120}", req);
+        }
+        // Slow clients: connections that send half a head and wait hold no one else up.
+        let slow: Vec<TcpStream> = (0..8)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET / HTTP/1.1\r\nHost: 127").unwrap();
+                s
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        assert_eq!(raw(addr, format!("GET /api/version HTTP/1.1\r\n{host}\r\n").as_bytes()), 200);
+        assert!(started.elapsed() < HEAD_TIMEOUT, "a slow client held up another one");
+        // A bounded load: 8 threads x 25 requests each, every one answered.
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let host = host.clone();
+                std::thread::spawn(move || {
+                    (0..25)
+                        .filter(|_| raw(addr, format!("GET /api/data HTTP/1.1\r\n{host}\r\n").as_bytes()) == 200)
+                        .count()
+                })
+            })
+            .collect();
+        let answered: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert_eq!(answered, 200);
+        drop(slow);
+        assert_eq!(raw(addr, format!("GET / HTTP/1.1\r\n{host}\r\n").as_bytes()), 200);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        handle.join().unwrap().unwrap();
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("critlab-serve-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }
