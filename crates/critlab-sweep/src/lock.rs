@@ -59,6 +59,16 @@ impl StoreLock {
     pub fn acquire(store: &Path) -> Result<Self, SweepError> {
         let path = PathBuf::from(format!("{}.lock", resolved(store).display()));
         let mut files = vec![flock(&path)?];
+        // A new store is created (empty, as SQLite would) so that it has an inode to lock: a
+        // hard link made to it while the sweep runs must find the lock taken.
+        if !store.exists() {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(store)
+                .map_err(|e| SweepError::io("creating the store", store, e))?;
+        }
         if let Some(id) = FileId::of(store) {
             let dir = std::env::temp_dir().join("critlab-locks");
             std::fs::create_dir_all(&dir).map_err(|e| SweepError::io("creating lock directory", &dir, e))?;
