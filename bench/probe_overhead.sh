@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Probe overhead at the default cadence (every observable of THEORY.md §2 every 100 steps) on
+# Probe overhead at the default cadence (every observable of docs/theory.md §2 every 100 steps) on
 # M1 (MLP p = 97, width 512) and M2 (Nanda transformer p = 113): whole `critlab train`
 # processes, probes on (the default --eval-every 100) against probes off (--eval-every STEPS:
 # only the step-0 and last-step measurements, which every run makes), interleaved on/off so

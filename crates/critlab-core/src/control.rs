@@ -1,5 +1,5 @@
 //! The `controller` option of a run: an adaptive controller that steers η, B or λ from the
-//! measured physics, or filters the gradient (THEORY.md §8 and §10).
+//! measured physics, or filters the gradient (docs/theory.md §8 and §10).
 //!
 //! Written as a name with defaults, or as a table with its parameters:
 //!
@@ -96,7 +96,7 @@ impl Default for TemperatureOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Observable {
-    /// K/U: kinetic term ½η²‖G‖² over the noise potential tr Σ / B (THEORY.md §2).
+    /// K/U: kinetic term ½η²‖G‖² over the noise potential tr Σ / B (docs/theory.md §2).
     KuBalance,
     /// The full training-set loss: a target just above 0 holds the run at the edge of the
     /// memorising phase.

@@ -1,8 +1,8 @@
 //! Shared types of critlab: the run specification every other crate reads, its validation,
 //! the estimate type every analysis returns, and the phases a run can end in.
 //!
-//! THEORY.md (in the project's `shared/` folder) fixes the meaning of every quantity; the
-//! field docs below name the symbol each hyperparameter stands for there.
+//! docs/theory.md (in this repository) fixes the meaning of every quantity; the field docs
+//! below name the symbol each hyperparameter stands for there (§1).
 #![warn(missing_docs)]
 
 pub mod control;

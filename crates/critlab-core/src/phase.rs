@@ -51,7 +51,7 @@ impl fmt::Display for RunStatus {
     }
 }
 
-/// The phase of a finished run (THEORY.md §4, after Liu et al. 2022, "Towards understanding
+/// The phase of a finished run (docs/theory.md §4, after Liu et al. 2022, "Towards understanding
 /// grokking").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -69,7 +69,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// Every phase, in the order of THEORY.md §4.
+    /// Every phase, in the order of docs/theory.md §4.
     pub const ALL: [Phase; 5] =
         [Phase::Comprehension, Phase::Grokking, Phase::Memorization, Phase::Confusion, Phase::Diverged];
 

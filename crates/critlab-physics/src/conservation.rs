@@ -1,5 +1,5 @@
 //! Broken conservation: a measured Noether-charge trajectory against the theory for the
-//! optimizer that produced it (THEORY.md §3; Kunin et al. 2021, "Neural Mechanics").
+//! optimizer that produced it (docs/theory.md §3; Kunin et al. 2021, "Neural Mechanics").
 //!
 //! Time is t = η·step. A charge is *linear* in θ (translation: e^{−λt}) or *quadratic*
 //! (rescale, scale, GL: e^{−2λt}); c = 1 or 2 below.

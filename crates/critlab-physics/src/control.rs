@@ -1,4 +1,4 @@
-//! Controllers against fixed settings (THEORY.md §10): per workload and arm (a controller, or
+//! Controllers against fixed settings (docs/theory.md §10): per workload and arm (a controller, or
 //! one fixed (η, λ)), the steps and examples processed to t_grok, the final test accuracy and
 //! the wall time over seeds, with 95% bootstrap intervals; the best fixed arm of the workload;
 //! and each arm's speed-up over it.

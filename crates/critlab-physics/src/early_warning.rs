@@ -1,4 +1,4 @@
-//! Early warning of a transition (THEORY.md §8): critical slowing down measured on a live
+//! Early warning of a transition (docs/theory.md §8): critical slowing down measured on a live
 //! series, as in ewstools (Bury 2023) and R's `earlywarnings` (Dakos et al. 2012), plus the
 //! framework's own signals, and the scoring of all of them over a sweep.
 //!

@@ -1,4 +1,4 @@
-//! The seed's hypotheses (THEORY.md §2) as tests with verdicts, over per-run summaries of a
+//! The seed's hypotheses (docs/theory.md §2) as tests with verdicts, over per-run summaries of a
 //! sweep. Whatever the data says is the answer; each verdict carries a bootstrap interval
 //! (95%, percentile, `resamples` draws over runs) and says when the sweep cannot test it.
 //!

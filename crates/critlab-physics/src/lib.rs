@@ -1,7 +1,7 @@
 #![warn(missing_docs)]
 //! # critlab-physics
 //!
-//! The statistical-physics analyses of critlab (THEORY.md §5–7) as pure functions: finite-size
+//! The statistical-physics analyses of critlab (docs/theory.md §5–7) as pure functions: finite-size
 //! data collapse, power-law divergences, Binder-cumulant crossings, scaling relations and
 //! scaling-function forms. No tensor engine, no database: tables in, `Serialize` results out.
 //! Every estimate carries an uncertainty that is never NaN or negative, every fit reports its

@@ -1,4 +1,4 @@
-//! The phase of a run (THEORY.md §4, after Liu et al. 2022, "Towards understanding grokking:
+//! The phase of a run (docs/theory.md §4, after Liu et al. 2022, "Towards understanding grokking:
 //! an effective theory of representation learning"), with the reason in words.
 //!
 //! From the accuracy [`Transitions`](crate::transitions::Transitions) (t_mem: train accuracy
@@ -74,7 +74,7 @@ pub enum Label {
     NoData,
 }
 
-/// [`Phase`] with an order (the order of THEORY.md §4), so labels can be sorted and counted.
+/// [`Phase`] with an order (the order of docs/theory.md §4), so labels can be sorted and counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PhaseKey(u8);
 

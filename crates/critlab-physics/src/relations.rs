@@ -1,4 +1,4 @@
-//! Scaling relations between critical exponents (THEORY.md §6), tested, never assumed.
+//! Scaling relations between critical exponents (docs/theory.md §6), tested, never assumed.
 //!
 //! | relation | residual r (0 when it holds) | reference |
 //! |---|---|---|

@@ -1,4 +1,4 @@
-//! The scaling function F (THEORY.md §7): fit the seed's five candidate forms to (collapsed)
+//! The scaling function F (docs/theory.md §7): fit the seed's five candidate forms to (collapsed)
 //! data and rank them by AIC, BIC and held-out error.
 //!
 //! | form | two variables z = F(x, y) | one variable y = F(x) | parameters |

@@ -1,4 +1,4 @@
-//! Per-run transitions (THEORY.md §4): when a run memorises (t_mem), when it generalises
+//! Per-run transitions (docs/theory.md §4): when a run memorises (t_mem), when it generalises
 //! (t_grok), the delay Δ = t_grok − t_mem, and the width and size of the jump of the order
 //! parameter, detected three ways on the stored `(step, value)` series:
 //!
@@ -77,7 +77,7 @@ impl Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct TransitionOptions {
-    /// Train accuracy that counts as memorised, t_mem (default 0.9, THEORY.md §4).
+    /// Train accuracy that counts as memorised, t_mem (default 0.9, docs/theory.md §4).
     pub train_threshold: f64,
     /// Test accuracy that counts as generalised, t_grok (default 0.9).
     pub test_threshold: f64,
@@ -189,7 +189,7 @@ fn smoothed(points: &Points, window: usize) -> (Vec<f64>, Vec<f64>) {
     (t, v)
 }
 
-/// First step at which the smoothed series reaches `level` (THEORY.md §4's t_mem, t_grok).
+/// First step at which the smoothed series reaches `level` (docs/theory.md §4's t_mem, t_grok).
 pub fn first_crossing(points: &Points, level: f64, smooth: usize) -> Option<f64> {
     let (t, v) = smoothed(points, smooth);
     v.iter().position(|&x| x >= level).map(|i| t[i])

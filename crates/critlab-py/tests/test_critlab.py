@@ -69,7 +69,7 @@ def test_a_twenty_line_pytorch_script_gives_a_store_the_cli_reads(tmp_path):
 
 
 def test_for_full_batch_gradient_descent_the_displacement_equals_the_kinetic_term(tmp_path):
-    # THEORY.md §2: K̃ = ½‖θ_{t+1} − θ_t‖² = ½η²‖G‖² = K for plain full-batch GD.
+    # docs/theory.md §2: K̃ = ½‖θ_{t+1} − θ_t‖² = ½η²‖G‖² = K for plain full-batch GD.
     import torch
     import torch.nn.functional as F
     from critlab.torch import Recorder

@@ -5,7 +5,7 @@ use crate::{RunId, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
 
-/// One stored transition of one run (field meanings: THEORY.md §4 and
+/// One stored transition of one run (field meanings: docs/theory.md §4 and
 /// `critlab_physics::transitions`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransitionRow {

@@ -1,5 +1,5 @@
 //! `finite-size`: grokking's critical training fraction f_c across system sizes p, as Bi et al.
-//! (2026, "Grokking as a falsifiable finite-size transition") measure it (THEORY.md §9).
+//! (2026, "Grokking as a falsifiable finite-size transition") measure it (docs/theory.md §9).
 //!
 //! Modular addition, size L = p, control f (training fraction), seeds as the thermal ensemble,
 //! order parameter m = test accuracy at a step budget T. Two passes:

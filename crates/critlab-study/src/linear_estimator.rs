@@ -7,7 +7,7 @@
 //!
 //! Δt = t_grok − t_mem ≈ log(1/(1 − √r)) / (2η(1 − √r)²),  r = d / N_train,
 //!
-//! which diverges as r → 1 with exponent 2 (log-corrected). THEORY.md §9.
+//! which diverges as r → 1 with exponent 2 (log-corrected). docs/theory.md §9.
 //!
 //! The runs: `task = "teacher-student"` with `teacher-width = 0` (linear teacher, w* ~ N(0, I/d),
 //! no label noise), `depth = 0` and `bias = false` (linear student), student initialised with
@@ -17,7 +17,7 @@
 //! loss (1/2N)‖Xw − y‖² (checked against an exact numpy GD, REFERENCES.md); critlab's MSE has
 //! no ½, so the runs use `lr` = η/2, which is the same trajectory.
 //!
-//! t_mem and t_grok are the first eval steps with train / test accuracy ≥ 0.9 (THEORY.md §4);
+//! t_mem and t_grok are the first eval steps with train / test accuracy ≥ 0.9 (docs/theory.md §4);
 //! the eval cadence is about 1/50 of the predicted delay, so the step resolution is ~2 %.
 //! Per r the study reports the median over seeds of Δt with a bootstrap interval, Δt over the
 //! closed form, and two fits of the divergence: Δt = A·log(1/(1−√r))/(1−√r)^k (k, expected 2)
@@ -35,7 +35,7 @@ use serde::Serialize;
 /// The study.
 pub struct LinearEstimator;
 
-/// Accuracy level of t_mem and t_grok (THEORY.md §4).
+/// Accuracy level of t_mem and t_grok (docs/theory.md §4).
 const LEVEL: f64 = 0.9;
 /// Bootstrap replicates of medians and fits.
 const BOOTSTRAP: usize = 400;

@@ -1,5 +1,5 @@
 //! `train-fraction`: critical slowing down of grokking as the training fraction f approaches
-//! f_c from above, t_grok ∝ (f − f_c)^(−zν) (THEORY.md §5 and §9; Power et al. 2022 saw the
+//! f_c from above, t_grok ∝ (f − f_c)^(−zν) (docs/theory.md §5 and §9; Power et al. 2022 saw the
 //! grokking time blow up near 25–30 % of the data).
 //!
 //! Modular addition at one size p; per f a few seeds; t_grok = first eval step with test

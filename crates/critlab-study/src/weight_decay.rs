@@ -4,7 +4,7 @@
 //! effective slope ≈ −0.86 and a λ_c ≈ 0.016. The study trains the modular-addition MLP at
 //! λ on a log grid over three decades (seeds as replicas; λ is a per-replica key, so the whole
 //! grid trains as one batched computation), measures t_grok (first eval step with test
-//! accuracy ≥ 0.9, THEORY.md §4) per run, and fits, on the **decreasing side** only (the
+//! accuracy ≥ 0.9, docs/theory.md §4) per run, and fits, on the **decreasing side** only (the
 //! consecutive λ with a determined t_grok up to the fastest one; beyond it, strong decay slows
 //! or stops learning):
 //!

@@ -1,5 +1,5 @@
 //! `sweep run --stop-hopeless P`: stops a run, once it has memorised, when a predictor gives it
-//! a probability < 1 − P of grokking within its budget (THEORY.md §10; the rule is
+//! a probability < 1 − P of grokking within its budget (docs/theory.md §10; the rule is
 //! [`critlab_physics::predict::hopeless`], shared with the replay of `analyze predict`). The run is recorded as `stopped`
 //! with the reason, the predictor and the step, never as `done`. The monitor keeps each run's
 //! measured history as the trainer reports it and asks the predictor at every eval step, so

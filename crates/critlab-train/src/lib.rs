@@ -3,7 +3,7 @@
 //! * [`tasks`]: generated tasks (modular arithmetic, sparse parity, teacher–student).
 //! * [`models`]: replica-batched MLP and the one-layer transformer of Nanda et al. 2023.
 //! * [`optim`]: SGD with momentum, Adam, AdamW with per-replica η and λ.
-//! * [`probes`]: the observables of THEORY.md, one per file.
+//! * [`probes`]: the observables of docs/theory.md §2, one per file.
 //! * [`symmetry`]: symmetries of a model's topology, whose Noether charges `probes` record.
 //! * [`control`]: adaptive controllers of η, B, λ and the gradient (Grokfast, Omnigrok,
 //!   temperature, critical), chosen per replica by the run's `controller`.

@@ -1,4 +1,4 @@
-//! Continuous symmetries of a model's topology and their Noether charges (THEORY.md §3;
+//! Continuous symmetries of a model's topology and their Noether charges (docs/theory.md §3;
 //! Kunin et al. 2021, "Neural Mechanics: Symmetry and Broken Conservation Laws in Deep
 //! Learning Dynamics").
 //!

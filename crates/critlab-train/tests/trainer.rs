@@ -160,7 +160,7 @@ fn same_seed_same_numbers() {
 
 #[test]
 fn plain_full_batch_gd_displacement_equals_kinetic() {
-    // THEORY.md §2: K̃ = K for full-batch plain gradient descent.
+    // docs/theory.md §2: K̃ = K for full-batch plain gradient descent.
     let s = spec(|s| {
         s.optimizer = OptimizerKind::Sgd;
         s.lr = 0.1;

@@ -1,6 +1,6 @@
 //! `critlab demo`: grokking as a phase transition in one command. Trains a small but real
 //! weight-decay × training-fraction sweep of modular addition (the embedded spec below) with
-//! the local sweep executor, classifies every run (THEORY.md §4), and draws the phase
+//! the local sweep executor, classifies every run (docs/theory.md §4), and draws the phase
 //! diagram, the curves of one grokking run and the interactive report (`report.html`). A second
 //! invocation resumes from the store.
 use super::analyze::phases::{self, Analysis, ClassifyArgs};

@@ -1,4 +1,4 @@
-//! Power-law divergence y = A |x − x_c|^{−κ} with x_c free (THEORY.md §5: γ, α, zν, ν_M, μ
+//! Power-law divergence y = A |x − x_c|^{−κ} with x_c free (docs/theory.md §5: γ, α, zν, ν_M, μ
 //! are all of this form), and a verdict on whether the data support a divergence at all.
 //!
 //! * **Fit**: x_c lies beyond the data on one side ([`Side`]): for data above x_c,

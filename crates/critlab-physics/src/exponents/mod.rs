@@ -1,4 +1,4 @@
-//! Critical exponents (THEORY.md §5): data collapse ([`collapse`]) with the Houdayer–Hartmann
+//! Critical exponents (docs/theory.md §5): data collapse ([`collapse`]) with the Houdayer–Hartmann
 //! quality ([`quality`]), power-law divergences ([`divergence`]) and Binder-cumulant crossings
 //! ([`binder`]), seed statistics χ and U₄ with their crossings ([`seeds`]), and every exponent
 //! of a sweep of training runs ([`sweep`]).

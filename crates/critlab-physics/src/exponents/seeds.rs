@@ -1,4 +1,4 @@
-//! Seed statistics of an order parameter m over replicas (THEORY.md §9): at each (size L,
+//! Seed statistics of an order parameter m over replicas (docs/theory.md §9): at each (size L,
 //! control x) point the seeds are the thermal ensemble, giving
 //!
 //! * the susceptibility χ = N · Var_seeds(m) (N = number of seeds, sample variance), and
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub enum Centering {
     /// U₄ of m (a symmetric order parameter, as the magnetisation).
     Raw,
-    /// U₄ of m − ⟨m⟩ (THEORY.md §9's choice for accuracies and contrasts).
+    /// U₄ of m − ⟨m⟩ (docs/theory.md §9's choice for accuracies and contrasts).
     #[default]
     Centered,
 }

@@ -1,4 +1,4 @@
-//! Critical exponents from a sweep of training runs (THEORY.md §5), as pure functions over one
+//! Critical exponents from a sweep of training runs (docs/theory.md §5), as pure functions over one
 //! [`RunSummary`] per run. Every exponent is an [`Outcome`]: an estimate with its one-sigma
 //! error and 95% interval, or "not determinable from this data" with the reason.
 //!
@@ -369,7 +369,7 @@ fn half_height(pts: &[Point]) -> Option<f64> {
         .map(|w| w[0].0 + (level - w[0].1) * (w[1].0 - w[0].0) / (w[1].1 - w[0].1))
 }
 
-/// Estimate every exponent of THEORY.md §5 from the run summaries of one sweep. Errors only
+/// Estimate every exponent of docs/theory.md §5 from the run summaries of one sweep. Errors only
 /// for unusable input (no run with an order parameter, non-finite control values); an
 /// exponent the data cannot give is an [`Outcome::NotDeterminable`] with the reason.
 pub fn fit(runs: &[RunSummary], opts: &SweepOptions) -> Result<SweepExponents> {

@@ -1,4 +1,4 @@
-//! Predicting grokking before it happens (THEORY.md §10, ISSUE 11): online predictors that, at
+//! Predicting grokking before it happens (docs/theory.md §10, ISSUE 11): online predictors that, at
 //! every eval point and from the past only, give a score (higher: more likely to grok within
 //! the step budget), where they can a probability of grokking within the budget, and where they
 //! can a predicted t_grok with an interval; and their scoring over a sweep ([`score`]).
@@ -111,7 +111,7 @@ impl RunHistory {
         base.iter().map(|p| p.0).collect()
     }
 
-    /// First step with train accuracy ≥ `level` (THEORY.md §4: t_mem at 0.9).
+    /// First step with train accuracy ≥ `level` (docs/theory.md §4: t_mem at 0.9).
     pub fn t_mem(&self, level: f64) -> Option<f64> {
         self.train_acc.iter().find(|p| p.1 >= level).map(|p| p.0)
     }

@@ -20,7 +20,7 @@ use crate::optimize::nelder_mead::{minimize, NelderMeadOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Accuracy level of t_mem and t_grok (THEORY.md §4).
+/// Accuracy level of t_mem and t_grok (docs/theory.md §4).
 pub const LEVEL: f64 = 0.9;
 
 /// The law's K = ηλ·(t_grok − t_mem) of a finished run: `Ok(K)` if it grokked after

@@ -1,4 +1,4 @@
-//! Scoring the predictors over a sweep (THEORY.md §10).
+//! Scoring the predictors over a sweep (docs/theory.md §10).
 //!
 //! * **Labels.** t_mem and t_grok are the first eval steps with train / test accuracy ≥ 0.9;
 //!   a run is positive if it grokked within its budget τ.

@@ -128,7 +128,7 @@ def phases(
     grokking_delay: float = 0.01,
     grokking_delay_steps: Optional[float] = None,
 ) -> Dict[str, Any]:
-    """Transitions and phase of one run (THEORY.md §4), as ``critlab analyze phases``.
+    """Transitions and phase of one run (docs/theory.md §4), as ``critlab analyze phases``.
 
     Series are arrays over ``steps`` (accuracies in [0, 1], losses in nats); any may be
     omitted. ``budget`` is the step budget τ (default: the last step). Returns
@@ -182,7 +182,7 @@ def collapse(
     omega: Optional[float] = None,
     drift: bool = True,
 ) -> Dict[str, Any]:
-    """Finite-size data collapse A_L(x) = L^{ζ/ν} F(L^{1/ν}(x − x_c)) (THEORY.md §5), as
+    """Finite-size data collapse A_L(x) = L^{ζ/ν} F(L^{1/ν}(x − x_c)) (docs/theory.md §5), as
     ``critlab analyze collapse --json``: one row per point (``size`` L > 0, control ``x``,
     observable ``y``, optional one-sigma ``dy``). Corrections to scaling are chosen from the
     data (``correction="auto"``: none, amplitude, shift and both, by AIC and leave-one-size-out
@@ -221,7 +221,7 @@ def crossing(
 
 def relations(exponents: Dict[str, Any], *, d: Optional[float] = None) -> Dict[str, Any]:
     """The scaling relations (Widom δ = 1 + γ/β, Rushbrooke α + 2β + γ = 2, hyperscaling
-    2 − α = dν, Fisher γ = ν(2 − η); THEORY.md §6) tested on a set of exponents, as
+    2 − α = dν, Fisher γ = ν(2 − η); docs/theory.md §6) tested on a set of exponents, as
     ``critlab analyze relations --exponents FILE --json``. ``exponents`` maps ``alpha``,
     ``beta``, ``gamma``, ``delta``, ``nu``, ``eta``, ``d`` to an exact number or
     ``{"value": v, "err": e}``; unknown keys are an error. Returns the set and, per relation,

@@ -1,4 +1,4 @@
-"""``critlab.torch.Recorder``: THEORY.md §2's observables of your own PyTorch model, measured
+"""``critlab.torch.Recorder``: docs/theory.md §2's observables of your own PyTorch model, measured
 inside your training loop and written to a critlab store through the Rust store's writer.
 
 Usage (full-batch or minibatch; the recorder measures every ``every`` steps)::
@@ -28,7 +28,7 @@ At a measured step t (metrics describe θ_t, before update t, as in ``critlab tr
   exp(H(σ/Σσ)) (Roy & Vetterli 2007), per matrix as ``weight_effective_rank/<name>``;
 * ``repr_effective_rank`` of the output of ``representation`` (a module; forward hook) on
   the ``train`` inputs, when given;
-* Noether charges (THEORY.md §3) of the layer patterns it recognises, named as
+* Noether charges (docs/theory.md §3) of the layer patterns it recognises, named as
   ``critlab train`` names them: for every ``nn.Linear`` followed (inside an
   ``nn.Sequential``) by a positively homogeneous activation (``ReLU``, ``LeakyReLU``,
   ``Identity``) and another ``nn.Linear``, the rescale charge of its neurons

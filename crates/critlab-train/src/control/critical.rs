@@ -1,4 +1,4 @@
-//! Critical control: drive a measured observable toward a target by moving λ or η (THEORY.md
+//! Critical control: drive a measured observable toward a target by moving λ or η (docs/theory.md
 //! §8, "approach or avoid the critical region"). With x = ln(observable/target), at each eval
 //! step
 //!
@@ -8,7 +8,7 @@
 //! with the knob: the training loss with λ (too much decay un-memorises the training set) or η,
 //! K/U with η (K = ½η²‖G‖²). A target just above zero for the training loss and λ as knob
 //! raises λ, which shortens the norm-decay delay t_grok − t_mem ≈ ln(‖θ_mem‖²/‖θ_post‖²)/(ηλ)
-//! (THEORY.md §10), for as long as the run stays memorised. A measurement that is not a positive
+//! (docs/theory.md §10), for as long as the run stays memorised. A measurement that is not a positive
 //! finite number leaves the knob where it is.
 use crate::probes::Measurements;
 use critlab_core::control::{CriticalOptions, Observable};

@@ -1,4 +1,4 @@
-//! Adaptive training controllers (THEORY.md §8 and §10), one per file, chosen per replica by
+//! Adaptive training controllers (docs/theory.md §8 and §10), one per file, chosen per replica by
 //! the run's `controller` option ([`critlab_core::Controller`]):
 //!
 //! * [`grokfast`]: Grokfast-EMA gradient filter, every step (the literature baseline);

@@ -1,4 +1,4 @@
-//! Temperature control (THEORY.md §8): hold the noise temperature T = η/B fixed while the
+//! Temperature control (docs/theory.md §8): hold the noise temperature T = η/B fixed while the
 //! batch follows the measured gradient-noise scale B_simple = tr Σ/‖G‖² (McCandlish et al.
 //! 2018, "An empirical model of large-batch training"; Smith, Kindermans, Ying, Le 2018,
 //! "Don't decay the learning rate, increase the batch size").

@@ -1,5 +1,5 @@
 //! `fourier_ipr`: the Fourier inverse participation ratio of the first layer (or embedding) of a
-//! model on a modular task (Gromov 2023; Doshi et al. 2024; THEORY.md §9), an order parameter
+//! model on a modular task (Gromov 2023; Doshi et al. 2024; docs/theory.md §9), an order parameter
 //! of grokking: generalising solutions of modular arithmetic use a few frequencies.
 //!
 //! For each neuron (column j) of the input weights over the tokens a ∈ [0, p), ŵ_k =

@@ -1,7 +1,7 @@
 //! `kinetic` K_t = ½ η² ‖∇L(θ_t)‖² (the seed's kinetic term) and `kinetic_displacement`
 //! K̃_t = ½ ‖θ_{t+1} − θ_t‖², the realised displacement of update t, which equals K_t for
 //! full-batch plain gradient descent and is the honest kinetic energy for SGD, momentum and
-//! Adam (THEORY.md §2). K̃ is not recorded at the final step, where no update follows.
+//! Adam (docs/theory.md §2). K̃ is not recorded at the final step, where no update follows.
 use super::{Kind, Measurements, Probe};
 
 scalar_probe!(

@@ -1,4 +1,4 @@
-//! Probes: the observables measured every `eval-every` steps (THEORY.md §2 and §5).
+//! Probes: the observables measured every `eval-every` steps (docs/theory.md §2 and §5).
 //!
 //! The trainer computes a [`Measurements`] record once per eval step (the expensive tensor
 //! work: forward passes, gradients, host copies of weights and representations); each probe
@@ -65,7 +65,7 @@ pub enum Kind {
     Norm,
     /// An effective rank.
     Rank,
-    /// A Noether charge of a symmetry (THEORY.md §3).
+    /// A Noether charge of a symmetry (docs/theory.md §3).
     Charge,
 }
 
@@ -190,7 +190,7 @@ impl Measurements {
         }
     }
 
-    /// Lagrangian L = K − U (THEORY.md §2, noise potential).
+    /// Lagrangian L = K − U (docs/theory.md §2, noise potential).
     pub fn lagrangian(&self) -> f64 {
         self.kinetic() - self.potential_noise()
     }
@@ -208,7 +208,7 @@ pub trait Probe: Send {
     fn measure(&mut self, m: &Measurements, replica: usize, out: &mut Vec<(String, f64)>);
 }
 
-/// The probes recorded by default, in the order of THEORY.md §2.
+/// The probes recorded by default, in the order of docs/theory.md §2.
 pub fn default_probes(replicas: usize) -> Vec<Box<dyn Probe>> {
     vec![
         Box::new(losses::TrainLoss),

@@ -1,4 +1,4 @@
-//! Noether charges of the model's symmetries (THEORY.md §3; [`crate::symmetry`] finds them).
+//! Noether charges of the model's symmetries (docs/theory.md §3; [`crate::symmetry`] finds them).
 //!
 //! Stored per eval step, one aggregate per layer or head:
 //!

@@ -1,4 +1,4 @@
-//! Effective ranks (THEORY.md §5): `weight_effective_rank`, the seed's Complexity(M), is the
+//! Effective ranks (docs/theory.md §5): `weight_effective_rank`, the seed's Complexity(M), is the
 //! sum over weight matrices (biases excluded) of their effective rank, with per-matrix
 //! variants `weight_effective_rank/<name>`; `repr_effective_rank`, the seed's Dim(M), is the
 //! effective rank of the hidden representation on test inputs (uncentred).

@@ -1,5 +1,5 @@
 //! `spectral_contrast`: the spectral head–tail contrast of the penultimate representation
-//! (Bi et al. 2026, "Grokking as a falsifiable finite-size transition"; THEORY.md §9), an order
+//! (Bi et al. 2026, "Grokking as a falsifiable finite-size transition"; docs/theory.md §9), an order
 //! parameter of grokking.
 //!
 //! On the fixed probe set (the first `repr-samples` test inputs) the representation H

@@ -5,7 +5,7 @@
 //! With H the `[samples, hidden]` representation, columns centred, the covariance eigenvalues
 //! λ_i = σ_i² / n (σ the singular values of the centred H) are normalised, p_i = λ_i / Σλ, and
 //! the entropy is S = −Σ p_i ln p_i in nats: ln(hidden) for an isotropic cloud, 0 for one
-//! direction. Unlike `repr_effective_rank` (σ normalised, uncentred, THEORY.md §5) this is
+//! direction. Unlike `repr_effective_rank` (σ normalised, uncentred, docs/theory.md §5) this is
 //! the variance spectrum (σ²) of the centred cloud.
 use super::spectral_contrast::covariance_spectrum;
 use super::{HostMatrix, Kind, Measurements, Probe};

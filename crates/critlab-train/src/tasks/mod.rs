@@ -112,7 +112,7 @@ impl Dataset {
     }
 
     /// Label entropy H(Y) in nats over all examples (0 for regression). The information
-    /// potential uses I(D) = N_train · H(Y) (THEORY.md §2).
+    /// potential uses I(D) = N_train · H(Y) (docs/theory.md §2).
     pub fn label_entropy(&self) -> f64 {
         match &self.targets {
             Targets::Classes { labels, classes } => {

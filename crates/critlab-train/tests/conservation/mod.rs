@@ -1,4 +1,4 @@
-//! Noether charges (THEORY.md §3): conserved by plain gradient descent with a tiny step, and
+//! Noether charges (docs/theory.md §3): conserved by plain gradient descent with a tiny step, and
 //! decaying as e^{−2λt} (rescale) and e^{−λt} (translation) under SGD with weight decay λ.
 use super::{run, spec};
 use critlab_core::{Activation, ModelKind, OptimizerKind, RunSpec};

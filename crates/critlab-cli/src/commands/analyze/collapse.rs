@@ -1,5 +1,5 @@
 //! `critlab analyze collapse`: finite-size data collapse A_L(x) = L^{ζ/ν} F(L^{1/ν}(x − x_c))
-//! (THEORY.md §5), with corrections to scaling chosen from the data and an L_min-drift
+//! (docs/theory.md §5), with corrections to scaling chosen from the data and an L_min-drift
 //! systematic error ([`critlab_physics::corrections::analyze`]), or by Bayesian scaling
 //! analysis ([`critlab_physics::bsa::analyze`], `--method bsa`).
 use super::common::{FssArgs, OutputArgs};

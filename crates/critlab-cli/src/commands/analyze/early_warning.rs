@@ -127,7 +127,7 @@ pub fn load_signals(store: &Store, run: RunId, column: &str) -> Result<Signals> 
     })
 }
 
-/// t_grok of a stored run by the accuracy threshold (THEORY.md §4).
+/// t_grok of a stored run by the accuracy threshold (docs/theory.md §4).
 pub fn t_grok(store: &Store, run: RunId) -> Result<Option<f64>> {
     let mut s = RunSeries::default();
     for (slot, name) in

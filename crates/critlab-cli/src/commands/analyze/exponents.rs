@@ -1,4 +1,4 @@
-//! `critlab analyze exponents`: every critical exponent of THEORY.md §5 from the runs of a
+//! `critlab analyze exponents`: every critical exponent of docs/theory.md §5 from the runs of a
 //! sweep in the store. This file only loads: per run, the control values from its stored spec
 //! and the end-of-training observables from its series, into
 //! [`critlab_physics::exponents::sweep::RunSummary`]; the estimates are
@@ -53,7 +53,7 @@ pub struct SweepArgs {
 /// Which stored series is the order parameter.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OrderParameter {
-    /// `explained_variance` (V, THEORY.md §2)
+    /// `explained_variance` (V, docs/theory.md §2)
     ExplainedVariance,
     /// `test_acc`
     TestAcc,

@@ -1,4 +1,4 @@
-//! `critlab analyze phases`: per-run transitions and phases of a sweep (THEORY.md §4), stored
+//! `critlab analyze phases`: per-run transitions and phases of a sweep (docs/theory.md §4), stored
 //! back into the `transitions` table, and the phase diagram over two of its axes.
 use crate::args::StoreArg;
 use crate::table;
@@ -39,7 +39,7 @@ pub struct PhasesCmd {
     options: ClassifyArgs,
 }
 
-/// The detector and classification options (THEORY.md §4 defaults).
+/// The detector and classification options (docs/theory.md §4 defaults).
 #[derive(Debug, Clone, Args)]
 pub struct ClassifyArgs {
     /// Train accuracy that counts as memorised (t_mem)

@@ -1,5 +1,5 @@
 //! `critlab analyze relations`: test the scaling relations (Widom, Rushbrooke, hyperscaling,
-//! Fisher; THEORY.md §6) on a set of exponents ([`critlab_physics::relations::test`]), given
+//! Fisher; docs/theory.md §6) on a set of exponents ([`critlab_physics::relations::test`]), given
 //! as JSON or estimated from a sweep in the store (as `critlab analyze exponents` does).
 //!
 //! Exit status: 0 when no relation is violated, 1 when at least one is violated at 2σ (the

@@ -1,5 +1,5 @@
 //! `critlab analyze scaling-forms`: fit the five candidate forms of the scaling function F
-//! (THEORY.md §7) and rank them by AIC, BIC and held-out error
+//! (docs/theory.md §7) and rank them by AIC, BIC and held-out error
 //! ([`critlab_physics::scaling_forms::fit`]). The data are either any table y = F(x) or
 //! z = F(x, y), or — with `--size` — the master curve of a data collapse fitted first.
 use super::common::{read_table, OutputArgs};
