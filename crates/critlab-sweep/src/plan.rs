@@ -60,6 +60,7 @@ impl Plan {
                 .map_err(|e| sweep.run_error(None, format!("run {index} ({}): {e}", describe())))?;
             let spec = spec
                 .validate()
+                .and_then(|s| critlab_train::curvature::check(&s).map(|()| s))
                 .map_err(|e| sweep.run_error(spec_error_key(&e), format!("run {index} ({}): {e}", describe())))?;
             let hash = spec.hash();
             if let Some(first) = seen.insert(hash.clone(), index) {
