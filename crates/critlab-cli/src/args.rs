@@ -182,6 +182,18 @@ pub struct RunArgs {
     #[arg(long, value_parser = finite, help_heading = "Measurement")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy_threshold: Option<f64>,
+    /// Sharpness cadence in steps, a multiple of --eval-every (docs/theory.md §11) [default: off]
+    #[arg(long, help_heading = "Measurement")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharpness_every: Option<usize>,
+    /// Top Hessian eigenvalues the sharpness probe measures, k [default: 1]
+    #[arg(long, help_heading = "Measurement")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharpness_top: Option<usize>,
+    /// Training examples of the sharpness probe: a fixed seeded subset [default: all]
+    #[arg(long, help_heading = "Measurement")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharpness_examples: Option<usize>,
     /// Adaptive controller: none | grokfast | norm | temperature | critical, or an inline table
     /// such as '{ kind = "grokfast", lambda = 5 }' [default: none]
     #[arg(long, value_parser = controller, help_heading = "Optimization")]
@@ -257,7 +269,9 @@ pub fn overlay(base: RunSpec, flags: &RunArgs) -> Result<ValidRunSpec> {
     }
     let spec: RunSpec = serde_json::from_value(value)
         .map_err(|e| BadSpec(SpecError::Parse { source_name: "flags".into(), line: None, message: e.to_string() }))?;
-    Ok(spec.validate().map_err(BadSpec)?)
+    let spec = spec.validate().map_err(BadSpec)?;
+    critlab_train::curvature::check(&spec).map_err(BadSpec)?;
+    Ok(spec)
 }
 
 /// Value parsers for numeric options: clap names the flag in the error and exits 2, so

@@ -297,6 +297,20 @@ pub struct RunSpec {
     /// spec's JSON (and hash) when none.
     #[serde(skip_serializing_if = "Controller::is_none", deserialize_with = "Controller::deserialize_flexible")]
     pub controller: Controller,
+    /// Sharpness cadence: the top eigenvalues of the training loss's Hessian are measured every
+    /// this many steps and at the last step (docs/theory.md §11; default: none, off). A multiple of
+    /// `eval-every`. Left out of the spec's JSON (and hash) when off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharpness_every: Option<usize>,
+    /// How many of the Hessian's top eigenvalues the sharpness probe measures, k (default 1);
+    /// at most the parameter count. Left out of the spec's JSON (and hash) at its default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharpness_top: Option<usize>,
+    /// Training examples of the sharpness probe's loss: a fixed subset of this many, drawn once
+    /// per run from its seed (default: the whole training set). Left out of the spec's JSON
+    /// (and hash) when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharpness_examples: Option<usize>,
 }
 
 /// The default loss-explosion factor ([`RunSpec::divergence_factor`]).
@@ -350,6 +364,9 @@ impl Default for RunSpec {
             divergence_factor: DEFAULT_DIVERGENCE_FACTOR,
             accuracy_threshold: None,
             controller: Controller::None,
+            sharpness_every: None,
+            sharpness_top: None,
+            sharpness_examples: None,
         }
     }
 }
@@ -503,6 +520,17 @@ impl ValidRunSpec {
     pub fn data_seed(&self) -> u64 {
         self.data_seed.unwrap_or(self.seed)
     }
+
+    /// k, the number of top Hessian eigenvalues the sharpness probe measures (default 1).
+    pub fn sharpness_top(&self) -> usize {
+        self.sharpness_top.unwrap_or(1)
+    }
+
+    /// Whether step `t` (an eval step) measures the sharpness: every `sharpness-every` steps
+    /// and at the last step, when the probe is on.
+    pub fn sharpness_due(&self, t: usize) -> bool {
+        self.sharpness_every.is_some_and(|e| t % e == 0 || t == self.steps)
+    }
 }
 
 /// Train and test sizes for `n_total` examples and training fraction `f`: N_train = round(f·N).
@@ -528,6 +556,7 @@ impl RunSpec {
         keys.push("divergence-factor".into());
         keys.push("accuracy-threshold".into());
         keys.push("controller".into());
+        keys.extend(["sharpness-every", "sharpness-top", "sharpness-examples"].map(String::from));
         keys
     }
 
@@ -692,12 +721,58 @@ impl RunSpec {
                 return Err(SpecError::OutOfRange { key: "noise-batch", value: b as f64, range: "[1, N_train − 1]" });
             }
         }
+        self.validate_sharpness(n_train)?;
         let batch = match self.batch_size {
             BatchSize::Full => n_train,
             BatchSize::Examples(b) => b,
         };
         self.controller.validate(n_train, batch, self.lr, self.weight_decay)?;
         Ok(ValidRunSpec(self))
+    }
+
+    /// The sharpness keys: a cadence ≥ 1 and a multiple of `eval-every`, k ≥ 1 (its bound, the
+    /// parameter count, is checked where the model is known: `critlab_train::curvature::check`),
+    /// a probe subset of 1 to N_train examples, and k or a subset only with a cadence.
+    fn validate_sharpness(&self, n_train: usize) -> Result<(), SpecError> {
+        let Some(every) = self.sharpness_every else {
+            for (key, set) in [
+                ("sharpness-top", self.sharpness_top.is_some()),
+                ("sharpness-examples", self.sharpness_examples.is_some()),
+            ] {
+                if set {
+                    return Err(SpecError::Incompatible {
+                        key,
+                        reason: "set `sharpness-every` to measure the sharpness".into(),
+                    });
+                }
+            }
+            return Ok(());
+        };
+        if every == 0 {
+            return Err(SpecError::NotPositive { key: "sharpness-every", value: 0.0 });
+        }
+        if every % self.eval_every != 0 {
+            return Err(SpecError::Incompatible {
+                key: "sharpness-every",
+                reason: format!(
+                    "{every} is not a multiple of `eval-every` = {} (the sharpness is measured at eval steps)",
+                    self.eval_every
+                ),
+            });
+        }
+        if self.sharpness_top == Some(0) {
+            return Err(SpecError::NotPositive { key: "sharpness-top", value: 0.0 });
+        }
+        if let Some(n) = self.sharpness_examples {
+            if n == 0 || n > n_train {
+                return Err(SpecError::OutOfRange {
+                    key: "sharpness-examples",
+                    value: n as f64,
+                    range: "[1, N_train]",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The spec as canonical JSON (fields in declaration order), as stored with each run.
@@ -800,6 +875,39 @@ mod tests {
         let (a, b) = (ts(LossKind::CrossEntropy), ts(LossKind::Mse));
         assert_eq!(a.loss, LossKind::Mse);
         assert_eq!(a.hash(), b.hash());
+    }
+
+    /// The sharpness keys are checked by key and left out of the hash when off.
+    #[test]
+    fn sharpness_keys_are_checked_and_keep_default_hashes() {
+        assert!(!RunSpec::default().to_json().contains("sharpness"));
+        let with = |f: fn(&mut RunSpec)| {
+            let mut s = RunSpec { eval_every: 10, ..RunSpec::default() };
+            f(&mut s);
+            s.validate()
+        };
+        let bad = |f: fn(&mut RunSpec)| with(f).unwrap_err().to_string();
+        assert!(bad(|s| s.sharpness_every = Some(0)).contains("`sharpness-every` must be positive"));
+        assert!(bad(|s| s.sharpness_every = Some(15)).contains("multiple of `eval-every`"));
+        assert!(bad(|s| {
+            s.sharpness_every = Some(10);
+            s.sharpness_top = Some(0)
+        })
+        .contains("`sharpness-top`"));
+        assert!(bad(|s| s.sharpness_top = Some(3)).contains("set `sharpness-every`"));
+        assert!(bad(|s| {
+            s.sharpness_every = Some(10);
+            s.sharpness_examples = Some(1_000_000)
+        })
+        .contains("`sharpness-examples`"));
+        let ok = with(|s| {
+            s.sharpness_every = Some(20);
+            s.sharpness_top = Some(3)
+        })
+        .unwrap();
+        assert_eq!(ok.sharpness_top(), 3);
+        assert!(ok.sharpness_due(0) && ok.sharpness_due(40) && !ok.sharpness_due(30) && ok.sharpness_due(ok.steps));
+        assert_ne!(ok.hash(), with(|_| {}).unwrap().hash());
     }
 
     /// The loss-explosion factor is validated and left out of the hash at its default.

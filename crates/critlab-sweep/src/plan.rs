@@ -58,8 +58,10 @@ impl Plan {
             let describe = || describe_point(&point);
             let spec: RunSpec = serde_json::from_value(json)
                 .map_err(|e| sweep.run_error(None, format!("run {index} ({}): {e}", describe())))?;
-            let spec =
-                spec.validate().map_err(|e| sweep.run_error(e.key(), format!("run {index} ({}): {e}", describe())))?;
+            let spec = spec
+                .validate()
+                .and_then(|s| critlab_train::curvature::check(&s).map(|()| s))
+                .map_err(|e| sweep.run_error(e.key(), format!("run {index} ({}): {e}", describe())))?;
             let hash = spec.hash();
             if let Some(first) = seen.insert(hash.clone(), index) {
                 return Err(sweep.run_error(

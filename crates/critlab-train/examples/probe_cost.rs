@@ -63,6 +63,7 @@ fn measurements(rng: &mut rand_chacha::ChaCha8Rng) -> Measurements {
         modulus: Some(p),
         logits: Some(random(p * p, p, false, rng)),
         hidden_spectra: Default::default(),
+        curvature: None,
     }
 }
 

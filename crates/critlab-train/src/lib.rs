@@ -7,6 +7,8 @@
 //! * [`symmetry`]: symmetries of a model's topology, whose Noether charges `probes` record.
 //! * [`control`]: adaptive controllers of η, B, λ and the gradient (Grokfast, Omnigrok,
 //!   temperature, critical), chosen per replica by the run's `controller`.
+//! * [`curvature`]: Hessian-vector products of the training loss and the top of its spectrum
+//!   (the sharpness probes; shared with any observable built on H).
 //! * [`trainer`]: the loop that ties them together for R replicas at once.
 //! * [`budget`]: the memory a replica group needs, estimated from its specs and checked
 //!   before anything is allocated.
@@ -20,6 +22,7 @@
 pub mod batch;
 pub mod budget;
 pub mod control;
+pub mod curvature;
 pub mod device;
 pub mod export;
 pub mod loss;

@@ -81,6 +81,27 @@ impl Optimizer {
         self.weight_decay[r] = weight_decay;
     }
 
+    /// Adam β₁ (shared by the group).
+    pub fn beta1(&self) -> f64 {
+        self.beta1
+    }
+
+    /// The diagonal preconditioner of the last Adam-type update t, P = (1 − β₁ᵗ)·(√v̂ + ε) with
+    /// v̂ = v/(1 − β₂ᵗ), per parameter (`[R, rows, cols]`), so that the update is
+    /// θ ← θ − η P⁻¹ m (Cohen et al. 2022, "Adaptive gradient methods at the edge of
+    /// stability"); `None` for SGD and before the first update.
+    pub fn preconditioner(&self) -> Option<Vec<Tensor<3>>> {
+        if self.kind == OptimizerKind::Sgd || self.step == 0 {
+            return None;
+        }
+        let t = self.step as i32;
+        let (bc1, bc2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
+        self.second
+            .iter()
+            .map(|v| v.as_ref().map(|v| v.clone().div_scalar(bc2).sqrt().add_scalar(self.eps).mul_scalar(bc1)))
+            .collect()
+    }
+
     /// One update of every parameter from its gradient (both without autodiff).
     pub fn step(&mut self, params: &mut [Tensor<3>], grads: Vec<Tensor<3>>) {
         let lr_now = self.current_lr();

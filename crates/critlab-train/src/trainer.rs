@@ -8,6 +8,7 @@
 //! eval steps are t = 0, e, 2e, … and the final t = τ (after the last update).
 use crate::batch::Batch;
 use crate::control::{Controllers, Knobs};
+use crate::curvature;
 use crate::loss;
 use crate::models::{self, Init, InputShape, LossAndGrad, Model, Role};
 use crate::optim::Optimizer;
@@ -250,6 +251,11 @@ fn train_group(
         let masks = replicas.iter().map(|d| d.split.train_mask(labels.len())).collect();
         probes.push(Box::new(probes::fourier_losses::FourierLosses::new(spec.p, labels.clone(), masks)));
     }
+    // The sharpness probe (docs/theory.md §11), on its own cadence and its own random streams.
+    let mut sharpness = spec.sharpness_every.map(|_| curvature::Meter::new(specs, &data_refs, &train_idx, device));
+    if sharpness.is_some() {
+        probes.extend(probes::sharpness_probes());
+    }
     let param_names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
     let mut status: Vec<Ended> = vec![None; r];
     // CPU time counts the loop, not the data and probes set up above.
@@ -364,6 +370,14 @@ fn train_group(
             });
             // Regression always trains on MSE, so the test loss is the test MSE of R².
             let test_r2 = regression.then(|| loss::r_squared(&test_loss, &test_variance));
+            let curvature = match &mut sharpness {
+                Some(meter) if spec.sharpness_due(t) => meter
+                    .measure(model.as_ref(), &params, &full_train, loss_kind, &optimizer)
+                    .into_iter()
+                    .map(Some)
+                    .collect(),
+                _ => vec![None; r],
+            };
             let weight_sq = sq_norms(&params);
             for (i, w) in weight_sq.iter().enumerate() {
                 if status[i].is_none() && !w.is_finite() {
@@ -407,6 +421,7 @@ fn train_group(
                         modulus: spec.task.is_modular().then_some(spec.p),
                         logits: all_logits.as_mut().and_then(Iterator::next),
                         hidden_spectra: Default::default(),
+                        curvature: curvature[i].clone(),
                     })
                     .collect(),
             );
@@ -501,8 +516,9 @@ fn with_action(reason: String, control: &Controllers, replica: usize) -> String 
     }
 }
 
-/// An independent random stream of a seed (0: init, 1: batch order, 2: noise batches).
-fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
+/// An independent random stream of a seed (0: init, 1: batch order, 2: noise batches, 3: the
+/// commutator's batches, 4 and 5: the sharpness probe's start vectors and subset).
+pub(crate) fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(purpose);
     rng
@@ -554,7 +570,12 @@ pub(crate) fn init_values(model: &dyn Model, specs: &[ValidRunSpec]) -> Vec<Vec<
 
 /// Forward and backward: per-replica losses `[R,1,1]`, gradients (without autodiff) and the
 /// logits (without autodiff).
-fn loss_and_grad(model: &dyn Model, params: &[Tensor<3>], batch: &Batch, kind: critlab_core::LossKind) -> LossAndGrad {
+pub(crate) fn loss_and_grad(
+    model: &dyn Model,
+    params: &[Tensor<3>],
+    batch: &Batch,
+    kind: critlab_core::LossKind,
+) -> LossAndGrad {
     if let Some(done) = model.cpu_loss_and_grad(params, batch, kind) {
         return done;
     }

@@ -43,6 +43,8 @@ pub mod noether;
 mod noise;
 mod potential_info;
 mod rank;
+mod sharpness;
+mod sharpness_preconditioned;
 pub mod spectral_contrast;
 pub mod spectral_entropy;
 pub mod spectrum;
@@ -67,6 +69,8 @@ pub enum Kind {
     Rank,
     /// A Noether charge of a symmetry (docs/theory.md §3).
     Charge,
+    /// A curvature of the loss (docs/theory.md §11).
+    Curvature,
 }
 
 /// A host copy of one matrix, row-major.
@@ -137,6 +141,9 @@ pub struct Measurements {
     /// and the two symmetric eigendecompositions of 512 × 512 matrices are most of an eval
     /// step's probe time.
     pub hidden_spectra: std::sync::OnceLock<spectrum::GramSpectra>,
+    /// The Hessian's top eigenvalues at θ_t, at the steps where the sharpness probe is due
+    /// (`sharpness-every`); `None` otherwise.
+    pub curvature: Option<crate::curvature::Sharpness>,
 }
 
 impl Measurements {
@@ -235,6 +242,13 @@ pub fn default_probes(replicas: usize) -> Vec<Box<dyn Probe>> {
     ]
 }
 
+/// The probes of a run with `sharpness-every` set (they store nothing at the eval steps
+/// between sharpness steps): `sharpness`, `sharpness_ratio`, `sharpness/<i>`, and for Adam-type
+/// optimizers `sharpness_preconditioned` and its ratio.
+pub fn sharpness_probes() -> Vec<Box<dyn Probe>> {
+    vec![Box::new(sharpness::Sharpness), Box::new(sharpness_preconditioned::PreconditionedSharpness)]
+}
+
 /// The names every run stores (per-layer variants aside).
 pub const PROBE_NAMES: &[&str] = &[
     "train_loss",
@@ -299,6 +313,7 @@ pub(crate) mod tests {
             modulus: None,
             logits: None,
             hidden_spectra: Default::default(),
+            curvature: None,
         }
     }
 
