@@ -308,6 +308,14 @@ pub fn check_output(
     Ok(())
 }
 
+/// The directory a file path lives in: its parent, or `.` for a bare file name.
+pub fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `path` atomically: `write` fills a temporary file in the same directory (so the
@@ -330,10 +338,7 @@ pub fn write_atomic(
             return w.flush();
         }
     }
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = directory_of(&target).to_path_buf();
     std::fs::create_dir_all(&dir)?;
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);

@@ -258,7 +258,7 @@ impl Server {
                         std::io::ErrorKind::ConnectionAborted
                             | std::io::ErrorKind::ConnectionReset
                             | std::io::ErrorKind::Interrupted
-                    ) || e.raw_os_error() == Some(libc_emfile()) =>
+                    ) || e.raw_os_error() == Some(EMFILE) =>
                 {
                     std::thread::sleep(Duration::from_millis(20))
                 }
@@ -269,10 +269,8 @@ impl Server {
     }
 }
 
-/// EMFILE (too many open files) on Linux.
-fn libc_emfile() -> i32 {
-    24
-}
+/// EMFILE (too many open files) on Linux: wait for descriptors to free up.
+const EMFILE: i32 = 24;
 
 /// Answers one connection's request.
 fn answer(state: &Mutex<State>, stream: &mut TcpStream, addr: SocketAddr) {

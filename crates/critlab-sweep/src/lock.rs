@@ -43,11 +43,7 @@ fn resolved(store: &Path) -> PathBuf {
     if let Ok(real) = std::fs::canonicalize(store) {
         return real;
     }
-    let dir = match store.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    match (std::fs::canonicalize(dir), store.file_name()) {
+    match (std::fs::canonicalize(critlab_core::files::directory_of(store)), store.file_name()) {
         (Ok(d), Some(name)) => d.join(name),
         _ => store.to_path_buf(),
     }

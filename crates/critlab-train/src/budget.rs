@@ -292,14 +292,7 @@ pub fn store_growth(specs: &[ValidRunSpec]) -> f64 {
 /// yet); `None` when it cannot be read.
 pub fn free_disk(path: &std::path::Path) -> Option<f64> {
     use std::os::unix::ffi::OsStrExt;
-    let dir = if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        }
-    };
+    let dir = if path.is_dir() { path } else { critlab_core::files::directory_of(path) };
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
     // SAFETY: statvfs fills one struct we own from a NUL-terminated path.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
